@@ -1,0 +1,81 @@
+/**
+ * Every environment variable the product reads, defined once and validated with zod at cold
+ * start. A bad value fails fast with the variable's name, never later in a request.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const optionalUrl = z.url().optional();
+
+export const settingsSchema = z.object({
+  // The seed's chat settings.
+  CHAT_MESSAGE_LIMIT: positiveInt.max(1000).default(100),
+  CHAT_TYPING_TIMEOUT: positiveInt.default(3000),
+  CHAT_MAX_CONNECTIONS_PER_USER: positiveInt.max(100).default(3),
+  // The product's own limits.
+  CHAT_MAX_CONTENT_LENGTH: positiveInt.max(16_000).default(4000),
+  CHAT_SEND_RATE_LIMIT: positiveInt.default(30),
+  CHAT_SEND_RATE_WINDOW_MS: positiveInt.default(10_000),
+  CHAT_AUTH_TIMEOUT_MS: positiveInt.default(30_000),
+  CHAT_CONNECTION_TTL_SECONDS: positiveInt.default(2 * 60 * 60 + 5 * 60),
+  CHAT_PRESENCE_TTL_DAYS: positiveInt.default(30),
+
+  // DynamoDB tables (names come from the stack; the local runtime uses the defaults).
+  CONNECTIONS_TABLE: z.string().min(3).default('chat-connections'),
+  SUBSCRIPTIONS_TABLE: z.string().min(3).default('chat-subscriptions'),
+  PRESENCE_TABLE: z.string().min(3).default('chat-presence'),
+  TYPING_TABLE: z.string().min(3).default('chat-typing'),
+  RATE_LIMITS_TABLE: z.string().min(3).default('chat-rate-limits'),
+  /** Only set locally: the DynamoDB emulator's endpoint. */
+  DYNAMODB_ENDPOINT: optionalUrl,
+
+  // Postgres: a URL locally; in AWS a Secrets Manager secret read through RDS Proxy.
+  DATABASE_URL: z.string().startsWith('postgres').optional(),
+  DATABASE_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  DATABASE_HOST: z.string().optional(),
+  DATABASE_NAME: z.string().default('chat'),
+  DATABASE_POOL_SIZE: positiveInt.max(50).default(2),
+
+  // WebSocket management API (the @connections callback URL).
+  WEBSOCKET_CALLBACK_URL: optionalUrl,
+
+  // Token verification.
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWKS_URI: optionalUrl,
+  AUTH_CLAIM_USER_ID: z.string().min(1).default('userId'),
+  AUTH_CLAIM_ROLE: z.string().min(1).default('role'),
+  AUTH_CLAIM_PROVIDER_ID: z.string().min(1).default('providerId'),
+
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Thrown at cold start when the environment is wrong; names every bad variable. */
+export class SettingsError extends Error {
+  constructor(readonly issues: { variable: string; problem: string }[]) {
+    super(`Invalid configuration: ${issues.map((i) => `${i.variable}: ${i.problem}`).join('; ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Parses settings from an environment (process.env by default). Empty strings count as unset. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = settingsSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new SettingsError(
+      parsed.error.issues.map((issue) => ({ variable: issue.path.join('.'), problem: issue.message })),
+    );
+  }
+  return parsed.data;
+}
+
+let cached: Settings | undefined;
+
+/** The process's settings, parsed once per container. */
+export function settings(): Settings {
+  cached ??= loadSettings();
+  return cached;
+}

@@ -1,0 +1,74 @@
+/**
+ * Domain errors. Each carries one of the wire contract's error codes; the HTTP and
+ * WebSocket error mappers turn them into status codes and `chat-error` frames.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A failure the caller can act on; its message is safe to show. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export class ValidationError extends ChatError {
+  constructor(message: string, details?: unknown) {
+    super('VALIDATION_ERROR', message, details);
+  }
+}
+export class UnauthorizedError extends ChatError {
+  constructor(message = 'A valid token is required') {
+    super('UNAUTHORIZED', message);
+  }
+}
+export class ForbiddenError extends ChatError {
+  constructor(message = 'You may not access this resource') {
+    super('FORBIDDEN', message);
+  }
+}
+export class NotFoundError extends ChatError {
+  constructor(message = 'Not found') {
+    super('NOT_FOUND', message);
+  }
+}
+export class ConflictError extends ChatError {
+  constructor(message: string, details?: unknown) {
+    super('CONFLICT', message, details);
+  }
+}
+export class PayloadTooLargeError extends ChatError {
+  constructor(message: string, details?: unknown) {
+    super('PAYLOAD_TOO_LARGE', message, details);
+  }
+}
+export class RateLimitedError extends ChatError {
+  constructor(message = 'Too many requests, slow down', details?: unknown) {
+    super('RATE_LIMITED', message, details);
+  }
+}
+export class UnavailableError extends ChatError {
+  constructor(message = 'The service is temporarily unavailable') {
+    super('UNAVAILABLE', message);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The domain model shared by use cases, ports and adapters. Plain data, no I/O.
+ */
+
+export const CONVERSATION_STATUSES = ['ACTIVE', 'ARCHIVED', 'BLOCKED', 'ENDED'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+export const MESSAGE_TYPES = ['TEXT', 'IMAGE', 'FILE', 'LOCATION', 'VOICE', 'SYSTEM'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const MESSAGE_STATUSES = ['SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/** The two sides of every conversation. */
+export const SIDES = ['customer', 'provider'] as const;
+export type Side = (typeof SIDES)[number];
+
+export const ROLES = ['customer', 'provider', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A verified caller. Identity only ever comes from a verified token. */
+export interface Identity {
+  userId: number;
+  role: Role;
+  /** Set for provider staff: the business they act for. */
+  providerId?: number;
+}
+
+/** JSON that Postgres stores in a jsonb column. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export interface Conversation {
+  id: string;
+  customerId: number;
+  providerId: number;
+  orderId: number | null;
+  status: ConversationStatus;
+  lastSeq: number;
+  createdAt: Date;
+  updatedAt: Date;
+  lastMessageAt: Date | null;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: number;
+  senderRole: Side;
+  receiverId: number;
+  messageType: MessageType;
+  content: string;
+  attachments: Json | null;
+  status: MessageStatus;
+  deliveredAt: Date | null;
+  readAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  replyToId: string | null;
+  metadata: Json | null;
+  clientMessageId: string | null;
+}
+
+/** One side's view of a conversation: its own unread count and archive state. */
+export interface ConversationSummary extends Conversation {
+  unreadCount: number;
+  lastReadSeq: number;
+  archivedAt: Date | null;
+  lastMessage: Message | null;
+}
+
+/** The side a caller acts for, and the party id on that side (userId or providerId). */
+export interface Party {
+  side: Side;
+  partyId: number;
+}
+
+/** Which side of `conversation` the caller is on, or null when they are not a participant. */
+export function sideOf(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side | null {
+  if (identity.role === 'customer' && identity.userId === conversation.customerId) return 'customer';
+  if (identity.role === 'provider' && identity.providerId === conversation.providerId) return 'provider';
+  return null;
+}
+
+/** The party a caller speaks for, or null for admins (who are never participants). */
+export function partyOf(identity: Identity): Party | null {
+  if (identity.role === 'customer') return { side: 'customer', partyId: identity.userId };
+  if (identity.role === 'provider' && identity.providerId !== undefined) {
+    return { side: 'provider', partyId: identity.providerId };
+  }
+  return null;
+}
+
+export function otherSide(side: Side): Side {
+  return side === 'customer' ? 'provider' : 'customer';
+}
+
+const STATUS_RANK: Record<MessageStatus, number> = { FAILED: 0, SENT: 1, DELIVERED: 2, READ: 3 };
+
+/** Status only moves forward: SENT → DELIVERED → READ. */
+export function isForward(from: MessageStatus, to: MessageStatus): boolean {
+  return STATUS_RANK[to] > STATUS_RANK[from];
+}

@@ -1,0 +1,228 @@
+/**
+ * Ports: what the use cases need from the outside world. Adapters in functions/adapters make
+ * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
+ */
+import type {
+  Conversation,
+  ConversationSummary,
+  Json,
+  Message,
+  MessageType,
+  Party,
+  Role,
+  Side,
+} from './model.ts';
+
+// ─── Postgres: conversations, messages, participants ────────────────────────────────────
+
+export interface ConversationKey {
+  providerId: number;
+  customerId: number;
+  orderId: number | null;
+}
+
+export interface ListConversationsQuery {
+  /** false: the side's inbox; true: only what that side archived. */
+  archived: boolean;
+  limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string | null;
+}
+
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  nextCursor: string | null;
+}
+
+export interface ConversationStore {
+  /**
+   * Returns the ACTIVE conversation for (provider, customer, order), creating it and both
+   * participants when there is none. Safe under concurrent calls: exactly one is created.
+   */
+  startOrGet(key: ConversationKey): Promise<{ conversation: Conversation; created: boolean }>;
+  get(conversationId: string): Promise<Conversation | null>;
+  /** One side's conversations, newest activity first, keyset-paged, with unread count and last message. */
+  listForParty(party: Party, query: ListConversationsQuery): Promise<ConversationPage>;
+  /** One side's view of one conversation, or null when the conversation does not exist. */
+  summaryFor(conversationId: string, side: Side): Promise<ConversationSummary | null>;
+  /** Archives the conversation for one side only; returns that side's view (null when missing). */
+  archive(conversationId: string, side: Side, at: Date): Promise<ConversationSummary | null>;
+  /** The parties on the other side of every conversation `party` takes part in. */
+  counterpartsOf(party: Party): Promise<Party[]>;
+}
+
+export interface AppendMessageInput {
+  conversationId: string;
+  senderId: number;
+  senderRole: Side;
+  messageType: MessageType;
+  content: string;
+  attachments?: Json | null;
+  replyToId?: string | null;
+  metadata?: Json | null;
+  clientMessageId?: string | null;
+}
+
+export type HistoryQuery =
+  | { kind: 'page'; page: number; limit: number }
+  | { kind: 'after'; afterSeq: number; limit: number }
+  | { kind: 'before'; beforeSeq: number; limit: number };
+
+export interface HistoryPage {
+  /** Ascending by seq. */
+  messages: Message[];
+  /** More messages exist in the direction of travel (older for page/before, newer for after). */
+  hasMore: boolean;
+  /** Messages in the conversation (its last seq). */
+  total: number;
+}
+
+export interface MarkReadResult {
+  /** Messages that moved to READ, ascending by seq. */
+  messages: Message[];
+  /** The newest seq now read by that side. */
+  lastReadSeq: number;
+}
+
+export interface MessageStore {
+  /**
+   * Stores a message with the conversation's next seq, bumps its last activity and the other
+   * side's unread count and un-archives it, atomically. A repeated clientMessageId from the same
+   * sender stores nothing and returns the stored message with `created: false`.
+   * @throws NotFoundError when the conversation does not exist, ConflictError when it is not
+   * ACTIVE, ValidationError when replyToId is not a message of the same conversation.
+   */
+  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean }>;
+  get(messageId: string): Promise<Message | null>;
+  history(conversationId: string, query: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * Moves a message forward to DELIVERED (sets deliveredAt) or READ (sets readAt, and
+   * deliveredAt when unset; lowers the receiving side's unread count). Returns the updated
+   * message, or null when that would not move it forward.
+   */
+  advanceStatus(messageId: string, status: 'DELIVERED' | 'READ', at: Date): Promise<Message | null>;
+  /** Every message from the other side becomes READ for `side`; its unread count becomes 0. */
+  markRead(conversationId: string, side: Side, at: Date): Promise<MarkReadResult>;
+}
+
+// ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────
+
+/** A WebSocket connection. Times are epoch milliseconds. */
+export interface Connection {
+  connectionId: string;
+  connectedAt: number;
+  /** When the connection's state expires (API Gateway's 2-hour maximum, plus a margin). */
+  expiresAt: number;
+  /** Null until the connection authenticates (a bare connect must authenticate within 30 s). */
+  identity: { userId: number; role: Role; providerId?: number } | null;
+  /** When a bare connection must have authenticated by. */
+  authDeadline?: number;
+  /** When the token behind `identity` expires. */
+  tokenExpiresAt?: number;
+}
+
+export interface AuthenticatedConnection extends Connection {
+  identity: NonNullable<Connection['identity']>;
+}
+
+export interface ConnectionStore {
+  /** Records a connection (bare or authenticated). */
+  put(connection: Connection): Promise<void>;
+  /**
+   * Attaches a verified identity to a connection and returns the ids of that user's oldest
+   * connections beyond `maxPerUser`, which the caller closes.
+   */
+  authenticate(
+    connectionId: string,
+    identity: NonNullable<Connection['identity']>,
+    tokenExpiresAt: number,
+    maxPerUser: number,
+  ): Promise<{ connection: AuthenticatedConnection; evicted: string[] }>;
+  get(connectionId: string): Promise<Connection | null>;
+  /** Deletes a connection; returns what it was (null when it was already gone). */
+  remove(connectionId: string): Promise<Connection | null>;
+  /** Live authenticated connections of these parties (customers by userId, providers by providerId). */
+  forParties(parties: Party[]): Promise<AuthenticatedConnection[]>;
+  forUser(userId: number): Promise<AuthenticatedConnection[]>;
+}
+
+export interface Subscription {
+  conversationId: string;
+  connectionId: string;
+  userId: number;
+  expiresAt: number;
+}
+
+export interface SubscriptionStore {
+  subscribe(subscription: Subscription): Promise<void>;
+  unsubscribe(conversationId: string, connectionId: string): Promise<void>;
+  /** Live subscriptions of a conversation's room. */
+  connectionsIn(conversationId: string): Promise<Subscription[]>;
+  /** Removes every subscription of a connection; returns the conversation ids it left. */
+  removeConnection(connectionId: string): Promise<string[]>;
+}
+
+export interface Presence {
+  userId: number;
+  role: Role;
+  providerId?: number;
+  online: boolean;
+  /** Epoch ms of the last connect or disconnect. */
+  lastSeen: number;
+}
+
+export interface PresenceStore {
+  /** Adds a connection to a user's presence; `changed` is true when the user came online. */
+  connected(input: {
+    userId: number;
+    role: Role;
+    providerId?: number;
+    connectionId: string;
+    at: number;
+    expiresAt: number;
+  }): Promise<{ presence: Presence; changed: boolean }>;
+  /** Removes a connection; `changed` is true when it was the user's last one (they went offline). */
+  disconnected(input: { userId: number; connectionId: string; at: number }): Promise<{ presence: Presence; changed: boolean }>;
+  /** Online users among these parties (customers by userId, provider staff by providerId). */
+  onlineAmong(parties: Party[], now: number): Promise<Presence[]>;
+  /** Every online user (admins only). */
+  allOnline(now: number): Promise<Presence[]>;
+}
+
+export interface TypingState {
+  conversationId: string;
+  userId: number;
+  role: Role;
+  /** Epoch ms when the user started typing. */
+  since: number;
+  /** Epoch ms after which the state is stale. */
+  expiresAt: number;
+}
+
+export interface TypingStore {
+  set(state: TypingState): Promise<void>;
+  clear(conversationId: string, userId: number): Promise<void>;
+  /** Typing states that have not expired at `now`. */
+  list(conversationId: string, now: number): Promise<TypingState[]>;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Requests left in the current window. */
+  remaining: number;
+  /** When the current window ends (epoch ms). */
+  resetAt: number;
+}
+
+export interface RateLimiter {
+  /** Counts one request for `key` in a fixed window; refuses past `limit` per `windowMs`. */
+  consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
+}
+
+// ─── Everything else ────────────────────────────────────────────────────────────────────
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
