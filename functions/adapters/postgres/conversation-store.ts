@@ -1,0 +1,134 @@
+/**
+ * ConversationStore on Postgres. Each operation is one SQL statement, so one round trip.
+ */
+import { createId } from '@paralleldrive/cuid2';
+import type { ConversationKey, ConversationPage, ConversationStore, ListConversationsQuery } from '#core/ports';
+import type { Party, Side } from '#core/model';
+import { ValidationError } from '#core/errors';
+import { Prisma, type PrismaClient } from './generated/client.ts';
+import { T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
+
+/** The unique key of the one ACTIVE conversation per (provider, customer, order). */
+export function activeKeyOf({ providerId, customerId, orderId }: ConversationKey): string {
+  return `${providerId}:${customerId}:${orderId ?? '-'}`;
+}
+
+interface Cursor {
+  at: Date;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify({ at: cursor.at.toISOString(), id: cursor.id })).toString('base64url');
+}
+
+export function decodeCursor(value: string): Cursor {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && 'at' in parsed && 'id' in parsed) {
+      const at = new Date(String(parsed.at));
+      if (!Number.isNaN(at.getTime()) && typeof parsed.id === 'string') return { at, id: parsed.id };
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError('cursor is not a value this API returned', { field: 'cursor' });
+}
+
+/** One side's view of conversations: the conversation, that side's participant row and the last message. */
+function summarySelect(where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  return Prisma.sql`
+    SELECT c.*, p."unreadCount", p."lastReadSeq", p."archivedAt", p."lastActivityAt",
+           row_to_json(m.*) AS "lastMessage"
+      FROM ${T.participants} p
+      JOIN ${T.conversations} c ON c.id = p."conversationId"
+      LEFT JOIN ${T.messages} m ON m."conversationId" = c.id AND m.seq = c."lastSeq"
+     WHERE ${where}
+     ${tail}`;
+}
+
+export function makeConversationStore({ prisma }: { prisma: PrismaClient }): ConversationStore {
+  return {
+    async startOrGet(key) {
+      const now = new Date();
+      // ON CONFLICT DO UPDATE (not DO NOTHING) so the statement returns the existing row even
+      // when a concurrent call created it after this statement's snapshot; xmax = 0 marks an insert.
+      const rows = await prisma.$queryRaw<(ConversationRow & { created: boolean })[]>`
+        WITH conv AS (
+          INSERT INTO ${T.conversations}
+                 (id, "customerId", "providerId", "orderId", "activeKey", "createdAt", "updatedAt")
+          VALUES (${createId()}, ${key.customerId}, ${key.providerId}, ${key.orderId}, ${activeKeyOf(key)}, ${now}, ${now})
+          ON CONFLICT ("activeKey") DO UPDATE SET "activeKey" = EXCLUDED."activeKey"
+          RETURNING *, (xmax = 0) AS created
+        ), participants AS (
+          INSERT INTO ${T.participants} (id, "conversationId", side, "partyId", "lastActivityAt", "createdAt", "updatedAt")
+          SELECT ids.id, conv.id, ids.side::"ChatSide", ids."partyId", ${now}, ${now}, ${now}
+            FROM conv,
+                 (VALUES (${createId()}, 'customer', ${key.customerId}::int),
+                         (${createId()}, 'provider', ${key.providerId}::int)) AS ids(id, side, "partyId")
+           WHERE conv.created
+        )
+        SELECT * FROM conv`;
+      const row = rows[0];
+      if (!row) throw new Error('start-or-get returned no conversation');
+      return { conversation: toConversation(row), created: row.created };
+    },
+
+    async get(conversationId) {
+      const row = await prisma.conversation.findUnique({ where: { id: conversationId } });
+      return row ? toConversation(row) : null;
+    },
+
+    async listForParty(party: Party, query: ListConversationsQuery): Promise<ConversationPage> {
+      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      const after = cursor
+        ? Prisma.sql`AND (p."lastActivityAt", p."conversationId") < (${cursor.at}, ${cursor.id})`
+        : Prisma.empty;
+      const archived = query.archived ? Prisma.sql`p."archivedAt" IS NOT NULL` : Prisma.sql`p."archivedAt" IS NULL`;
+      const rows = await prisma.$queryRaw<SummaryRow[]>(
+        summarySelect(
+          Prisma.sql`p.side = ${party.side}::"ChatSide" AND p."partyId" = ${party.partyId} AND ${archived} ${after}`,
+          Prisma.sql`ORDER BY p."lastActivityAt" DESC, p."conversationId" DESC LIMIT ${query.limit + 1}`,
+        ),
+      );
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        conversations: page.map(toSummary),
+        nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.lastActivityAt, id: last.id }) : null,
+      };
+    },
+
+    async summaryFor(conversationId: string, side: Side) {
+      const rows = await prisma.$queryRaw<SummaryRow[]>(
+        summarySelect(Prisma.sql`p."conversationId" = ${conversationId} AND p.side = ${side}::"ChatSide"`),
+      );
+      return rows[0] ? toSummary(rows[0]) : null;
+    },
+
+    async archive(conversationId: string, side: Side, at: Date) {
+      const rows = await prisma.$queryRaw<SummaryRow[]>`
+        WITH archived AS (
+          UPDATE ${T.participants}
+             SET "archivedAt" = COALESCE("archivedAt", ${at}), "updatedAt" = ${at}
+           WHERE "conversationId" = ${conversationId} AND side = ${side}::"ChatSide"
+          RETURNING *
+        )
+        SELECT c.*, p."unreadCount", p."lastReadSeq", p."archivedAt", p."lastActivityAt",
+               row_to_json(m.*) AS "lastMessage"
+          FROM archived p
+          JOIN ${T.conversations} c ON c.id = p."conversationId"
+          LEFT JOIN ${T.messages} m ON m."conversationId" = c.id AND m.seq = c."lastSeq"`;
+      return rows[0] ? toSummary(rows[0]) : null;
+    },
+
+    async counterpartsOf(party: Party) {
+      const column = party.side === 'customer' ? Prisma.raw('"customerId"') : Prisma.raw('"providerId"');
+      const other = party.side === 'customer' ? Prisma.raw('"providerId"') : Prisma.raw('"customerId"');
+      const rows = await prisma.$queryRaw<{ partyId: number }[]>`
+        SELECT DISTINCT ${other} AS "partyId" FROM ${T.conversations} WHERE ${column} = ${party.partyId}`;
+      const side: Side = party.side === 'customer' ? 'provider' : 'customer';
+      return rows.map((row) => ({ side, partyId: row.partyId }));
+    },
+  };
+}
