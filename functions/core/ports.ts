@@ -131,6 +131,7 @@ export interface ConnectionStore {
   /**
    * Attaches a verified identity to a connection and returns the ids of that user's oldest
    * connections beyond `maxPerUser`, which the caller closes.
+   * @throws NotFoundError when the connection is gone (closed or expired).
    */
   authenticate(
     connectionId: string,
@@ -181,8 +182,18 @@ export interface PresenceStore {
     at: number;
     expiresAt: number;
   }): Promise<{ presence: Presence; changed: boolean }>;
-  /** Removes a connection; `changed` is true when it was the user's last one (they went offline). */
-  disconnected(input: { userId: number; connectionId: string; at: number }): Promise<{ presence: Presence; changed: boolean }>;
+  /**
+   * Removes a connection; `changed` is true when it was the user's last one (they went offline).
+   * Removing a connection that is not there changes nothing. `role`/`providerId` (the
+   * connection's identity) describe the user when no presence is stored for them at all.
+   */
+  disconnected(input: {
+    userId: number;
+    connectionId: string;
+    at: number;
+    role?: Role;
+    providerId?: number;
+  }): Promise<{ presence: Presence; changed: boolean }>;
   /** Online users among these parties (customers by userId, provider staff by providerId). */
   onlineAmong(parties: Party[], now: number): Promise<Presence[]>;
   /** Every online user (admins only). */

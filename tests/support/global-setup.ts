@@ -4,6 +4,7 @@
  * DYNAMODB_ENDPOINT when set). Test files reach them through `inject()`; see
  * tests/support/postgres.ts and tests/support/dynamodb.ts for the per-file helpers.
  */
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startTestPostgres } from './postgres.ts';
 import { startTestDynamo } from './dynamodb.ts';

@@ -1,0 +1,119 @@
+/**
+ * The wire protocol as zod schemas: REST bodies and queries, WebSocket frames, and the
+ * mapping between the seed's `chat-*` event names and the API Gateway route keys.
+ * One source of truth for validation, the protocol shim and the OpenAPI document.
+ */
+import { z } from 'zod';
+import { MESSAGE_TYPES } from './model.ts';
+
+const id = z.string().trim().min(1).max(64);
+const intId = z.coerce.number().int().positive().max(2_147_483_647);
+/** JSON values only: what a jsonb column can hold and a client can send. */
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+export const conversationIdParam = z.object({ conversationId: id });
+
+export const startConversationBody = z.object({
+  providerId: intId,
+  customerId: intId,
+  orderId: intId.nullish().transform((v) => v ?? null),
+});
+
+export const listConversationsQuery = z.object({
+  status: z.enum(['ACTIVE', 'ARCHIVED']).default('ACTIVE'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(512).optional(),
+});
+
+/** `page` (1 = newest) or keyset `after` / `before` a seq; at most one of the three. */
+export const historyQuery = z
+  .object({
+    page: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    limit: z.coerce.number().int().min(1).optional(),
+    after: z.coerce.number().int().min(0).optional(),
+    before: z.coerce.number().int().min(1).optional(),
+  })
+  .refine((q) => [q.page, q.after, q.before].filter((v) => v !== undefined).length <= 1, {
+    message: 'use at most one of page, after and before',
+  });
+
+export const messageContent = {
+  content: z.string(),
+  messageType: z.enum(MESSAGE_TYPES).default('TEXT'),
+  attachments: jsonValue.nullish(),
+  replyToId: id.nullish(),
+  metadata: jsonValue.nullish(),
+  clientMessageId: z.string().trim().min(1).max(128).nullish(),
+};
+
+export const sendMessageBody = z.object(messageContent);
+
+// ─── WebSocket ──────────────────────────────────────────────────────────────────────────
+
+/** Route key → the seed's event name. Both spellings reach the same handler. */
+export const ACTIONS = {
+  authenticate: 'chat-authenticate',
+  joinConversation: 'chat-join-conversation',
+  leaveConversation: 'chat-leave-conversation',
+  sendMessage: 'chat-send-message',
+  typing: 'chat-typing',
+  updateMessageStatus: 'chat-update-message-status',
+  markRead: 'chat-mark-read',
+  ping: 'chat-ping',
+} as const;
+
+export type RouteKey = keyof typeof ACTIONS;
+export const ROUTE_KEYS = Object.keys(ACTIONS) as RouteKey[];
+
+const EVENT_TO_ROUTE = new Map<string, RouteKey>(ROUTE_KEYS.map((key) => [ACTIONS[key], key]));
+
+/** The protocol shim: a frame's `action`, in either spelling, to its route key (or null). */
+export function routeKeyOf(action: unknown): RouteKey | null {
+  if (typeof action !== 'string') return null;
+  if ((ROUTE_KEYS as string[]).includes(action)) return action as RouteKey;
+  return EVENT_TO_ROUTE.get(action) ?? null;
+}
+
+export const actionData = {
+  authenticate: z.object({ token: z.string().min(1).max(8192) }),
+  joinConversation: conversationIdParam,
+  leaveConversation: conversationIdParam,
+  sendMessage: z.object({ conversationId: id, ...messageContent }),
+  typing: z.object({ conversationId: id, isTyping: z.boolean() }),
+  updateMessageStatus: z.object({ messageId: id, status: z.enum(['DELIVERED', 'READ']) }),
+  markRead: conversationIdParam,
+  ping: z.object({}).passthrough(),
+} satisfies Record<RouteKey, z.ZodType>;
+
+export type ActionData<K extends RouteKey> = z.infer<(typeof actionData)[K]>;
+
+/** A client → server frame, before its data is validated against the action's schema. */
+export const clientFrame = z.object({
+  action: z.string().min(1).max(64),
+  data: z.unknown().optional(),
+  requestId: z.string().min(1).max(128).optional(),
+});
+
+export const SERVER_EVENTS = [
+  'chat-authenticated',
+  'chat-joined-conversation',
+  'chat-left-conversation',
+  'chat-new-message',
+  'chat-user-typing',
+  'chat-message-status-updated',
+  'chat-user-online',
+  'chat-user-offline',
+  'chat-pong',
+  'chat-ack',
+  'chat-error',
+] as const;
+
+export type ServerEvent = (typeof SERVER_EVENTS)[number];
+
+export interface ServerFrame {
+  event: ServerEvent;
+  data: unknown;
+  requestId?: string;
+}
