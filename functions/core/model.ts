@@ -95,9 +95,9 @@ export function otherSide(side: Side): Side {
   return side === 'customer' ? 'provider' : 'customer';
 }
 
-const STATUS_RANK: Record<MessageStatus, number> = { FAILED: 0, SENT: 1, DELIVERED: 2, READ: 3 };
+const STATUS_RANK: Record<MessageStatus, number> = { SENT: 1, DELIVERED: 2, READ: 3, FAILED: 0 };
 
-/** Status only moves forward: SENT → DELIVERED → READ. */
+/** Status only moves forward: SENT → DELIVERED → READ. FAILED is final. */
 export function isForward(from: MessageStatus, to: MessageStatus): boolean {
-  return STATUS_RANK[to] > STATUS_RANK[from];
+  return from !== 'FAILED' && to !== 'FAILED' && STATUS_RANK[to] > STATUS_RANK[from];
 }

@@ -1,0 +1,68 @@
+/**
+ * The route manifest: every HTTP route and WebSocket route key, and the handler module that
+ * serves it. The CDK stack and the local API Gateway emulator both read this list, so the
+ * deployed API and the local one can never disagree.
+ *
+ * A handler module lives at `functions/handlers/<entry>.ts` and exports `handler`.
+ */
+
+export const API_BASE_PATH = '/api/provider-customer-chat';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface HttpRoute {
+  /** A stable name: the Lambda function's logical id and the OpenAPI operationId. */
+  name: string;
+  method: HttpMethod;
+  /** API Gateway path syntax: `{param}` for path parameters. */
+  path: string;
+  /** The handler module under functions/handlers, without extension. */
+  entry: string;
+  /** Whether API Gateway's JWT authorizer guards the route. */
+  authorized: boolean;
+  /** Whether the function needs Postgres (and so runs in the VPC beside RDS Proxy). */
+  database: boolean;
+  summary: string;
+}
+
+export interface WebSocketRoute {
+  /** API Gateway route key: `$connect`, `$disconnect`, `$default` or an action name. */
+  routeKey: string;
+  name: string;
+  entry: string;
+  database: boolean;
+  summary: string;
+}
+
+const conversation = `${API_BASE_PATH}/conversations/{conversationId}`;
+
+export const HTTP_ROUTES = [
+  { name: 'startConversation', method: 'POST', path: `${API_BASE_PATH}/conversations`, entry: 'http/start-conversation', authorized: true, database: true, summary: 'Start a conversation between a provider and a customer, or get the ACTIVE one' },
+  { name: 'listConversations', method: 'GET', path: `${API_BASE_PATH}/conversations`, entry: 'http/list-conversations', authorized: true, database: true, summary: "The caller's conversations, newest activity first" },
+  { name: 'getMessages', method: 'GET', path: `${conversation}/messages`, entry: 'http/get-messages', authorized: true, database: true, summary: 'Message history: by page, after a seq, or before a seq' },
+  { name: 'sendMessage', method: 'POST', path: `${conversation}/messages`, entry: 'http/send-message', authorized: true, database: true, summary: 'Send a message (idempotent by clientMessageId)' },
+  { name: 'markRead', method: 'PATCH', path: `${conversation}/read`, entry: 'http/mark-read', authorized: true, database: true, summary: "Mark every message from the other side read for the caller's side" },
+  { name: 'archiveConversation', method: 'PATCH', path: `${conversation}/archive`, entry: 'http/archive-conversation', authorized: true, database: true, summary: "Archive the conversation for the caller's side" },
+  { name: 'getTyping', method: 'GET', path: `${conversation}/typing`, entry: 'http/get-typing', authorized: true, database: true, summary: 'Who is typing in a conversation now' },
+  { name: 'onlineUsers', method: 'GET', path: `${API_BASE_PATH}/online-users`, entry: 'http/online-users', authorized: true, database: true, summary: 'Online users who share a conversation with the caller' },
+  { name: 'health', method: 'GET', path: '/health', entry: 'http/health', authorized: false, database: true, summary: 'Readiness: 200 once Postgres and DynamoDB answer' },
+  { name: 'apiDocs', method: 'GET', path: '/api/docs', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI document and a page to read it' },
+  { name: 'openApiDocument', method: 'GET', path: '/api/docs/openapi.json', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI 3.1 document' },
+] as const satisfies readonly HttpRoute[];
+
+export const WEBSOCKET_ROUTES = [
+  { routeKey: '$connect', name: 'wsConnect', entry: 'ws/connect', database: false, summary: 'Verify ?token, or admit a bare connection that must authenticate within 30 s' },
+  { routeKey: '$disconnect', name: 'wsDisconnect', entry: 'ws/disconnect', database: true, summary: 'Forget the connection, its rooms and its presence' },
+  { routeKey: '$default', name: 'wsDefault', entry: 'ws/default', database: true, summary: "The protocol shim: seed event names, bad JSON and unknown actions" },
+  { routeKey: 'authenticate', name: 'wsAuthenticate', entry: 'ws/authenticate', database: true, summary: 'chat-authenticate' },
+  { routeKey: 'joinConversation', name: 'wsJoinConversation', entry: 'ws/join-conversation', database: true, summary: 'chat-join-conversation' },
+  { routeKey: 'leaveConversation', name: 'wsLeaveConversation', entry: 'ws/leave-conversation', database: false, summary: 'chat-leave-conversation' },
+  { routeKey: 'sendMessage', name: 'wsSendMessage', entry: 'ws/send-message', database: true, summary: 'chat-send-message' },
+  { routeKey: 'typing', name: 'wsTyping', entry: 'ws/typing', database: true, summary: 'chat-typing' },
+  { routeKey: 'updateMessageStatus', name: 'wsUpdateMessageStatus', entry: 'ws/update-message-status', database: true, summary: 'chat-update-message-status' },
+  { routeKey: 'markRead', name: 'wsMarkRead', entry: 'ws/mark-read', database: true, summary: 'chat-mark-read' },
+  { routeKey: 'ping', name: 'wsPing', entry: 'ws/ping', database: false, summary: 'chat-ping' },
+] as const satisfies readonly WebSocketRoute[];
+
+/** Every distinct handler entry (one Lambda function each). */
+export const HANDLER_ENTRIES = [...new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES].map((route) => route.entry))];
