@@ -51,7 +51,7 @@ export const HTTP_ROUTES = [
 ] as const satisfies readonly HttpRoute[];
 
 export const WEBSOCKET_ROUTES = [
-  { routeKey: '$connect', name: 'wsConnect', entry: 'ws/connect', database: false, summary: 'Verify ?token, or admit a bare connection that must authenticate within 30 s' },
+  { routeKey: '$connect', name: 'wsConnect', entry: 'ws/connect', database: true, summary: 'Verify ?token, or admit a bare connection that must authenticate within 30 s' },
   { routeKey: '$disconnect', name: 'wsDisconnect', entry: 'ws/disconnect', database: true, summary: 'Forget the connection, its rooms and its presence' },
   { routeKey: '$default', name: 'wsDefault', entry: 'ws/default', database: true, summary: "The protocol shim: seed event names, bad JSON and unknown actions" },
   { routeKey: 'authenticate', name: 'wsAuthenticate', entry: 'ws/authenticate', database: true, summary: 'chat-authenticate' },

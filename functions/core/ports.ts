@@ -2,9 +2,11 @@
  * Ports: what the use cases need from the outside world. Adapters in functions/adapters make
  * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
  */
+import type { ServerFrame } from './protocol.ts';
 import type {
   Conversation,
   ConversationSummary,
+  Identity,
   Json,
   Message,
   MessageType,
@@ -228,6 +230,57 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Counts one request for `key` in a fixed window; refuses past `limit` per `windowMs`. */
   consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
+}
+
+// ─── API Gateway and identity ───────────────────────────────────────────────────────────
+
+/** What happened to one fan-out. A connection is in exactly one list. */
+export interface DeliveryReport {
+  delivered: string[];
+  /** API Gateway answered 410 GoneException: the connection no longer exists. */
+  gone: string[];
+  /** Still failing after retries. The message stays stored; the client catches up by seq. */
+  failed: string[];
+}
+
+/** Posts frames to WebSocket connections through the `@connections` management API. */
+export interface Broadcaster {
+  /** Posts one frame to every connection, in parallel with bounded concurrency. Never throws for a delivery. */
+  send(connectionIds: readonly string[], frame: ServerFrame): Promise<DeliveryReport>;
+  /** Closes a connection (DELETE @connections/{id}); a connection that is already gone is not an error. */
+  close(connectionId: string): Promise<void>;
+}
+
+/** Verifies a bearer token and says who it belongs to. */
+export interface TokenVerifier {
+  /** @throws UnauthorizedError for a missing, malformed, expired or foreign token. */
+  verify(token: string): Promise<{ identity: Identity; expiresAt: number }>;
+}
+
+export const METRICS = [
+  'MessagesSent',
+  'DuplicateSends',
+  'DeliveryFailures',
+  'StaleConnectionsPruned',
+  'AuthFailures',
+  'RateLimited',
+  'ConnectionsEvicted',
+  'FanOutLatency',
+] as const;
+export type MetricName = (typeof METRICS)[number];
+
+/** Business metrics; the Lambda adapter publishes them with Powertools (EMF). */
+export interface Metrics {
+  count(metric: MetricName, value?: number): void;
+  /** A duration in milliseconds. */
+  timing(metric: MetricName, ms: number): void;
+}
+
+/** Structured logging, for what a use case decides (the adapter adds request context). */
+export interface Logger {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
 }
 
 // ─── Everything else ────────────────────────────────────────────────────────────────────
