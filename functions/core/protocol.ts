@@ -9,9 +9,9 @@ import { MESSAGE_TYPES } from './model.ts';
 const id = z.string().trim().min(1).max(64);
 const intId = z.coerce.number().int().positive().max(2_147_483_647);
 /** JSON values only: what a jsonb column can hold and a client can send. */
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
-);
+const jsonValue: z.ZodType<unknown> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]))
+  .meta({ id: 'JsonValue', description: 'Any JSON value' });
 
 export const conversationIdParam = z.object({ conversationId: id });
 
@@ -117,3 +117,56 @@ export interface ServerFrame {
   data: unknown;
   requestId?: string;
 }
+
+// ─── Response shapes (documentation: what the API answers) ──────────────────────────────
+
+const isoDate = z.iso.datetime();
+
+export const wireMessage = z
+  .object({
+    id: z.string(),
+    conversationId: z.string(),
+    seq: z.number().int().describe('1, 2, 3… per conversation with no gaps: the order of record'),
+    senderId: z.number().int(),
+    senderRole: z.enum(['customer', 'provider']),
+    receiverId: z.number().int().describe("The customer's userId when a provider sends; the providerId when a customer sends"),
+    messageType: z.enum(MESSAGE_TYPES),
+    content: z.string(),
+    attachments: jsonValue.nullable(),
+    status: z.enum(['SENT', 'DELIVERED', 'READ', 'FAILED']),
+    deliveredAt: isoDate.nullable(),
+    readAt: isoDate.nullable(),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    replyToId: z.string().nullable(),
+    metadata: jsonValue.nullable(),
+    clientMessageId: z.string().nullable(),
+  })
+  .meta({ id: 'Message' });
+
+export const wireConversation = z
+  .object({
+    id: z.string(),
+    customerId: z.number().int(),
+    providerId: z.number().int(),
+    orderId: z.number().int().nullable(),
+    status: z.enum(['ACTIVE', 'ARCHIVED', 'BLOCKED', 'ENDED']),
+    lastSeq: z.number().int(),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    lastMessageAt: isoDate.nullable(),
+    unreadCount: z.number().int().optional().describe("For the caller's side"),
+    archived: z.boolean().optional().describe("Whether the caller's side archived it"),
+    lastMessage: wireMessage.nullable().optional(),
+  })
+  .meta({ id: 'Conversation' });
+
+export const wireError = z
+  .object({
+    error: z.object({
+      code: z.enum(['VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });

