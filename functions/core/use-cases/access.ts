@@ -1,0 +1,78 @@
+/**
+ * Who may touch a conversation. Participants (the customer, and every staff user of the
+ * provider) may read and write; admins may read every conversation (moderation) but never act
+ * in one. A conversation the caller may not see answers ForbiddenError without its content; a
+ * missing one answers NotFoundError.
+ */
+import { ForbiddenError, NotFoundError } from '#core/errors';
+import { partyOf, sideOf, type Conversation, type Identity, type Party, type Side } from '#core/model';
+import type { ConnectionStore, ConversationStore, SubscriptionStore } from '#core/ports';
+
+export const NOT_A_PARTICIPANT = 'You are not a participant of this conversation';
+export const ADMIN_READ_ONLY = 'Admins may read conversations but not act in them';
+
+/** The conversation, or NotFoundError. */
+export async function loadConversation(conversations: Pick<ConversationStore, 'get'>, conversationId: string): Promise<Conversation> {
+  const conversation = await conversations.get(conversationId);
+  if (!conversation) throw new NotFoundError('Conversation not found');
+  return conversation;
+}
+
+/**
+ * Read access: the caller's side for a participant, null for an admin.
+ * @throws ForbiddenError for anyone else.
+ */
+export function requireReader(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side | null {
+  const side = sideOf(identity, conversation);
+  if (side) return side;
+  if (identity.role === 'admin') return null;
+  throw new ForbiddenError(NOT_A_PARTICIPANT);
+}
+
+/**
+ * Write access: the caller's side.
+ * @throws ForbiddenError for admins (read-only) and non-participants.
+ */
+export function requireParticipant(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side {
+  const side = sideOf(identity, conversation);
+  if (side) return side;
+  throw new ForbiddenError(identity.role === 'admin' ? ADMIN_READ_ONLY : NOT_A_PARTICIPANT);
+}
+
+/**
+ * The party a non-admin caller speaks for.
+ * @throws ForbiddenError for admins (who have no side) and for a provider identity without a providerId.
+ */
+export function requireParty(identity: Identity, adminMessage: string): Party {
+  const party = partyOf(identity);
+  if (party) return party;
+  throw new ForbiddenError(identity.role === 'admin' ? adminMessage : 'Your token does not name the business you act for');
+}
+
+/** Both sides of a conversation as parties. */
+export function partiesOf(conversation: Pick<Conversation, 'customerId' | 'providerId'>): Party[] {
+  return [
+    { side: 'customer', partyId: conversation.customerId },
+    { side: 'provider', partyId: conversation.providerId },
+  ];
+}
+
+export function unique<T>(values: Iterable<T>): T[] {
+  return [...new Set(values)];
+}
+
+/**
+ * Who hears about a conversation's messages and receipts: every live connection of both sides
+ * (the customer's devices, every staff user of the provider) plus whoever joined its room, which
+ * is how an admin watches a conversation live. Read in parallel: two independent queries.
+ */
+export async function conversationAudience(
+  deps: { connections: Pick<ConnectionStore, 'forParties'>; subscriptions: Pick<SubscriptionStore, 'connectionsIn'> },
+  conversation: Pick<Conversation, 'id' | 'customerId' | 'providerId'>,
+): Promise<string[]> {
+  const [sides, room] = await Promise.all([
+    deps.connections.forParties(partiesOf(conversation)),
+    deps.subscriptions.connectionsIn(conversation.id),
+  ]);
+  return unique([...sides.map((c) => c.connectionId), ...room.map((s) => s.connectionId)]);
+}

@@ -1,0 +1,137 @@
+import type { Settings } from '#config/settings';
+import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
+import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
+import type { Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
+import { conversationAudience, loadConversation, requireParticipant } from './access.ts';
+import { notifyAfterCommit, type Deliver } from './deliver.ts';
+import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
+
+export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
+
+export interface SendMessageDeps {
+  conversations: Pick<ConversationStore, 'get'>;
+  messages: Pick<MessageStore, 'append'>;
+  connections: Pick<ConnectionStore, 'forParties'>;
+  subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
+  rateLimiter: RateLimiter;
+  deliver: Deliver;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  limits: SendMessageLimits;
+}
+
+export interface SendMessageInput {
+  identity: Identity;
+  conversationId: string;
+  content: string;
+  /** Default TEXT. */
+  messageType?: MessageType;
+  attachments?: Json | null;
+  replyToId?: string | null;
+  metadata?: Json | null;
+  /** The client's own id for this send; repeating it stores nothing new. */
+  clientMessageId?: string | null;
+}
+
+export interface SendMessageResult {
+  message: WireMessage;
+  /** true: stored now (201). false: a repeated clientMessageId, answered with the stored message (200). */
+  created: boolean;
+}
+
+/** The rate-limit key of a user's sends. */
+export const sendRateKey = (userId: number) => `send:${userId}`;
+
+/** Length in characters (code points), as JSON Schema's maxLength counts: an emoji is one. */
+function characterCount(text: string, atMost: number): number {
+  // A string never has more code points than UTF-16 units, so short ones need no counting.
+  if (text.length <= atMost) return text.length;
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+function checkContent(input: SendMessageInput, maxLength: number): MessageType {
+  const messageType = input.messageType ?? 'TEXT';
+  if (!(MESSAGE_TYPES as readonly string[]).includes(messageType)) {
+    throw new ValidationError(`messageType must be one of ${MESSAGE_TYPES.join(', ')}`, { field: 'messageType' });
+  }
+  if (typeof input.content !== 'string') throw new ValidationError('content must be a string', { field: 'content' });
+  const length = characterCount(input.content, maxLength);
+  if (length > maxLength) {
+    throw new PayloadTooLargeError(`content is longer than ${maxLength} characters`, { field: 'content', maxLength, length });
+  }
+  const blank = input.content.trim() === '';
+  const hasAttachments = input.attachments !== undefined && input.attachments !== null;
+  if (blank && messageType === 'TEXT') throw new ValidationError('A text message needs content', { field: 'content' });
+  if (blank && !hasAttachments) {
+    throw new ValidationError('A message needs content or attachments', { field: 'content' });
+  }
+  return messageType;
+}
+
+/**
+ * Sends a message (`POST /conversations/:id/messages` and `chat-send-message`).
+ *
+ * In order:
+ * 1. the content: blank TEXT (or blank anything without attachments) → ValidationError; longer
+ *    than `CHAT_MAX_CONTENT_LENGTH` characters → PayloadTooLargeError;
+ * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
+ *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
+ * 3. access: the conversation must exist (NotFoundError) and the caller be a participant
+ *    (ForbiddenError; admins are read-only);
+ * 4. the store (`messages.append`), which may refuse: ConflictError when the conversation is not
+ *    ACTIVE, ValidationError for a `replyToId` of another conversation;
+ * 5. only then the fan-out: `chat-new-message {message}` to every live connection of both sides,
+ *    the sender's own included, and to connections that joined the room (admins watching).
+ *
+ * A repeated `clientMessageId` from the same sender stores nothing and answers the stored message
+ * with `created: false` — and delivers it again. Delivery is at-least-once and clients
+ * de-duplicate by `id`, so the repeat is harmless; and a client retries precisely when something
+ * went wrong, possibly after the message was stored but before it was delivered (a timeout), in
+ * which case this is the only delivery the other side gets.
+ *
+ * The fan-out never fails the send: the message is stored, and a client that missed the frame
+ * catches up with `GET …/messages?after=<seq>`.
+ */
+export function makeSendMessage(deps: SendMessageDeps) {
+  const { conversations, messages, rateLimiter, deliver, clock, metrics, logger, limits } = deps;
+  return async (input: SendMessageInput): Promise<SendMessageResult> => {
+    const { identity, conversationId } = input;
+    const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
+
+    const now = clock.now().getTime();
+    const decision = await rateLimiter.consume(sendRateKey(identity.userId), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
+    if (!decision.allowed) {
+      metrics.count('RateLimited');
+      logger.info('Send refused: over the rate', { userId: identity.userId, resetAt: decision.resetAt });
+      throw new RateLimitedError('You are sending messages too fast; try again shortly', {
+        retryAfterMs: Math.max(0, decision.resetAt - now),
+        resetAt: iso(decision.resetAt),
+      });
+    }
+
+    const conversation = await loadConversation(conversations, conversationId);
+    const side = requireParticipant(identity, conversation);
+
+    const { message, created } = await messages.append({
+      conversationId,
+      senderId: identity.userId,
+      senderRole: side,
+      messageType,
+      content: input.content,
+      attachments: input.attachments ?? null,
+      replyToId: input.replyToId ?? null,
+      metadata: input.metadata ?? null,
+      clientMessageId: input.clientMessageId ?? null,
+    });
+    metrics.count(created ? 'MessagesSent' : 'DuplicateSends');
+
+    const wire = toWireMessage(message);
+    await notifyAfterCommit(logger, 'chat-new-message', async () => {
+      await deliver(frame('chat-new-message', { message: wire }), await conversationAudience(deps, conversation));
+    });
+    return { message: wire, created };
+  };
+}

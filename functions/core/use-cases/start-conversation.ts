@@ -1,0 +1,65 @@
+import { ForbiddenError, ValidationError } from '#core/errors';
+import { sideOf, type Identity } from '#core/model';
+import type { ConversationStore } from '#core/ports';
+import { toWireConversation, type WireConversation } from './wire.ts';
+
+export interface StartConversationDeps {
+  conversations: Pick<ConversationStore, 'startOrGet' | 'summaryFor'>;
+}
+
+export interface StartConversationInput {
+  identity: Identity;
+  providerId: number;
+  customerId: number;
+  orderId?: number | null;
+}
+
+export interface StartConversationResult {
+  /** The caller's side's view (unread count, archive state, last message); an admin gets the bare conversation. */
+  conversation: WireConversation;
+  /** true: created now (201). false: the ACTIVE one for this provider, customer and order already existed (200). */
+  created: boolean;
+}
+
+function isPositiveInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+/**
+ * `POST /conversations`: starts the conversation between a provider and a customer (optionally
+ * about one order), or answers the ACTIVE one that already exists for that triple.
+ *
+ * The ids come from the body, so they must match the caller: a customer may only start their own
+ * (`customerId` = their userId), provider staff only their business's (`providerId` = theirs), an
+ * admin any.
+ *
+ * @throws ValidationError for ids that are not positive integers.
+ * @throws ForbiddenError when the caller may not speak for that customer or provider.
+ */
+export function makeStartConversation({ conversations }: StartConversationDeps) {
+  return async (input: StartConversationInput): Promise<StartConversationResult> => {
+    const { identity, providerId, customerId } = input;
+    const orderId = input.orderId ?? null;
+    const bad: string[] = (['providerId', 'customerId'] as const).filter((field) => !isPositiveInt(input[field]));
+    if (orderId !== null && !isPositiveInt(orderId)) bad.push('orderId');
+    if (bad.length > 0) throw new ValidationError('Ids must be positive integers', { fields: bad });
+
+    const key = { providerId, customerId, orderId };
+    const side = sideOf(identity, key);
+    if (!side && identity.role !== 'admin') {
+      throw new ForbiddenError(
+        identity.role === 'customer'
+          ? 'Customers may only start their own conversations'
+          : 'Provider staff may only start conversations for their own business',
+      );
+    }
+
+    const { conversation, created } = await conversations.startOrGet(key);
+    if (!side) return { conversation: toWireConversation(conversation), created };
+    // A new conversation's side view is known without asking: nothing unread, nothing archived.
+    const summary = created
+      ? { ...conversation, unreadCount: 0, lastReadSeq: 0, archivedAt: null, lastMessage: null }
+      : ((await conversations.summaryFor(conversation.id, side)) ?? conversation);
+    return { conversation: toWireConversation(summary), created };
+  };
+}

@@ -1,0 +1,755 @@
+/**
+ * In-memory fakes of every port, for unit tests of the use cases. Each mirrors what its real
+ * adapter does (see functions/adapters), including the edge cases the use cases rely on:
+ * gap-free seq, clientMessageId idempotency, forward-only status, per-side unread and archive
+ * state, keyset cursors, connection and subscription expiry, set-based presence, fixed-window
+ * rate limits. Everything reads time from one ManualClock.
+ *
+ * Stores hand out copies, so a test can never change stored state by mutating a result.
+ */
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '#core/errors';
+import { loadSettings, type Settings } from '#config/settings';
+import {
+  partyOf,
+  type Conversation,
+  type ConversationStatus,
+  type ConversationSummary,
+  type Identity,
+  type Message,
+  type Party,
+  type Side,
+} from '#core/model';
+import type {
+  AuthenticatedConnection,
+  Broadcaster,
+  Clock,
+  Connection,
+  ConnectionStore,
+  ConversationKey,
+  ConversationPage,
+  ConversationStore,
+  DeliveryReport,
+  HistoryPage,
+  HistoryQuery,
+  ListConversationsQuery,
+  Logger,
+  MarkReadResult,
+  MessageStore,
+  MetricName,
+  Metrics,
+  Presence,
+  PresenceStore,
+  RateLimitDecision,
+  RateLimiter,
+  Subscription,
+  SubscriptionStore,
+  TokenVerifier,
+  TypingState,
+  TypingStore,
+  AppendMessageInput,
+} from '#core/ports';
+import type { ServerFrame } from '#core/protocol';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+// ─── Clock ──────────────────────────────────────────────────────────────────────────────
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  private current: number;
+
+  constructor(start: number | Date = Date.UTC(2030, 0, 1, 9, 0, 0)) {
+    this.current = typeof start === 'number' ? start : start.getTime();
+  }
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  ms(): number {
+    return this.current;
+  }
+
+  advance(ms: number): void {
+    this.current += ms;
+  }
+
+  set(at: number | Date): void {
+    this.current = typeof at === 'number' ? at : at.getTime();
+  }
+}
+
+// ─── Postgres: conversations, messages, participants ────────────────────────────────────
+
+interface ParticipantRow {
+  unreadCount: number;
+  lastReadSeq: number;
+  archivedAt: Date | null;
+  lastActivityAt: Date;
+}
+
+const activeKeyOf = ({ providerId, customerId, orderId }: ConversationKey) => `${providerId}:${customerId}:${orderId ?? '-'}`;
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
+}
+
+function decodeCursor(value: string): { at: Date; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && 'at' in parsed && 'id' in parsed) {
+      const at = new Date(String(parsed.at));
+      if (!Number.isNaN(at.getTime()) && typeof parsed.id === 'string') return { at, id: parsed.id };
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError('cursor is not a value this API returned', { field: 'cursor' });
+}
+
+/**
+ * Conversations, participants and messages in one place, as in Postgres: appends bump the
+ * conversation and both participant rows together. `conversations` and `messages` are the ports.
+ */
+export class InMemoryChatDatabase {
+  private readonly rows = new Map<string, Conversation>();
+  private readonly activeKeys = new Map<string, string>();
+  private readonly sides = new Map<string, Record<Side, ParticipantRow>>();
+  private readonly messageRows = new Map<string, Message>();
+  private readonly byConversation = new Map<string, Message[]>();
+  private nextConversation = 1;
+  private nextMessage = 1;
+
+  constructor(private readonly clock: Clock) {}
+
+  // Test helpers ------------------------------------------------------------------------
+
+  /** Sets a conversation's own status, as an operator would (ended, blocked…). */
+  setStatus(conversationId: string, status: ConversationStatus): void {
+    const row = this.mustGet(conversationId);
+    row.status = status;
+    if (status !== 'ACTIVE') this.activeKeys.delete(activeKeyOf(row));
+  }
+
+  participant(conversationId: string, side: Side): ParticipantRow {
+    return copy(this.sidesOf(conversationId)[side]);
+  }
+
+  messageCount(conversationId?: string): number {
+    return conversationId ? (this.byConversation.get(conversationId)?.length ?? 0) : this.messageRows.size;
+  }
+
+  private mustGet(conversationId: string): Conversation {
+    const row = this.rows.get(conversationId);
+    if (!row) throw new Error(`no conversation ${conversationId}`);
+    return row;
+  }
+
+  private sidesOf(conversationId: string): Record<Side, ParticipantRow> {
+    const sides = this.sides.get(conversationId);
+    if (!sides) throw new Error(`no participants for ${conversationId}`);
+    return sides;
+  }
+
+  private summary(conversationId: string, side: Side): ConversationSummary {
+    const conversation = this.mustGet(conversationId);
+    const participant = this.sidesOf(conversationId)[side];
+    const last = this.byConversation.get(conversationId)?.[conversation.lastSeq - 1] ?? null;
+    return copy({
+      ...conversation,
+      unreadCount: participant.unreadCount,
+      lastReadSeq: participant.lastReadSeq,
+      archivedAt: participant.archivedAt,
+      lastMessage: last,
+    });
+  }
+
+  // ConversationStore ---------------------------------------------------------------------
+
+  readonly conversations: ConversationStore = {
+    startOrGet: async (key) => {
+      const existing = this.activeKeys.get(activeKeyOf(key));
+      if (existing) return { conversation: copy(this.mustGet(existing)), created: false };
+      const now = this.clock.now();
+      const id = `conv-${String(this.nextConversation++).padStart(4, '0')}`;
+      const conversation: Conversation = {
+        id,
+        customerId: key.customerId,
+        providerId: key.providerId,
+        orderId: key.orderId,
+        status: 'ACTIVE',
+        lastSeq: 0,
+        createdAt: now,
+        updatedAt: now,
+        lastMessageAt: null,
+      };
+      this.rows.set(id, conversation);
+      this.activeKeys.set(activeKeyOf(key), id);
+      const fresh = (): ParticipantRow => ({ unreadCount: 0, lastReadSeq: 0, archivedAt: null, lastActivityAt: now });
+      this.sides.set(id, { customer: fresh(), provider: fresh() });
+      this.byConversation.set(id, []);
+      return { conversation: copy(conversation), created: true };
+    },
+
+    get: async (conversationId) => {
+      const row = this.rows.get(conversationId);
+      return row ? copy(row) : null;
+    },
+
+    listForParty: async (party: Party, query: ListConversationsQuery): Promise<ConversationPage> => {
+      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      const column = party.side === 'customer' ? 'customerId' : 'providerId';
+      const mine = [...this.rows.values()]
+        .filter((c) => c[column] === party.partyId)
+        .map((c) => ({ id: c.id, participant: this.sidesOf(c.id)[party.side] }))
+        .filter(({ participant }) => (query.archived ? participant.archivedAt !== null : participant.archivedAt === null))
+        .filter(({ id, participant }) => {
+          if (!cursor) return true;
+          const at = participant.lastActivityAt.getTime();
+          return at < cursor.at.getTime() || (at === cursor.at.getTime() && id < cursor.id);
+        })
+        .sort(
+          (a, b) =>
+            b.participant.lastActivityAt.getTime() - a.participant.lastActivityAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+        );
+      const page = mine.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        conversations: page.map(({ id }) => this.summary(id, party.side)),
+        nextCursor: mine.length > query.limit && last ? encodeCursor(last.participant.lastActivityAt, last.id) : null,
+      };
+    },
+
+    summaryFor: async (conversationId, side) => (this.rows.has(conversationId) ? this.summary(conversationId, side) : null),
+
+    archive: async (conversationId, side, at) => {
+      if (!this.rows.has(conversationId)) return null;
+      const participant = this.sidesOf(conversationId)[side];
+      participant.archivedAt ??= at;
+      return this.summary(conversationId, side);
+    },
+
+    counterpartsOf: async (party) => {
+      const column = party.side === 'customer' ? 'customerId' : 'providerId';
+      const other = party.side === 'customer' ? 'providerId' : 'customerId';
+      const side: Side = party.side === 'customer' ? 'provider' : 'customer';
+      const ids = new Set([...this.rows.values()].filter((c) => c[column] === party.partyId).map((c) => c[other]));
+      return [...ids].map((partyId) => ({ side, partyId }));
+    },
+  };
+
+  // MessageStore --------------------------------------------------------------------------
+
+  readonly messages: MessageStore = {
+    append: async (input: AppendMessageInput) => {
+      const clientMessageId = input.clientMessageId ?? null;
+      const list = this.byConversation.get(input.conversationId) ?? [];
+      if (clientMessageId !== null) {
+        // A repeat is answered whatever the conversation's state is now, as the SQL's UNION does.
+        const stored = list.find(
+          (m) => m.senderRole === input.senderRole && m.senderId === input.senderId && m.clientMessageId === clientMessageId,
+        );
+        if (stored) return { message: copy(stored), created: false };
+      }
+      const conversation = this.rows.get(input.conversationId);
+      if (!conversation) throw new NotFoundError('Conversation not found');
+      if (conversation.status !== 'ACTIVE') {
+        throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
+      }
+      const replyToId = input.replyToId ?? null;
+      if (replyToId !== null && this.messageRows.get(replyToId)?.conversationId !== input.conversationId) {
+        throw new ValidationError('replyToId must name a message of the same conversation', { field: 'replyToId' });
+      }
+
+      const at = this.clock.now();
+      conversation.lastSeq += 1;
+      conversation.lastMessageAt = at;
+      conversation.updatedAt = at;
+      const message: Message = {
+        id: `msg-${String(this.nextMessage++).padStart(6, '0')}`,
+        conversationId: input.conversationId,
+        seq: conversation.lastSeq,
+        senderId: input.senderId,
+        senderRole: input.senderRole,
+        receiverId: input.senderRole === 'customer' ? conversation.providerId : conversation.customerId,
+        messageType: input.messageType,
+        content: input.content,
+        attachments: input.attachments ?? null,
+        status: 'SENT',
+        deliveredAt: null,
+        readAt: null,
+        createdAt: at,
+        updatedAt: at,
+        replyToId,
+        metadata: input.metadata ?? null,
+        clientMessageId,
+      };
+      list.push(message);
+      this.byConversation.set(input.conversationId, list);
+      this.messageRows.set(message.id, message);
+      for (const side of ['customer', 'provider'] as const) {
+        const participant = this.sidesOf(input.conversationId)[side];
+        participant.lastActivityAt = at;
+        participant.archivedAt = null;
+        if (side !== input.senderRole) participant.unreadCount += 1;
+      }
+      return { message: copy(message), created: true };
+    },
+
+    get: async (messageId) => {
+      const row = this.messageRows.get(messageId);
+      return row ? copy(row) : null;
+    },
+
+    history: async (conversationId: string, query: HistoryQuery): Promise<HistoryPage> => {
+      const list = this.byConversation.get(conversationId) ?? [];
+      const total = this.rows.get(conversationId)?.lastSeq ?? 0;
+      if (query.kind === 'page') {
+        const upper = total - (query.page - 1) * query.limit;
+        const messages = list.filter((m) => m.seq <= upper && m.seq > upper - query.limit);
+        return { messages: copy(messages), hasMore: total - query.page * query.limit > 0, total };
+      }
+      if (query.kind === 'after') {
+        const newer = list.filter((m) => m.seq > query.afterSeq);
+        return { messages: copy(newer.slice(0, query.limit)), hasMore: newer.length > query.limit, total };
+      }
+      const older = list.filter((m) => m.seq < query.beforeSeq);
+      return { messages: copy(older.slice(Math.max(0, older.length - query.limit))), hasMore: older.length > query.limit, total };
+    },
+
+    advanceStatus: async (messageId, status, at) => {
+      const message = this.messageRows.get(messageId);
+      const from = status === 'READ' ? ['SENT', 'DELIVERED'] : ['SENT'];
+      if (!message || !from.includes(message.status)) return null;
+      message.status = status;
+      message.deliveredAt ??= at;
+      if (status === 'READ') message.readAt ??= at;
+      message.updatedAt = at;
+      if (status === 'READ') {
+        const receiver = this.sidesOf(message.conversationId)[message.senderRole === 'customer' ? 'provider' : 'customer'];
+        if (message.seq > receiver.lastReadSeq) receiver.unreadCount = Math.max(receiver.unreadCount - 1, 0);
+      }
+      return copy(message);
+    },
+
+    markRead: async (conversationId, side, at): Promise<MarkReadResult> => {
+      const conversation = this.rows.get(conversationId);
+      if (!conversation) return { messages: [], lastReadSeq: 0 };
+      const participant = this.sidesOf(conversationId)[side];
+      const previous = participant.lastReadSeq;
+      participant.unreadCount = 0;
+      participant.lastReadSeq = Math.max(previous, conversation.lastSeq);
+      const moved: Message[] = [];
+      for (const message of this.byConversation.get(conversationId) ?? []) {
+        if (message.seq > previous && message.senderRole !== side && (message.status === 'SENT' || message.status === 'DELIVERED')) {
+          message.status = 'READ';
+          message.readAt = at;
+          message.deliveredAt ??= at;
+          message.updatedAt = at;
+          moved.push(message);
+        }
+      }
+      return { messages: copy(moved), lastReadSeq: participant.lastReadSeq };
+    },
+  };
+}
+
+// ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────
+
+const partyKey = (party: Party) => `${party.side}#${party.partyId}`;
+
+function isAuthenticated(connection: Connection): connection is AuthenticatedConnection {
+  return connection.identity !== null;
+}
+
+export class FakeConnectionStore implements ConnectionStore {
+  private readonly items = new Map<string, Connection>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Every stored record, expired ones included (for assertions). */
+  all(): Connection[] {
+    return copy([...this.items.values()]);
+  }
+
+  has(connectionId: string): boolean {
+    return this.items.has(connectionId);
+  }
+
+  private live(): AuthenticatedConnection[] {
+    const now = this.clock.now().getTime();
+    return [...this.items.values()].filter((c) => c.expiresAt > now).filter(isAuthenticated);
+  }
+
+  async put(connection: Connection): Promise<void> {
+    this.items.set(connection.connectionId, copy(connection));
+  }
+
+  async authenticate(connectionId: string, identity: NonNullable<Connection['identity']>, tokenExpiresAt: number, maxPerUser: number) {
+    const item = this.items.get(connectionId);
+    if (!item || item.expiresAt <= this.clock.now().getTime()) throw new NotFoundError('The connection is closed');
+    item.identity = {
+      userId: identity.userId,
+      role: identity.role,
+      ...(identity.providerId !== undefined ? { providerId: identity.providerId } : {}),
+    };
+    item.tokenExpiresAt = tokenExpiresAt;
+    delete item.authDeadline;
+    const others = (await this.forUser(identity.userId))
+      .filter((other) => other.connectionId !== connectionId)
+      .sort((a, b) => a.connectedAt - b.connectedAt || a.connectionId.localeCompare(b.connectionId));
+    const excess = Math.max(0, others.length + 1 - Math.max(1, maxPerUser));
+    return { connection: copy(item) as AuthenticatedConnection, evicted: others.slice(0, excess).map((o) => o.connectionId) };
+  }
+
+  async get(connectionId: string): Promise<Connection | null> {
+    const item = this.items.get(connectionId);
+    return item && item.expiresAt > this.clock.now().getTime() ? copy(item) : null;
+  }
+
+  async remove(connectionId: string): Promise<Connection | null> {
+    const item = this.items.get(connectionId);
+    this.items.delete(connectionId);
+    return item ? copy(item) : null;
+  }
+
+  async forParties(parties: Party[]): Promise<AuthenticatedConnection[]> {
+    const keys = new Set(parties.map(partyKey));
+    return copy(
+      this.live().filter((c) => {
+        const party = partyOf(c.identity);
+        return party !== null && keys.has(partyKey(party));
+      }),
+    );
+  }
+
+  async forUser(userId: number): Promise<AuthenticatedConnection[]> {
+    return copy(this.live().filter((c) => c.identity.userId === userId));
+  }
+}
+
+export class FakeSubscriptionStore implements SubscriptionStore {
+  private readonly items = new Map<string, Subscription>();
+
+  constructor(private readonly clock: Clock) {}
+
+  private static key(conversationId: string, connectionId: string) {
+    return `${conversationId}\u0000${connectionId}`;
+  }
+
+  /** Every stored subscription, expired ones included. */
+  all(): Subscription[] {
+    return copy([...this.items.values()]);
+  }
+
+  async subscribe(subscription: Subscription): Promise<void> {
+    this.items.set(FakeSubscriptionStore.key(subscription.conversationId, subscription.connectionId), copy(subscription));
+  }
+
+  async unsubscribe(conversationId: string, connectionId: string): Promise<void> {
+    this.items.delete(FakeSubscriptionStore.key(conversationId, connectionId));
+  }
+
+  async connectionsIn(conversationId: string): Promise<Subscription[]> {
+    const now = this.clock.now().getTime();
+    return copy([...this.items.values()].filter((s) => s.conversationId === conversationId && s.expiresAt > now));
+  }
+
+  async removeConnection(connectionId: string): Promise<string[]> {
+    const now = this.clock.now().getTime();
+    const left: string[] = [];
+    for (const [key, subscription] of this.items) {
+      if (subscription.connectionId !== connectionId) continue;
+      this.items.delete(key);
+      if (subscription.expiresAt > now) left.push(subscription.conversationId);
+    }
+    return left;
+  }
+}
+
+interface PresenceItem {
+  userId: number;
+  role: Presence['role'];
+  providerId?: number;
+  connectionIds: Set<string>;
+  onlineUntil: number;
+  lastSeen: number;
+}
+
+/** Presence as a set of live connection ids per user, with `onlineUntil` guarding against lost disconnects. */
+export class FakePresenceStore implements PresenceStore {
+  private readonly items = new Map<number, PresenceItem>();
+
+  private static isOnline(item: PresenceItem | undefined, now: number): boolean {
+    return item !== undefined && item.connectionIds.size > 0 && item.onlineUntil > now;
+  }
+
+  private static toPresence(item: PresenceItem, now: number): Presence {
+    return {
+      userId: item.userId,
+      role: item.role,
+      ...(item.providerId !== undefined ? { providerId: item.providerId } : {}),
+      online: FakePresenceStore.isOnline(item, now),
+      lastSeen: item.lastSeen,
+    };
+  }
+
+  /** The connection ids recorded for a user (for assertions). */
+  connectionIdsOf(userId: number): string[] {
+    return [...(this.items.get(userId)?.connectionIds ?? [])];
+  }
+
+  async connected(input: Parameters<PresenceStore['connected']>[0]) {
+    const { userId, role, providerId, connectionId, at, expiresAt } = input;
+    const before = this.items.get(userId);
+    // A set whose every connection has expired starts over (a lost disconnect).
+    const stale = before !== undefined && before.connectionIds.size > 0 && before.onlineUntil <= at;
+    const ids = before && !stale ? before.connectionIds : new Set<string>();
+    const changed = ids.size === 0;
+    ids.add(connectionId);
+    const item: PresenceItem = { userId, role, connectionIds: ids, onlineUntil: expiresAt, lastSeen: at };
+    if (providerId !== undefined) item.providerId = providerId;
+    this.items.set(userId, item);
+    return { presence: FakePresenceStore.toPresence(item, at), changed };
+  }
+
+  async disconnected(input: Parameters<PresenceStore['disconnected']>[0]) {
+    const { userId, connectionId, at, role, providerId } = input;
+    const item = this.items.get(userId);
+    if (item?.connectionIds.has(connectionId)) {
+      item.connectionIds.delete(connectionId);
+      item.lastSeen = at;
+      const wasOnline = item.onlineUntil > at;
+      const presence = FakePresenceStore.toPresence(item, at);
+      return { presence, changed: wasOnline && !presence.online };
+    }
+    if (item) return { presence: FakePresenceStore.toPresence(item, at), changed: false };
+    return {
+      presence: { userId, role: role ?? 'customer', ...(providerId !== undefined ? { providerId } : {}), online: false, lastSeen: at },
+      changed: false,
+    };
+  }
+
+  async onlineAmong(parties: Party[], now: number): Promise<Presence[]> {
+    const customers = new Set(parties.filter((p) => p.side === 'customer').map((p) => p.partyId));
+    const providers = new Set(parties.filter((p) => p.side === 'provider').map((p) => p.partyId));
+    return [...this.items.values()]
+      .filter((item) => FakePresenceStore.isOnline(item, now))
+      .filter(
+        (item) =>
+          (item.role === 'customer' && customers.has(item.userId)) ||
+          (item.role === 'provider' && item.providerId !== undefined && providers.has(item.providerId)),
+      )
+      .map((item) => FakePresenceStore.toPresence(item, now));
+  }
+
+  async allOnline(now: number): Promise<Presence[]> {
+    return [...this.items.values()].filter((item) => FakePresenceStore.isOnline(item, now)).map((item) => FakePresenceStore.toPresence(item, now));
+  }
+}
+
+export class FakeTypingStore implements TypingStore {
+  private readonly items = new Map<string, TypingState>();
+
+  /** Every stored state, stale ones included. */
+  all(): TypingState[] {
+    return copy([...this.items.values()]);
+  }
+
+  async set(state: TypingState): Promise<void> {
+    this.items.set(`${state.conversationId}\u0000${state.userId}`, copy(state));
+  }
+
+  async clear(conversationId: string, userId: number): Promise<void> {
+    this.items.delete(`${conversationId}\u0000${userId}`);
+  }
+
+  async list(conversationId: string, now: number): Promise<TypingState[]> {
+    return copy([...this.items.values()].filter((s) => s.conversationId === conversationId && s.expiresAt > now));
+  }
+}
+
+/** A fixed-window counter per key, like the DynamoDB limiter. */
+export class FakeRateLimiter implements RateLimiter {
+  private readonly counts = new Map<string, number>();
+
+  async consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision> {
+    if (!(windowMs > 0)) throw new RangeError(`Rate limit window must be positive, got ${windowMs}`);
+    const windowStart = Math.floor(now / windowMs) * windowMs;
+    const resetAt = windowStart + windowMs;
+    if (limit < 1) return { allowed: false, remaining: 0, resetAt };
+    const slot = `${key}#${windowStart}`;
+    const count = this.counts.get(slot) ?? 0;
+    if (count >= limit) return { allowed: false, remaining: 0, resetAt };
+    this.counts.set(slot, count + 1);
+    return { allowed: true, remaining: Math.max(0, limit - count - 1), resetAt };
+  }
+}
+
+// ─── API Gateway and identity ───────────────────────────────────────────────────────────
+
+export interface SentFrame {
+  connectionId: string;
+  frame: ServerFrame;
+}
+
+/**
+ * Records every frame it is asked to post. Ids in `gone` answer 410 (as do ids it has closed);
+ * ids in `failing` keep failing; `failWith` makes `send` itself throw.
+ */
+export class RecordingBroadcaster implements Broadcaster {
+  readonly sent: SentFrame[] = [];
+  /** Every `send` call: the connections asked for and the frame, whatever became of them. */
+  readonly requests: { connectionIds: string[]; frame: ServerFrame }[] = [];
+  readonly closed: string[] = [];
+  readonly gone = new Set<string>();
+  readonly failing = new Set<string>();
+  failWith: Error | null = null;
+
+  async send(connectionIds: readonly string[], frame: ServerFrame): Promise<DeliveryReport> {
+    this.requests.push({ connectionIds: [...connectionIds], frame: copy(frame) });
+    if (this.failWith) throw this.failWith;
+    const report: DeliveryReport = { delivered: [], gone: [], failed: [] };
+    for (const connectionId of connectionIds) {
+      if (this.failing.has(connectionId)) {
+        report.failed.push(connectionId);
+      } else if (this.gone.has(connectionId) || this.closed.includes(connectionId)) {
+        report.gone.push(connectionId);
+      } else {
+        report.delivered.push(connectionId);
+        this.sent.push({ connectionId, frame: copy(frame) });
+      }
+    }
+    return report;
+  }
+
+  async close(connectionId: string): Promise<void> {
+    if (!this.closed.includes(connectionId)) this.closed.push(connectionId);
+  }
+
+  /** Frames a connection received, oldest first. */
+  framesTo(connectionId: string): ServerFrame[] {
+    return this.sent.filter((s) => s.connectionId === connectionId).map((s) => s.frame);
+  }
+
+  /** The frames of one event a connection received. */
+  eventsTo(connectionId: string, event: ServerFrame['event']): ServerFrame[] {
+    return this.framesTo(connectionId).filter((f) => f.event === event);
+  }
+
+  /** Connections that received at least one frame of an event. */
+  recipientsOf(event: ServerFrame['event']): string[] {
+    return [...new Set(this.sent.filter((s) => s.frame.event === event).map((s) => s.connectionId))].sort();
+  }
+
+  clear(): void {
+    this.sent.length = 0;
+    this.requests.length = 0;
+  }
+}
+
+/** Tokens from a map: a known, unexpired token verifies; anything else is refused. */
+export class MapTokenVerifier implements TokenVerifier {
+  private readonly tokens = new Map<string, { identity: Identity; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Registers a token; it expires `ttlMs` from now (an hour by default). */
+  issue(token: string, identity: Identity, ttlMs = 60 * 60 * 1000): string {
+    this.tokens.set(token, { identity: copy(identity), expiresAt: this.clock.now().getTime() + ttlMs });
+    return token;
+  }
+
+  async verify(token: string) {
+    const entry = this.tokens.get(token);
+    if (!entry) throw new UnauthorizedError('The token is not valid');
+    if (entry.expiresAt <= this.clock.now().getTime()) throw new UnauthorizedError('The token has expired');
+    return copy(entry);
+  }
+}
+
+export class RecordingMetrics implements Metrics {
+  readonly counts = new Map<MetricName, number>();
+  readonly timings: { metric: MetricName; ms: number }[] = [];
+
+  count(metric: MetricName, value = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+  }
+
+  timing(metric: MetricName, ms: number): void {
+    this.timings.push({ metric, ms });
+  }
+
+  /** The total counted for a metric (0 when never counted). */
+  total(metric: MetricName): number {
+    return this.counts.get(metric) ?? 0;
+  }
+}
+
+export interface LogEntry {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export class RecordingLogger implements Logger {
+  readonly entries: LogEntry[] = [];
+
+  info(message: string, details?: Record<string, unknown>): void {
+    this.entries.push({ level: 'info', message, details });
+  }
+
+  warn(message: string, details?: Record<string, unknown>): void {
+    this.entries.push({ level: 'warn', message, details });
+  }
+
+  error(message: string, details?: Record<string, unknown>): void {
+    this.entries.push({ level: 'error', message, details });
+  }
+
+  at(level: LogEntry['level']): LogEntry[] {
+    return this.entries.filter((entry) => entry.level === level);
+  }
+}
+
+// ─── Everything at once ─────────────────────────────────────────────────────────────────
+
+export interface Fakes {
+  clock: ManualClock;
+  db: InMemoryChatDatabase;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  connections: FakeConnectionStore;
+  subscriptions: FakeSubscriptionStore;
+  presence: FakePresenceStore;
+  typing: FakeTypingStore;
+  rateLimiter: FakeRateLimiter;
+  broadcaster: RecordingBroadcaster;
+  verifier: MapTokenVerifier;
+  metrics: RecordingMetrics;
+  logger: RecordingLogger;
+  /** The documented defaults, with any overrides. */
+  limits: Settings;
+}
+
+/** A fresh set of fakes sharing one clock, with settings at their defaults unless overridden. */
+export function createFakes(overrides: Partial<Settings> = {}): Fakes {
+  const clock = new ManualClock();
+  const db = new InMemoryChatDatabase(clock);
+  return {
+    clock,
+    db,
+    conversations: db.conversations,
+    messages: db.messages,
+    connections: new FakeConnectionStore(clock),
+    subscriptions: new FakeSubscriptionStore(clock),
+    presence: new FakePresenceStore(),
+    typing: new FakeTypingStore(),
+    rateLimiter: new FakeRateLimiter(),
+    broadcaster: new RecordingBroadcaster(),
+    verifier: new MapTokenVerifier(clock),
+    metrics: new RecordingMetrics(),
+    logger: new RecordingLogger(),
+    limits: { ...loadSettings({}), ...overrides },
+  };
+}

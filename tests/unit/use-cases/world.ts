@@ -1,0 +1,102 @@
+/**
+ * Every use case wired to in-memory fakes, as the handlers wire them to the real adapters, plus
+ * a cast of users and small helpers to set a scene.
+ */
+import type { Settings } from '#config/settings';
+import type { Conversation, Identity } from '#core/model';
+import {
+  makeArchiveConversation,
+  makeAuthenticate,
+  makeConnect,
+  makeFanOut,
+  makeGetHistory,
+  makeGetTyping,
+  makeJoinConversation,
+  makeLeaveConversation,
+  makeListConversations,
+  makeMarkRead,
+  makeOnlineUsers,
+  makePing,
+  makeRequireAuthenticatedConnection,
+  makeSendMessage,
+  makeStartConversation,
+  makeTyping,
+  makeUpdateMessageStatus,
+} from '#core/use-cases/index';
+import { createFakes, type Fakes } from '#tests/support/fakes';
+
+/** The customer of the main conversation. */
+export const CUSTOMER: Identity = { userId: 2, role: 'customer' };
+/** Two staff users of provider 1, the main conversation's business. */
+export const STAFF: Identity = { userId: 7, role: 'provider', providerId: 1 };
+export const COLLEAGUE: Identity = { userId: 8, role: 'provider', providerId: 1 };
+/** A customer and a provider's staff user with no part in the main conversation. */
+export const STRANGER: Identity = { userId: 3, role: 'customer' };
+export const OTHER_STAFF: Identity = { userId: 9, role: 'provider', providerId: 4 };
+export const ADMIN: Identity = { userId: 99, role: 'admin' };
+
+export function createWorld(overrides: Partial<Settings> = {}) {
+  const fakes: Fakes = createFakes(overrides);
+  const { deliver, disconnect } = makeFanOut(fakes);
+  const ports = { ...fakes, deliver };
+
+  const useCases = {
+    deliver,
+    disconnect,
+    startConversation: makeStartConversation(ports),
+    listConversations: makeListConversations(ports),
+    archiveConversation: makeArchiveConversation(ports),
+    markRead: makeMarkRead(ports),
+    getHistory: makeGetHistory(ports),
+    sendMessage: makeSendMessage(ports),
+    typing: makeTyping(ports),
+    getTyping: makeGetTyping(ports),
+    updateMessageStatus: makeUpdateMessageStatus(ports),
+    joinConversation: makeJoinConversation(ports),
+    leaveConversation: makeLeaveConversation(ports),
+    authenticate: makeAuthenticate(ports),
+    connect: makeConnect(ports),
+    requireAuthenticatedConnection: makeRequireAuthenticatedConnection(ports),
+    ping: makePing(ports),
+    onlineUsers: makeOnlineUsers(ports),
+  };
+
+  let tokens = 0;
+  const helpers = {
+    /** A token for this identity. */
+    token(identity: Identity, ttlMs?: number): string {
+      return fakes.verifier.issue(`token-${++tokens}`, identity, ttlMs);
+    },
+    /** Opens a connection signed in as `identity` (connect with ?token). */
+    async online(identity: Identity, connectionId: string): Promise<string> {
+      await useCases.connect({ connectionId, token: helpers.token(identity) });
+      return connectionId;
+    },
+    /** The signed-in connection record, as requireAuthenticatedConnection answers it. */
+    async connection(connectionId: string) {
+      return useCases.requireAuthenticatedConnection({ connectionId });
+    },
+    /** Joins a room from a signed-in connection. */
+    async join(connectionId: string, conversationId: string) {
+      return useCases.joinConversation({ connection: await helpers.connection(connectionId), conversationId });
+    },
+    /** Starts (or gets) a conversation straight in the store. */
+    async conversation(key: { providerId?: number; customerId?: number; orderId?: number | null } = {}): Promise<Conversation> {
+      const { conversation } = await fakes.conversations.startOrGet({
+        providerId: key.providerId ?? 1,
+        customerId: key.customerId ?? 2,
+        orderId: key.orderId ?? null,
+      });
+      return conversation;
+    },
+    /** Sends a TEXT message as `identity`. */
+    async say(identity: Identity, conversationId: string, content: string, extra: { clientMessageId?: string } = {}) {
+      return useCases.sendMessage({ identity, conversationId, content, ...extra });
+    },
+  };
+
+  // `typing` names the use case; the store is `typingStore`.
+  return { ...fakes, typingStore: fakes.typing, ...useCases, ...helpers };
+}
+
+export type World = ReturnType<typeof createWorld>;
