@@ -4,12 +4,12 @@
  * One source of truth for validation, the protocol shim and the OpenAPI document.
  */
 import { z } from 'zod';
-import { MESSAGE_TYPES } from './model.ts';
+import { MESSAGE_TYPES, type Json } from './model.ts';
 
 const id = z.string().trim().min(1).max(64);
 const intId = z.coerce.number().int().positive().max(2_147_483_647);
 /** JSON values only: what a jsonb column can hold and a client can send. */
-const jsonValue: z.ZodType<unknown> = z
+const jsonValue: z.ZodType<Json> = z
   .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]))
   .meta({ id: 'JsonValue', description: 'Any JSON value' });
 
@@ -39,9 +39,12 @@ export const historyQuery = z
     message: 'use at most one of page, after and before',
   });
 
+/** What a client may send: SYSTEM messages are the product's own, never a client's. */
+export const CLIENT_MESSAGE_TYPES = ['TEXT', 'IMAGE', 'FILE', 'LOCATION', 'VOICE'] as const;
+
 export const messageContent = {
   content: z.string(),
-  messageType: z.enum(MESSAGE_TYPES).default('TEXT'),
+  messageType: z.enum(CLIENT_MESSAGE_TYPES).default('TEXT'),
   attachments: jsonValue.nullish(),
   replyToId: id.nullish(),
   metadata: jsonValue.nullish(),

@@ -25,3 +25,4 @@ export * from './disconnect.ts';
 export * from './require-authenticated-connection.ts';
 export * from './ping.ts';
 export * from './online-users.ts';
+export * from './compose.ts';

@@ -4,25 +4,7 @@
  */
 import type { Settings } from '#config/settings';
 import type { Conversation, Identity } from '#core/model';
-import {
-  makeArchiveConversation,
-  makeAuthenticate,
-  makeConnect,
-  makeFanOut,
-  makeGetHistory,
-  makeGetTyping,
-  makeJoinConversation,
-  makeLeaveConversation,
-  makeListConversations,
-  makeMarkRead,
-  makeOnlineUsers,
-  makePing,
-  makeRequireAuthenticatedConnection,
-  makeSendMessage,
-  makeStartConversation,
-  makeTyping,
-  makeUpdateMessageStatus,
-} from '#core/use-cases/index';
+import { composeUseCases } from '#core/use-cases/index';
 import { createFakes, type Fakes } from '#tests/support/fakes';
 
 /** The customer of the main conversation. */
@@ -37,29 +19,7 @@ export const ADMIN: Identity = { userId: 99, role: 'admin' };
 
 export function createWorld(overrides: Partial<Settings> = {}) {
   const fakes: Fakes = createFakes(overrides);
-  const { deliver, disconnect } = makeFanOut(fakes);
-  const ports = { ...fakes, deliver };
-
-  const useCases = {
-    deliver,
-    disconnect,
-    startConversation: makeStartConversation(ports),
-    listConversations: makeListConversations(ports),
-    archiveConversation: makeArchiveConversation(ports),
-    markRead: makeMarkRead(ports),
-    getHistory: makeGetHistory(ports),
-    sendMessage: makeSendMessage(ports),
-    typing: makeTyping(ports),
-    getTyping: makeGetTyping(ports),
-    updateMessageStatus: makeUpdateMessageStatus(ports),
-    joinConversation: makeJoinConversation(ports),
-    leaveConversation: makeLeaveConversation(ports),
-    authenticate: makeAuthenticate(ports),
-    connect: makeConnect(ports),
-    requireAuthenticatedConnection: makeRequireAuthenticatedConnection(ports),
-    ping: makePing(ports),
-    onlineUsers: makeOnlineUsers(ports),
-  };
+  const useCases = composeUseCases(fakes);
 
   let tokens = 0;
   const helpers = {

@@ -1,0 +1,80 @@
+/**
+ * Every use case wired to one set of ports. Handlers compose them over the real adapters once
+ * per container; unit tests compose them over in-memory fakes.
+ */
+import type { Settings } from '#config/settings';
+import type {
+  Broadcaster,
+  Clock,
+  ConnectionStore,
+  ConversationStore,
+  Logger,
+  MessageStore,
+  Metrics,
+  PresenceStore,
+  RateLimiter,
+  SubscriptionStore,
+  TokenVerifier,
+  TypingStore,
+} from '#core/ports';
+import { makeArchiveConversation } from './archive-conversation.ts';
+import { makeAuthenticate } from './authenticate.ts';
+import { makeConnect } from './connect.ts';
+import { makeFanOut } from './fan-out.ts';
+import { makeGetHistory } from './get-history.ts';
+import { makeGetTyping } from './get-typing.ts';
+import { makeJoinConversation } from './join-conversation.ts';
+import { makeLeaveConversation } from './leave-conversation.ts';
+import { makeListConversations } from './list-conversations.ts';
+import { makeMarkRead } from './mark-read.ts';
+import { makeOnlineUsers } from './online-users.ts';
+import { makePing } from './ping.ts';
+import { makeRequireAuthenticatedConnection } from './require-authenticated-connection.ts';
+import { makeSendMessage } from './send-message.ts';
+import { makeStartConversation } from './start-conversation.ts';
+import { makeTyping } from './typing.ts';
+import { makeUpdateMessageStatus } from './update-message-status.ts';
+
+/** Every port the use cases take, by the names they take them. */
+export interface UseCasePorts {
+  limits: Settings;
+  clock: Clock;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  connections: ConnectionStore;
+  subscriptions: SubscriptionStore;
+  presence: PresenceStore;
+  typing: TypingStore;
+  rateLimiter: RateLimiter;
+  broadcaster: Broadcaster;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export function composeUseCases(ports: UseCasePorts) {
+  const { deliver, disconnect } = makeFanOut(ports);
+  const withDelivery = { ...ports, deliver };
+  return {
+    deliver,
+    disconnect,
+    startConversation: makeStartConversation(withDelivery),
+    listConversations: makeListConversations(withDelivery),
+    archiveConversation: makeArchiveConversation(withDelivery),
+    markRead: makeMarkRead(withDelivery),
+    getHistory: makeGetHistory(withDelivery),
+    sendMessage: makeSendMessage(withDelivery),
+    typing: makeTyping(withDelivery),
+    getTyping: makeGetTyping(withDelivery),
+    updateMessageStatus: makeUpdateMessageStatus(withDelivery),
+    joinConversation: makeJoinConversation(withDelivery),
+    leaveConversation: makeLeaveConversation(withDelivery),
+    authenticate: makeAuthenticate(withDelivery),
+    connect: makeConnect(withDelivery),
+    requireAuthenticatedConnection: makeRequireAuthenticatedConnection(withDelivery),
+    ping: makePing(withDelivery),
+    onlineUsers: makeOnlineUsers(withDelivery),
+  };
+}
+
+export type UseCases = ReturnType<typeof composeUseCases>;

@@ -1,0 +1,9 @@
+/** PATCH /conversations/:id/archive: archived for the caller's side only; a new message un-archives it. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { conversationIdParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: conversationIdParam }, async ({ identity, params }) => ({
+  status: 200,
+  body: await useCases().archiveConversation({ identity, conversationId: params.conversationId }),
+}));

@@ -1,0 +1,9 @@
+/** GET /conversations/:id/typing: who is typing now (states older than CHAT_TYPING_TIMEOUT never appear). */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { conversationIdParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: conversationIdParam }, async ({ identity, params }) => ({
+  status: 200,
+  body: await useCases().getTyping({ identity, conversationId: params.conversationId }),
+}));

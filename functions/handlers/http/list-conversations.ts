@@ -1,0 +1,9 @@
+/** GET /conversations: the caller's side's conversations, newest activity first, keyset-paged. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { listConversationsQuery } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ query: listConversationsQuery }, async ({ identity, query }) => ({
+  status: 200,
+  body: await useCases().listConversations({ identity, ...query }),
+}));

@@ -1,0 +1,9 @@
+/** PATCH /conversations/:id/read: everything from the other side becomes READ for the caller's side. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { conversationIdParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: conversationIdParam }, async ({ identity, params }) => ({
+  status: 200,
+  body: await useCases().markRead({ identity, conversationId: params.conversationId }),
+}));

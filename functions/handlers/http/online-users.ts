@@ -1,0 +1,8 @@
+/** GET /online-users: online users who share a conversation with the caller (every online user for an admin). */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+
+export const handler = authorizedHttpHandler({}, async ({ identity }) => ({
+  status: 200,
+  body: await useCases().onlineUsers({ identity }),
+}));

@@ -1,0 +1,9 @@
+/** POST /conversations: start a conversation, or get the ACTIVE one (201 created / 200 existing). */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { startConversationBody } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ body: startConversationBody }, async ({ identity, body }) => {
+  const { conversation, created } = await useCases().startConversation({ identity, ...body });
+  return { status: created ? 201 : 200, body: { conversation } };
+});

@@ -1,0 +1,136 @@
+/**
+ * The composition root: the real adapters, built once per Lambda container (and once per local
+ * runtime process) and only when a handler first needs them. Handlers take what they need from
+ * here and pass it to use cases as ports.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { settings, type Settings } from '#config/settings';
+import { tableNamesFrom } from '#config/tables';
+import { systemClock, type Broadcaster, type Clock, type ConnectionStore, type ConversationStore, type MessageStore, type PresenceStore, type RateLimiter, type SubscriptionStore, type TokenVerifier, type TypingStore } from '#core/ports';
+import { UnavailableError } from '#core/errors';
+import { createPrismaClient, type PrismaClient } from '#adapters/postgres/prisma-client';
+import { makeConversationStore } from '#adapters/postgres/conversation-store';
+import { makeMessageStore } from '#adapters/postgres/message-store';
+import { createDocumentClient } from '#adapters/dynamodb/client';
+import { makeConnectionStore } from '#adapters/dynamodb/connection-store';
+import { makeSubscriptionStore } from '#adapters/dynamodb/subscription-store';
+import { makePresenceStore } from '#adapters/dynamodb/presence-store';
+import { makeTypingStore } from '#adapters/dynamodb/typing-store';
+import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
+import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
+import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
+import { loggerPort, metricsPort } from './observability.ts';
+
+/** The Postgres URL: DATABASE_URL locally; in AWS, built from the RDS Proxy host and the Secrets Manager secret. */
+export async function resolveDatabaseUrl(config: Settings, secrets = () => new SecretsManagerClient({ region: config.AWS_REGION })): Promise<string> {
+  if (config.DATABASE_URL) return config.DATABASE_URL;
+  if (!config.DATABASE_SECRET_ARN || !config.DATABASE_HOST) {
+    throw new UnavailableError('No database is configured (DATABASE_URL, or DATABASE_HOST with DATABASE_SECRET_ARN)');
+  }
+  const { SecretString } = await secrets().send(new GetSecretValueCommand({ SecretId: config.DATABASE_SECRET_ARN }));
+  const secret = JSON.parse(SecretString ?? '{}') as { username?: string; password?: string; port?: number; dbname?: string };
+  if (!secret.username || !secret.password) throw new UnavailableError('The database secret has no username or password');
+  const user = encodeURIComponent(secret.username);
+  const password = encodeURIComponent(secret.password);
+  const database = encodeURIComponent(secret.dbname ?? config.DATABASE_NAME);
+  return `postgresql://${user}:${password}@${config.DATABASE_HOST}:${secret.port ?? 5432}/${database}?sslmode=require`;
+}
+
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+/**
+ * A port whose adapter is built on first use: every method waits for it. Lets functions that
+ * never touch Postgres skip resolving its credentials.
+ */
+function deferred<T extends object>(load: () => Promise<T>): T {
+  return new Proxy({} as T, {
+    get: (_target, method) => async (...args: unknown[]) => {
+      const port = (await load()) as Record<PropertyKey, (...a: unknown[]) => unknown>;
+      return port[method]!(...args);
+    },
+  });
+}
+
+/** Every port, made real, under the names the use cases take them by. */
+export interface Ports {
+  limits: Settings;
+  clock: Clock;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  connections: ConnectionStore;
+  subscriptions: SubscriptionStore;
+  presence: PresenceStore;
+  typing: TypingStore;
+  rateLimiter: RateLimiter;
+  broadcaster: Broadcaster;
+  verifier: TokenVerifier;
+  metrics: typeof metricsPort;
+  logger: typeof loggerPort;
+}
+
+export interface Container {
+  settings: Settings;
+  /** The Prisma client (for readiness checks). */
+  prisma(): Promise<PrismaClient>;
+  ports: Ports;
+}
+
+export function buildContainer(config: Settings = settings()): Container {
+  const clock = systemClock;
+  const tables = tableNamesFrom(config);
+  const doc = createDocumentClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION });
+  const prisma = once(async () => createPrismaClient(await resolveDatabaseUrl(config), { poolSize: config.DATABASE_POOL_SIZE }));
+  const broadcaster = once(() => {
+    if (!config.WEBSOCKET_CALLBACK_URL) throw new UnavailableError('WEBSOCKET_CALLBACK_URL is not configured');
+    return makeBroadcaster({ client: createManagementClient(config.WEBSOCKET_CALLBACK_URL, config.AWS_REGION), logger: loggerPort });
+  });
+  const verifier = once(() => {
+    if (!config.AUTH_ISSUER || !config.AUTH_AUDIENCE) throw new UnavailableError('AUTH_ISSUER and AUTH_AUDIENCE are not configured');
+    return makeJwtVerifier({
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+      jwksUri: config.AUTH_JWKS_URI,
+      claimNames: { userId: config.AUTH_CLAIM_USER_ID, role: config.AUTH_CLAIM_ROLE, providerId: config.AUTH_CLAIM_PROVIDER_ID },
+      logger: loggerPort,
+    });
+  });
+  return {
+    settings: config,
+    prisma,
+    ports: {
+      limits: config,
+      clock,
+      conversations: deferred(async () => makeConversationStore({ prisma: await prisma() })),
+      messages: deferred(async () => makeMessageStore({ prisma: await prisma() })),
+      connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),
+      subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
+      presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),
+      typing: makeTypingStore({ doc, tableName: tables.typing }),
+      rateLimiter: makeRateLimiter({ doc, tableName: tables.rateLimits }),
+      broadcaster: deferred(async () => broadcaster()),
+      verifier: deferred(async () => verifier()),
+      metrics: metricsPort,
+      logger: loggerPort,
+    },
+  };
+}
+
+export { metricsPort as metrics, loggerPort as log };
+
+let current: Container | undefined;
+
+/** This container's adapters, built on first use. */
+export function container(): Container {
+  current ??= buildContainer();
+  return current;
+}

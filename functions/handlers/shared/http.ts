@@ -1,0 +1,125 @@
+/**
+ * The one middy stack every HTTP handler uses, in a fixed order: Powertools tracer, logger and
+ * metrics; then JSON body parsing, zod validation of path, query and body; then one error mapper.
+ * A handler supplies its schemas and a function from the validated request to a result.
+ */
+import middy from '@middy/core';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { identityFromClaims } from '#core/identity';
+import { UnauthorizedError, ValidationError } from '#core/errors';
+import type { Identity } from '#core/model';
+import { container, type Container } from './container.ts';
+import { describeError, errorBody } from './errors.ts';
+import { logger, metrics, tracer } from './observability.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResponse = APIGatewayProxyStructuredResultV2;
+
+export interface HttpRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  event: HttpEvent;
+  container: Container;
+}
+
+export interface AuthorizedRequest<P, Q, B> extends HttpRequest<P, Q, B> {
+  identity: Identity;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode: status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+function parseBody(event: HttpEvent): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('The request body is not valid JSON');
+  }
+}
+
+/** The verified caller, from the claims API Gateway's JWT authorizer put on the request. */
+export function identityOf(event: HttpEvent, config = container().settings): Identity {
+  const claims = (event as APIGatewayProxyEventV2WithJWTAuthorizer).requestContext?.authorizer?.jwt?.claims;
+  if (!claims) throw new UnauthorizedError();
+  return identityFromClaims(claims, {
+    userId: config.AUTH_CLAIM_USER_ID,
+    role: config.AUTH_CLAIM_ROLE,
+    providerId: config.AUTH_CLAIM_PROVIDER_ID,
+  });
+}
+
+interface Schemas<P, Q, B> {
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+}
+
+function withStack(run: (event: HttpEvent, context: Context) => Promise<HttpResponse>) {
+  return middy<HttpEvent, HttpResponse>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use({
+      onError: async (request) => {
+        const described = describeError(request.error);
+        if (described.internal) logger.error('request failed', { error: request.error as Error });
+        else logger.info('request refused', { code: described.code, message: described.message });
+        request.response = json(described.status, errorBody(described));
+      },
+    })
+    .handler(run);
+}
+
+function validate<P, Q, B>(schemas: Schemas<P, Q, B>, event: HttpEvent) {
+  return {
+    params: (schemas.params ? schemas.params.parse(event.pathParameters ?? {}) : {}) as P,
+    query: (schemas.query ? schemas.query.parse(event.queryStringParameters ?? {}) : {}) as Q,
+    body: (schemas.body ? schemas.body.parse(parseBody(event) ?? {}) : undefined) as B,
+  };
+}
+
+function toResponse(result: HttpResult): HttpResponse {
+  return result.body === undefined
+    ? { statusCode: result.status, headers: result.headers ?? {} }
+    : json(result.status, result.body, result.headers);
+}
+
+/** An HTTP handler behind the JWT authorizer: the caller's identity comes only from verified claims. */
+export function authorizedHttpHandler<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
+  schemas: Schemas<P, Q, B>,
+  run: (request: AuthorizedRequest<P, Q, B>) => Promise<HttpResult>,
+) {
+  return withStack(async (event) => {
+    const identity = identityOf(event);
+    const input = validate(schemas, event);
+    return toResponse(await run({ ...input, identity, event, container: container() }));
+  });
+}
+
+/** An HTTP handler open to anyone (health, docs). */
+export function publicHttpHandler<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
+  schemas: Schemas<P, Q, B>,
+  run: (request: HttpRequest<P, Q, B>) => Promise<HttpResult | HttpResponse>,
+) {
+  return withStack(async (event) => {
+    const input = validate(schemas, event);
+    const result = await run({ ...input, event, container: container() });
+    return 'statusCode' in result ? result : toResponse(result as HttpResult);
+  });
+}

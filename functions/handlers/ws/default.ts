@@ -1,0 +1,8 @@
+/**
+ * WebSocket `$default`: the protocol shim. Frames whose action is a seed event name
+ * (`chat-send-message`, …), and anything API Gateway could not route (bad JSON, unknown
+ * actions), land here and go through the same pipeline as the route keys.
+ */
+import { wsMessageHandler } from '#handlers/shared/ws';
+
+export const handler = wsMessageHandler();
