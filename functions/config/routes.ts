@@ -64,5 +64,19 @@ export const WEBSOCKET_ROUTES = [
   { routeKey: 'ping', name: 'wsPing', entry: 'ws/ping', database: false, summary: 'chat-ping' },
 ] as const satisfies readonly WebSocketRoute[];
 
+export interface ScheduledTask {
+  name: string;
+  entry: string;
+  /** How often it runs in AWS (an EventBridge rate). */
+  everyMinutes: number;
+  /** How often the local runtime runs it. */
+  localEverySeconds: number;
+  summary: string;
+}
+
+export const SCHEDULED_TASKS = [
+  { name: 'closeUnauthenticated', entry: 'scheduled/close-unauthenticated', everyMinutes: 1, localEverySeconds: 5, summary: 'Close bare WebSocket connections that did not authenticate in time' },
+] as const satisfies readonly ScheduledTask[];
+
 /** Every distinct handler entry (one Lambda function each). */
-export const HANDLER_ENTRIES = [...new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES].map((route) => route.entry))];
+export const HANDLER_ENTRIES = [...new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS].map((route) => route.entry))];

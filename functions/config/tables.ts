@@ -62,6 +62,8 @@ export const INDEXES = {
   connectionsByUser: 'byUser',
   /** connections by party ("customer#2", "provider#1"): fan-out to every staff user of a provider. */
   connectionsByParty: 'byParty',
+  /** bare connections by authentication deadline, for closing the ones that never authenticated. */
+  connectionsAwaitingAuth: 'byAuthDeadline',
   /** a connection's room subscriptions, to leave them all on disconnect. */
   subscriptionsByConnection: 'byConnection',
   /** presence of provider staff, by the provider they act for. */
@@ -88,6 +90,13 @@ export const TABLES = {
         partitionKey: { name: 'partyKey', type: 'S' },
         sortKey: { name: 'connectionId', type: 'S' },
         projection: { type: 'ALL' },
+      },
+      {
+        // Only bare connections carry `awaitingAuth`, so the index holds just those: few and short-lived.
+        name: INDEXES.connectionsAwaitingAuth,
+        partitionKey: { name: 'awaitingAuth', type: 'S' },
+        sortKey: { name: 'authDeadline', type: 'N' },
+        projection: { type: 'KEYS_ONLY' },
       },
     ],
     ttlAttribute: TTL_ATTRIBUTE,

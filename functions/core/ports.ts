@@ -147,6 +147,8 @@ export interface ConnectionStore {
   /** Live authenticated connections of these parties (customers by userId, providers by providerId). */
   forParties(parties: Party[]): Promise<AuthenticatedConnection[]>;
   forUser(userId: number): Promise<AuthenticatedConnection[]>;
+  /** Bare connections whose authentication deadline is at or before `deadline` (epoch ms). */
+  awaitingAuthSince(deadline: number): Promise<string[]>;
 }
 
 export interface Subscription {

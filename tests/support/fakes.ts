@@ -426,6 +426,12 @@ export class FakeConnectionStore implements ConnectionStore {
   async forUser(userId: number): Promise<AuthenticatedConnection[]> {
     return copy(this.live().filter((c) => c.identity.userId === userId));
   }
+
+  async awaitingAuthSince(deadline: number): Promise<string[]> {
+    return [...this.items.values()]
+      .filter((c) => c.identity === null && c.authDeadline !== undefined && c.authDeadline <= deadline)
+      .map((c) => c.connectionId);
+  }
 }
 
 export class FakeSubscriptionStore implements SubscriptionStore {

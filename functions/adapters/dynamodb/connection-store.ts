@@ -17,12 +17,16 @@ interface ConnectionItem {
   expiresAt: number;
   ttl: number;
   authDeadline?: number;
+  /** "yes" on bare connections only: the byAuthDeadline index's partition. */
+  awaitingAuth?: typeof AWAITING_AUTH;
   tokenExpiresAt?: number;
   userId?: number;
   role?: Role;
   providerId?: number;
   partyKey?: string;
 }
+
+const AWAITING_AUTH = 'yes';
 
 /** The byParty index key of a party: "customer#<userId>" or "provider#<providerId>". */
 export function partyKeyOf(party: Party): string {
@@ -38,6 +42,7 @@ function toItem(connection: Connection): ConnectionItem {
     expiresAt: connection.expiresAt,
     ttl: ttlSeconds(connection.expiresAt),
     authDeadline: connection.authDeadline,
+    awaitingAuth: identity ? undefined : AWAITING_AUTH,
     tokenExpiresAt: connection.tokenExpiresAt,
     userId: identity?.userId,
     role: identity?.role,
@@ -101,7 +106,7 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
     async authenticate(connectionId, identity, tokenExpiresAt, maxPerUser) {
       const party = partyOf(identity);
       const set = ['#userId = :userId', '#role = :role', '#tokenExpiresAt = :tokenExpiresAt'];
-      const remove = ['#authDeadline'];
+      const remove = ['#authDeadline', '#awaitingAuth'];
       const names: Record<string, string> = {
         '#connectionId': 'connectionId',
         '#expiresAt': 'expiresAt',
@@ -109,6 +114,7 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
         '#role': 'role',
         '#tokenExpiresAt': 'tokenExpiresAt',
         '#authDeadline': 'authDeadline',
+        '#awaitingAuth': 'awaitingAuth',
         '#providerId': 'providerId',
         '#partyKey': 'partyKey',
       };
@@ -182,5 +188,16 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
     },
 
     forUser,
+
+    async awaitingAuthSince(deadline) {
+      const items = await queryAll<{ connectionId: string }>(doc, {
+        TableName: tableName,
+        IndexName: INDEXES.connectionsAwaitingAuth,
+        KeyConditionExpression: '#awaiting = :yes AND #authDeadline <= :deadline',
+        ExpressionAttributeNames: { '#awaiting': 'awaitingAuth', '#authDeadline': 'authDeadline' },
+        ExpressionAttributeValues: { ':yes': AWAITING_AUTH, ':deadline': deadline },
+      });
+      return items.map((item) => item.connectionId);
+    },
   };
 }

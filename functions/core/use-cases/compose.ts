@@ -19,6 +19,7 @@ import type {
 } from '#core/ports';
 import { makeArchiveConversation } from './archive-conversation.ts';
 import { makeAuthenticate } from './authenticate.ts';
+import { makeCloseUnauthenticated } from './close-unauthenticated.ts';
 import { makeConnect } from './connect.ts';
 import { makeFanOut } from './fan-out.ts';
 import { makeGetHistory } from './get-history.ts';
@@ -74,6 +75,7 @@ export function composeUseCases(ports: UseCasePorts) {
     requireAuthenticatedConnection: makeRequireAuthenticatedConnection(withDelivery),
     ping: makePing(withDelivery),
     onlineUsers: makeOnlineUsers(withDelivery),
+    closeUnauthenticated: makeCloseUnauthenticated(withDelivery),
   };
 }
 

@@ -25,4 +25,5 @@ export * from './disconnect.ts';
 export * from './require-authenticated-connection.ts';
 export * from './ping.ts';
 export * from './online-users.ts';
+export * from './close-unauthenticated.ts';
 export * from './compose.ts';

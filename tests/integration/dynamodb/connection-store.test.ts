@@ -36,6 +36,20 @@ let nextUserId = 1000;
 const newUserId = () => ++nextUserId;
 
 describe('DynamoDB ConnectionStore', () => {
+  it('finds bare connections past their authentication deadline, and forgets them once they authenticate', async () => {
+    const overdue = bare(T0 - 60_000);
+    const signedIn = bare(T0 - 60_000);
+    const fresh = bare(T0);
+    for (const connection of [overdue, signedIn, fresh]) await store.put(connection);
+    await store.authenticate(signedIn.connectionId, { userId: newUserId(), role: 'customer' }, T0 + HOUR, 3);
+
+    const found = await store.awaitingAuthSince(T0);
+    expect(found).toContain(overdue.connectionId);
+    expect(found).not.toContain(signedIn.connectionId);
+    expect(found).not.toContain(fresh.connectionId);
+    expect(await store.awaitingAuthSince(T0 + 30_000)).toContain(fresh.connectionId);
+  });
+
   it('closes the oldest of a user\'s connections when they open one more than the maximum', async () => {
     const userId = newUserId();
     const connections = [1, 2, 3, 4, 5].map((i) => bare(T0 + i * 1000));

@@ -273,3 +273,22 @@ describe('ping', () => {
     expect(await world.ping()).toEqual({ at: world.clock.now().toISOString() });
   });
 });
+
+describe('closeUnauthenticated', () => {
+  it('closes a bare connection that stayed silent past the deadline, telling it why, and leaves the others alone', async () => {
+    await world.connect({ connectionId: 'silent' });
+    await world.connect({ connectionId: 'signed-in', token: world.token(CUSTOMER) });
+    world.clock.advance(10_000);
+    await world.connect({ connectionId: 'late-comer' });
+    world.clock.advance(25_000);
+
+    const { closed } = await world.closeUnauthenticated();
+
+    expect(closed).toEqual(['silent']);
+    expect(world.broadcaster.closed).toEqual(['silent']);
+    expect(world.broadcaster.eventsTo('silent', 'chat-error').map((f) => (f.data as { code: string }).code)).toEqual(['UNAUTHORIZED']);
+    expect(world.connections.has('silent')).toBe(false);
+    expect(world.connections.has('late-comer')).toBe(true);
+    expect((await world.closeUnauthenticated()).closed).toEqual([]);
+  });
+});
