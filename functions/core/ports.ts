@@ -57,6 +57,8 @@ export interface AppendMessageInput {
   conversationId: string;
   senderId: number;
   senderRole: Side;
+  /** The sender's party on that side: the customer's userId, or the provider's providerId. */
+  senderPartyId: number;
   messageType: MessageType;
   content: string;
   attachments?: Json | null;
@@ -91,8 +93,11 @@ export interface MessageStore {
    * Stores a message with the conversation's next seq, bumps its last activity and the other
    * side's unread count and un-archives it, atomically. A repeated clientMessageId from the same
    * sender stores nothing and returns the stored message with `created: false`.
-   * @throws NotFoundError when the conversation does not exist, ConflictError when it is not
-   * ACTIVE, ValidationError when replyToId is not a message of the same conversation.
+   * Checks that the sender's party is that side of the conversation, so a send needs no
+   * separate access read.
+   * @throws NotFoundError when the conversation does not exist, ForbiddenError when the sender's
+   * party is not its `senderRole` side, ConflictError when it is not ACTIVE, ValidationError
+   * when replyToId is not a message of the same conversation.
    */
   append(input: AppendMessageInput): Promise<{ message: Message; created: boolean }>;
   get(messageId: string): Promise<Message | null>;

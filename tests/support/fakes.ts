@@ -7,7 +7,7 @@
  *
  * Stores hand out copies, so a test can never change stored state by mutating a result.
  */
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '#core/errors';
+import { ForbiddenError, ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '#core/errors';
 import { loadSettings, type Settings } from '#config/settings';
 import {
   partyOf,
@@ -253,6 +253,8 @@ export class InMemoryChatDatabase {
       }
       const conversation = this.rows.get(input.conversationId);
       if (!conversation) throw new NotFoundError('Conversation not found');
+      const sidePartyId = input.senderRole === 'customer' ? conversation.customerId : conversation.providerId;
+      if (sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
       if (conversation.status !== 'ACTIVE') {
         throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
       }

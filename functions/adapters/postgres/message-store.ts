@@ -10,7 +10,7 @@
 import { createId } from '@paralleldrive/cuid2';
 import type { AppendMessageInput, HistoryPage, HistoryQuery, MarkReadResult, MessageStore } from '#core/ports';
 import type { Message, Side } from '#core/model';
-import { ConflictError, NotFoundError, ValidationError } from '#core/errors';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
 import { T, toMessage, type MessageRow } from './rows.ts';
 
@@ -40,6 +40,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            SET "lastSeq" = "lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at}
          WHERE id = ${input.conversationId}
            AND status = 'ACTIVE'
+           AND CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int
            AND NOT EXISTS (
                  SELECT 1 FROM ${T.messages}
                   WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSide"
@@ -72,10 +73,15 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
          AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
   }
 
-  /** Why an append stored nothing: the conversation is missing, not ACTIVE, or the reply target is foreign. */
+  /** Why an append stored nothing: the conversation is missing, not the sender's, not ACTIVE, or the reply target is foreign. */
   async function explainRefusal(input: AppendMessageInput): Promise<never> {
-    const conversation = await prisma.conversation.findUnique({ where: { id: input.conversationId }, select: { status: true } });
+    const conversation = await prisma.conversation.findUnique({
+      where: { id: input.conversationId },
+      select: { status: true, customerId: true, providerId: true },
+    });
     if (!conversation) throw new NotFoundError('Conversation not found');
+    const sidePartyId = input.senderRole === 'customer' ? conversation.customerId : conversation.providerId;
+    if (sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
     if (conversation.status !== 'ACTIVE') {
       throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
     }

@@ -1,15 +1,14 @@
 import type { Settings } from '#config/settings';
 import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
-import type { Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
-import { conversationAudience, loadConversation, requireParticipant } from './access.ts';
+import type { Clock, ConnectionStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
+import { ADMIN_READ_ONLY, conversationAudience, requireParty } from './access.ts';
 import { notifyAfterCommit, type Deliver } from './deliver.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
 
 export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
 
 export interface SendMessageDeps {
-  conversations: Pick<ConversationStore, 'get'>;
   messages: Pick<MessageStore, 'append'>;
   connections: Pick<ConnectionStore, 'forParties'>;
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
@@ -79,10 +78,11 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  *    than `CHAT_MAX_CONTENT_LENGTH` characters → PayloadTooLargeError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
  *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
- * 3. access: the conversation must exist (NotFoundError) and the caller be a participant
- *    (ForbiddenError; admins are read-only);
- * 4. the store (`messages.append`), which may refuse: ConflictError when the conversation is not
- *    ACTIVE, ValidationError for a `replyToId` of another conversation;
+ * 3. admins are read-only (ForbiddenError);
+ * 4. the store (`messages.append`), which checks access in the same statement that appends (one
+ *    Postgres round trip for the whole send) and may refuse: NotFoundError for a missing
+ *    conversation, ForbiddenError for a non-participant, ConflictError when the conversation is
+ *    not ACTIVE, ValidationError for a `replyToId` of another conversation;
  * 5. only then the fan-out: `chat-new-message {message}` to every live connection of both sides,
  *    the sender's own included, and to connections that joined the room (admins watching).
  *
@@ -96,7 +96,7 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * catches up with `GET …/messages?after=<seq>`.
  */
 export function makeSendMessage(deps: SendMessageDeps) {
-  const { conversations, messages, rateLimiter, deliver, clock, metrics, logger, limits } = deps;
+  const { messages, rateLimiter, deliver, clock, metrics, logger, limits } = deps;
   return async (input: SendMessageInput): Promise<SendMessageResult> => {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
@@ -112,13 +112,13 @@ export function makeSendMessage(deps: SendMessageDeps) {
       });
     }
 
-    const conversation = await loadConversation(conversations, conversationId);
-    const side = requireParticipant(identity, conversation);
-
+    // The store checks the sender's side in the same statement that appends: no access read first.
+    const party = requireParty(identity, ADMIN_READ_ONLY);
     const { message, created } = await messages.append({
       conversationId,
       senderId: identity.userId,
-      senderRole: side,
+      senderRole: party.side,
+      senderPartyId: party.partyId,
       messageType,
       content: input.content,
       attachments: input.attachments ?? null,
@@ -129,6 +129,11 @@ export function makeSendMessage(deps: SendMessageDeps) {
     metrics.count(created ? 'MessagesSent' : 'DuplicateSends');
 
     const wire = toWireMessage(message);
+    const conversation = {
+      id: conversationId,
+      customerId: party.side === 'customer' ? party.partyId : message.receiverId,
+      providerId: party.side === 'provider' ? party.partyId : message.receiverId,
+    };
     await notifyAfterCommit(logger, 'chat-new-message', async () => {
       await deliver(frame('chat-new-message', { message: wire }), await conversationAudience(deps, conversation));
     });

@@ -68,8 +68,8 @@ describe('listForParty', () => {
     const customerId = fresh();
     const older = (await conversations.startOrGet({ providerId, customerId, orderId: 1 })).conversation;
     const newer = (await conversations.startOrGet({ providerId, customerId, orderId: 2 })).conversation;
-    await messages.append({ conversationId: newer.id, senderId: customerId, senderRole: 'customer', messageType: 'TEXT', content: 'hi' });
-    await messages.append({ conversationId: newer.id, senderId: customerId, senderRole: 'customer', messageType: 'TEXT', content: 'anyone?' });
+    await messages.append({ conversationId: newer.id, senderId: customerId, senderRole: 'customer', senderPartyId: customerId, messageType: 'TEXT', content: 'hi' });
+    await messages.append({ conversationId: newer.id, senderId: customerId, senderRole: 'customer', senderPartyId: customerId, messageType: 'TEXT', content: 'anyone?' });
 
     const providerView = await conversations.listForParty({ side: 'provider', partyId: providerId }, { archived: false, limit: 10 });
     expect(providerView.conversations.map((c) => c.id)).toEqual([newer.id, older.id]);
@@ -121,7 +121,7 @@ describe('listForParty', () => {
     const providerInbox = await conversations.listForParty({ side: 'provider', partyId: providerId }, { archived: false, limit: 10 });
     expect(providerInbox.conversations.map((c) => c.id)).toEqual([conversation.id]);
 
-    await messages.append({ conversationId: conversation.id, senderId: 7, senderRole: 'provider', messageType: 'TEXT', content: 'Your car is ready' });
+    await messages.append({ conversationId: conversation.id, senderId: 7, senderRole: 'provider', senderPartyId: providerId, messageType: 'TEXT', content: 'Your car is ready' });
     const back = await conversations.listForParty(customer, { archived: false, limit: 10 });
     expect(back.conversations.map((c) => [c.id, c.unreadCount, c.archivedAt])).toEqual([[conversation.id, 1, null]]);
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '#tests/support/postgres';
 import { makeConversationStore } from '#adapters/postgres/conversation-store';
 import { makeMessageStore } from '#adapters/postgres/message-store';
-import { ConflictError, NotFoundError, ValidationError } from '#core/errors';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import type { AppendMessageInput, ConversationStore, MessageStore } from '#core/ports';
 import type { Conversation } from '#core/model';
 
@@ -23,10 +23,18 @@ async function newConversation(): Promise<Conversation> {
 }
 
 function fromCustomer(conversation: Conversation, content: string, extra: Partial<AppendMessageInput> = {}): AppendMessageInput {
-  return { conversationId: conversation.id, senderId: conversation.customerId, senderRole: 'customer', messageType: 'TEXT', content, ...extra };
+  return {
+    conversationId: conversation.id,
+    senderId: conversation.customerId,
+    senderRole: 'customer',
+    senderPartyId: conversation.customerId,
+    messageType: 'TEXT',
+    content,
+    ...extra,
+  };
 }
 function fromProvider(conversation: Conversation, content: string, staffUserId = 70): AppendMessageInput {
-  return { conversationId: conversation.id, senderId: staffUserId, senderRole: 'provider', messageType: 'TEXT', content };
+  return { conversationId: conversation.id, senderId: staffUserId, senderRole: 'provider', senderPartyId: conversation.providerId, messageType: 'TEXT', content };
 }
 
 async function participant(conversationId: string, side: 'customer' | 'provider') {
@@ -84,6 +92,15 @@ describe('append', () => {
     expect((await participant(conv.id, 'provider')).unreadCount).toBe(1);
     // No seq was burnt by the losers: the next message is 2.
     expect((await messages.append(fromCustomer(conv, 'next'))).message.seq).toBe(2);
+  });
+
+  it('refuses a sender who is not that side of the conversation, storing nothing', async () => {
+    const conv = await newConversation();
+    const stranger = { ...fromCustomer(conv, 'let me in'), senderId: 1, senderPartyId: 1 };
+    await expect(messages.append(stranger)).rejects.toBeInstanceOf(ForbiddenError);
+    const otherBusiness = { ...fromProvider(conv, 'wrong shop'), senderPartyId: conv.providerId + 1 };
+    await expect(messages.append(otherBusiness)).rejects.toBeInstanceOf(ForbiddenError);
+    expect((await conversations.get(conv.id))?.lastSeq).toBe(0);
   });
 
   it('scopes clientMessageId to its sender', async () => {

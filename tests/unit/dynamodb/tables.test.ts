@@ -43,6 +43,8 @@ describe('table definitions', () => {
       { AttributeName: 'userId', AttributeType: 'N' },
       { AttributeName: 'connectedAt', AttributeType: 'N' },
       { AttributeName: 'partyKey', AttributeType: 'S' },
+      { AttributeName: 'awaitingAuth', AttributeType: 'S' },
+      { AttributeName: 'authDeadline', AttributeType: 'N' },
     ]);
   });
 });

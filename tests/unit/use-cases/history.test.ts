@@ -40,7 +40,7 @@ describe('getHistory', () => {
 
     const roomy = createWorld();
     const other = await roomy.conversation();
-    for (let i = 0; i < 60; i++) await roomy.messages.append({ conversationId: other.id, senderId: 2, senderRole: 'customer', messageType: 'TEXT', content: `m${i}` });
+    for (let i = 0; i < 60; i++) await roomy.messages.append({ conversationId: other.id, senderId: 2, senderRole: 'customer', senderPartyId: 2, messageType: 'TEXT', content: `m${i}` });
     const page = await roomy.getHistory({ identity: CUSTOMER, conversationId: other.id });
     expect(page.messages).toHaveLength(50);
     expect(page.pagination).toEqual({ page: 1, limit: 50, total: 60, hasMore: true });
