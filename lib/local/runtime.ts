@@ -1,0 +1,292 @@
+/**
+ * The whole local runtime in one call: Postgres, DynamoDB, the local token issuer, the handlers'
+ * environment and the API Gateway emulator. `npm start` (bin/start.ts) runs it on the usual ports
+ * with data under `.data/`; tests and benchmarks run it in-process on free ports with a temp
+ * data directory, or against servers they already started.
+ *
+ * Order matters: the handlers' environment is set before the emulator serves its first request,
+ * and handler modules are only loaded by that first request, so every module-scope read of
+ * process.env (settings are parsed once per container) sees the local values.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { DEV_JWKS_FILE, loadOrCreateDevIssuer, type DevIssuer } from '#adapters/auth/dev-issuer';
+import { createDynamoClient } from '#adapters/dynamodb/client';
+import { applyMigrations } from '#adapters/postgres/migrator';
+import { loadSettings } from '#config/settings';
+import { ensureTables, TABLE_KEYS, TABLES, tableNamesFrom, type TableNames } from '#config/tables';
+import { waitUntilDynamoAnswers, startDynamoLocal } from './dynamodb.ts';
+import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
+import { consoleLog } from './log.ts';
+import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+
+const REGION = 'us-east-1';
+/** The database the runtime keeps its data in, on the embedded server. */
+const DATABASE_NAME = 'chat';
+
+export interface LocalRuntimeOptions {
+  /** Where data lives across restarts (Postgres, DynamoDB, the issuer's key); `.data` by default. */
+  dataDir?: string;
+  host?: string;
+  /** HTTP API port: 3000 by default, 0 for any free port. */
+  httpPort?: number;
+  /** WebSocket API port: 3001 by default, 0 for any free port. */
+  wsPort?: number;
+  /** Use this Postgres database instead of starting the embedded server (migrations still apply). */
+  databaseUrl?: string;
+  /** Use this DynamoDB instead of starting DynamoDB Local (tables are still ensured). */
+  dynamoEndpoint?: string;
+  /** Physical table names (tests use their own per file); the settings defaults otherwise. */
+  tableNames?: TableNames;
+  /** Apply pending migrations; true by default. */
+  migrate?: boolean;
+  /** The token issuer; by default the one whose key is kept in the data directory. */
+  issuer?: DevIssuer;
+  /** More environment for the handlers (settings such as CHAT_MESSAGE_LIMIT). */
+  env?: Record<string, string>;
+  /** Emulator settings: handlersDir, timeouts, WebSocket limits, onPost, log… */
+  emulator?: Omit<EmulatorOptions, 'host' | 'httpPort' | 'wsPort' | 'issuer'>;
+  /** Progress lines ("Postgres ready in 812 ms"); silent by default. */
+  progress?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  httpUrl: string;
+  wsUrl: string;
+  /** WEBSOCKET_CALLBACK_URL, the `@connections` endpoint. */
+  callbackUrl: string;
+  databaseUrl: string;
+  dynamoEndpoint: string;
+  dataDir: string;
+  tableNames: TableNames;
+  issuer: DevIssuer;
+  emulator: Emulator;
+  /** Every variable the runtime set for the handlers. */
+  env: Record<string, string>;
+  /** Milliseconds per start-up step, and `total`. */
+  timings: Record<string, number>;
+  /** Closes WebSockets (firing $disconnect), the servers, DynamoDB Local and Postgres; restores process.env. */
+  stop(): Promise<void>;
+}
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/** The runtime's own environment variables (the product's are in functions/config/settings.ts). */
+export const runtimeEnvSchema = z.object({
+  PORT: port.default(3000),
+  WS_PORT: port.default(3001),
+  CHAT_DATA_DIR: z.string().min(1).default('.data'),
+  /** An external Postgres database to use instead of the embedded one. */
+  DATABASE_URL: z.string().startsWith('postgres').optional(),
+  /** An external DynamoDB to use instead of DynamoDB Local. */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  /** WebSocket idle timeout (API Gateway: 10 minutes). */
+  CHAT_WS_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  /** WebSocket maximum connection duration (API Gateway: 2 hours). */
+  CHAT_WS_MAX_CONNECTION_MS: z.coerce.number().int().positive().optional(),
+  /** Lambda function timeout for every handler (default 30 s). */
+  CHAT_FUNCTION_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+});
+
+/** Runtime options from environment variables (PORT, WS_PORT, CHAT_DATA_DIR, DATABASE_URL, …). */
+export function runtimeOptionsFromEnv(env: Record<string, string | undefined> = process.env): LocalRuntimeOptions {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = runtimeEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const values = parsed.data;
+  return {
+    dataDir: values.CHAT_DATA_DIR,
+    httpPort: values.PORT,
+    wsPort: values.WS_PORT,
+    databaseUrl: values.DATABASE_URL,
+    dynamoEndpoint: values.DYNAMODB_ENDPOINT,
+    emulator: {
+      idleTimeoutMs: values.CHAT_WS_IDLE_TIMEOUT_MS,
+      maxConnectionMs: values.CHAT_WS_MAX_CONNECTION_MS,
+      functionTimeoutMs: values.CHAT_FUNCTION_TIMEOUT_MS,
+    },
+  };
+}
+
+/** The superuser password of the embedded cluster, made on first start and kept beside it. */
+async function postgresPassword(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'postgres-password');
+  try {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (stored) return stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function timed<T>(timings: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[name] = Math.round(performance.now() - started);
+  }
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const began = performance.now();
+  const progress = options.progress ?? (() => {});
+  const timings: Record<string, number> = {};
+  const dataDir = path.resolve(options.dataDir ?? '.data');
+  await mkdir(dataDir, { recursive: true });
+  // As root, embedded Postgres runs as the `postgres` user, which must be able to reach its directory.
+  if (process.getuid?.() === 0) await chmod(dataDir, 0o755).catch(() => {});
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled(stops.splice(0).map((stop) => stop()));
+  };
+
+  // The settings' names (defaults, or CONNECTIONS_TABLE… from the environment); also fails fast on a bad setting.
+  const tableNames = options.tableNames ?? tableNamesFrom(loadSettings());
+
+  const postgres = async (): Promise<string> => {
+    let url: string;
+    if (options.databaseUrl) {
+      url = options.databaseUrl;
+    } else {
+      const server = await timed(timings, 'postgres', async () =>
+        startEmbeddedPostgres({
+          dataDir: path.join(dataDir, 'postgres'),
+          password: await postgresPassword(dataDir),
+          persistent: true,
+          durable: true,
+          ownProcessGroup: true,
+        }),
+      );
+      stops.push(() => server.stop());
+      progress(`PostgreSQL ${server.created ? 'created and ' : ''}started in ${timings.postgres} ms (${path.join(dataDir, 'postgres')})`);
+      await ensureDatabase(server.url, DATABASE_NAME);
+      url = withDatabase(server.url, DATABASE_NAME);
+    }
+    if (options.migrate ?? true) {
+      const applied = await timed(timings, 'migrations', () => applyMigrations({ connectionString: url, migrationsDir: MIGRATIONS_DIR }));
+      progress(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'Database schema is up to date');
+    }
+    return url;
+  };
+
+  const dynamo = async (): Promise<string> => {
+    let endpoint: string;
+    if (options.dynamoEndpoint) {
+      endpoint = options.dynamoEndpoint;
+      await waitUntilDynamoAnswers(endpoint);
+    } else {
+      const server = await timed(timings, 'dynamodb', () =>
+        startDynamoLocal({ dbPath: path.join(dataDir, 'dynamodb'), sharedDb: true, ownProcessGroup: true }),
+      );
+      stops.push(() => server.stop());
+      endpoint = server.endpoint;
+      progress(`DynamoDB Local started in ${timings.dynamodb} ms (${path.join(dataDir, 'dynamodb')})`);
+    }
+    const client = createDynamoClient({ endpoint, region: REGION });
+    try {
+      await timed(timings, 'tables', () => ensureTables(client, tableNames));
+    } finally {
+      client.destroy();
+    }
+    return endpoint;
+  };
+
+  let databaseUrl: string;
+  let dynamoEndpoint: string;
+  let issuer: DevIssuer;
+  try {
+    const results = await Promise.allSettled([postgres(), dynamo(), options.issuer ? Promise.resolve(options.issuer) : loadOrCreateDevIssuer(dataDir)]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    [databaseUrl, dynamoEndpoint, issuer] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [string, string, DevIssuer];
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  // The handlers' verifier reads the issuer's public keys from this file (aws-jwt-verify fetches over https only).
+  const jwksFile = path.join(dataDir, DEV_JWKS_FILE);
+  await writeFile(jwksFile, `${JSON.stringify(issuer.jwks, null, 2)}\n`);
+
+  let emulator: Emulator;
+  try {
+    emulator = await timed(timings, 'emulator', () =>
+      startEmulator({
+        ...options.emulator,
+        log: options.emulator?.log ?? consoleLog(),
+        host: options.host,
+        httpPort: options.httpPort,
+        wsPort: options.wsPort,
+        issuer,
+      }),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  // Set synchronously after the servers bound and before any request can be read (I/O comes after this continuation).
+  const env: Record<string, string> = {
+    ...options.env,
+    DATABASE_URL: databaseUrl,
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    WEBSOCKET_CALLBACK_URL: emulator.callbackUrl,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: issuer.audience,
+    AUTH_JWKS_URI: pathToFileURL(jwksFile).href,
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    // Dummy credentials: the local endpoints accept any, and real ones must never be used from here.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...Object.fromEntries(TABLE_KEYS.map((key) => [TABLES[key].settingsKey, tableNames[key]])),
+  };
+  const cleared = ['AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+  const previous = Object.fromEntries([...Object.keys(env), ...cleared].map((name) => [name, process.env[name]]));
+  for (const name of cleared) delete process.env[name];
+  Object.assign(process.env, env);
+
+  timings.total = Math.round(performance.now() - began);
+  let stopped: Promise<void> | undefined;
+  return {
+    httpUrl: emulator.httpUrl,
+    wsUrl: emulator.wsUrl,
+    callbackUrl: emulator.callbackUrl,
+    databaseUrl,
+    dynamoEndpoint,
+    dataDir,
+    tableNames,
+    issuer,
+    emulator,
+    env,
+    timings,
+    stop() {
+      stopped ??= (async () => {
+        try {
+          await emulator.stop();
+        } finally {
+          await stopAll();
+          for (const [name, value] of Object.entries(previous)) {
+            if (value === undefined) delete process.env[name];
+            else process.env[name] = value;
+          }
+        }
+      })();
+      return stopped;
+    },
+  };
+}
