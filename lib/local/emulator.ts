@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DevIssuer } from '#adapters/auth/dev-issuer';
-import { HTTP_ROUTES, WEBSOCKET_ROUTES, type HttpRoute, type WebSocketRoute } from '#config/routes';
+import { HTTP_ROUTES, SCHEDULED_TASKS, WEBSOCKET_ROUTES, type HttpRoute, type ScheduledTask, type WebSocketRoute } from '#config/routes';
+import { startScheduler } from './scheduler.ts';
 import { createHttpApi, LOCAL_CORS, type CorsConfig } from './http-api.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import { createLambdaHost, DEFAULT_FUNCTION_TIMEOUT_MS } from './lambda.ts';
@@ -39,6 +40,8 @@ export interface EmulatorOptions extends Partial<WebSocketLimits> {
   functionTimeoutMs?: number;
   /** The HTTP API's CORS configuration, or false for none; any origin by default. */
   cors?: CorsConfig | false;
+  /** Scheduled tasks to run on timers; the manifest's by default, [] for none. */
+  scheduledTasks?: readonly ScheduledTask[];
   /** Sees every `POST @connections/{id}` (tests). */
   onPost?: (post: ConnectionPost) => void;
   /** Where the emulator reports failures; stderr by default. */
@@ -129,6 +132,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw error;
   }
 
+  const scheduler = startScheduler({
+    tasks: options.scheduledTasks ?? SCHEDULED_TASKS,
+    lambdas,
+    log,
+    region: options.region ?? 'us-east-1',
+    accountId,
+  });
+
   let stopped: Promise<void> | undefined;
   return {
     httpUrl: `http://${host}:${httpPort}`,
@@ -138,6 +149,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     wsPort,
     connections: () => webSocketApi.connections(),
     stop() {
+      scheduler.stop();
       stopped ??= (async () => {
         // WebSockets first, while @connections still answers: $disconnect handlers may post to others.
         await webSocketApi.closeAll();

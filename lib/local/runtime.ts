@@ -239,6 +239,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   // Set synchronously after the servers bound and before any request can be read (I/O comes after this continuation).
   const env: Record<string, string> = {
+    // Locally: no EMF metrics on stdout and no X-Ray; warnings and errors only, unless asked.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    POWERTOOLS_TRACE_ENABLED: process.env.POWERTOOLS_TRACE_ENABLED ?? 'false',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     ...options.env,
     DATABASE_URL: databaseUrl,
     DYNAMODB_ENDPOINT: dynamoEndpoint,

@@ -1,13 +1,12 @@
 /** Scheduled: closes bare WebSocket connections past their authentication deadline. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { useCases } from '#handlers/shared/use-cases';
-import { logger, metrics } from '#handlers/shared/observability';
+import { logger, publishMetrics } from '#handlers/shared/observability';
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(publishMetrics())
   .handler(async () => {
     const { closed } = await useCases().closeUnauthenticated();
     if (closed.length > 0) logger.info('closed connections that never authenticated', { count: closed.length });

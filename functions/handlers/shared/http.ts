@@ -6,7 +6,6 @@
 import middy from '@middy/core';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { identityFromClaims } from '#core/identity';
@@ -14,7 +13,7 @@ import { UnauthorizedError, ValidationError } from '#core/errors';
 import type { Identity } from '#core/model';
 import { container, type Container } from './container.ts';
 import { describeError, errorBody } from './errors.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, publishMetrics, tracer } from './observability.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
@@ -74,7 +73,7 @@ function withStack(run: (event: HttpEvent, context: Context) => Promise<HttpResp
   return middy<HttpEvent, HttpResponse>()
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(publishMetrics())
     .use({
       onError: async (request) => {
         const described = describeError(request.error);

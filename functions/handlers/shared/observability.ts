@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import type middy from '@middy/core';
 import type { Logger as LoggerPort, MetricName, Metrics as MetricsPort } from '#core/ports';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'provider-customer-chat';
@@ -31,3 +32,26 @@ export const loggerPort: LoggerPort = {
   warn: (message, details) => logger.warn(message, details ?? {}),
   error: (message, details) => logger.error(message, details ?? {}),
 };
+
+let coldStart = true;
+
+/**
+ * Publishes the invocation's metrics (EMF) after it, success or failure, and the cold-start
+ * metric once per container. Unlike Powertools' own logMetrics, an invocation that recorded
+ * nothing (a ping) writes nothing, instead of a warning per request.
+ */
+export function publishMetrics(): middy.MiddlewareObj {
+  const publish = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return {
+    before: async () => {
+      if (coldStart) {
+        coldStart = false;
+        metrics.captureColdStartMetric();
+      }
+    },
+    after: publish,
+    onError: publish,
+  };
+}

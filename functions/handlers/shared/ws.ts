@@ -8,7 +8,6 @@
 import middy from '@middy/core';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { ValidationError } from '#core/errors';
 import { actionData, ACTIONS, clientFrame, routeKeyOf, ROUTE_KEYS, type RouteKey, type ServerFrame } from '#core/protocol';
@@ -16,7 +15,7 @@ import { ConnectionClosedError, frame } from '#core/use-cases/index';
 import { ACTION_IMPLEMENTATIONS, type ActionContext } from '#handlers/ws/actions';
 import { container } from './container.ts';
 import { describeError } from './errors.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { logger, publishMetrics, tracer } from './observability.ts';
 import { useCases } from './use-cases.ts';
 
 /** `$connect` carries the query string, which the v2 WebSocket event type leaves out. */
@@ -31,7 +30,7 @@ export function withWebSocketStack(run: (event: WebSocketEvent) => Promise<APIGa
   return middy<WebSocketEvent, APIGatewayProxyResultV2>()
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(publishMetrics())
     .handler(async (event) => {
       logger.appendKeys({ connectionId: event.requestContext.connectionId, routeKey: event.requestContext.routeKey });
       return run(event);
