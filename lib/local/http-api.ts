@@ -209,6 +209,15 @@ function gatewayReply(status: number, headers: [string, string][] = []): Reply {
   return jsonReply(status, { message: MESSAGES[status] ?? 'Error' }, headers);
 }
 
+/**
+ * The authorizer's 401. API Gateway answers `{"message":"Unauthorized"}`; the wire contract
+ * promises `{"error":{"code":"UNAUTHORIZED",…}}`. Locally both keys are sent, so clients written
+ * against either read it (see README: in AWS only `message` comes back, so key on the status).
+ */
+function unauthorizedReply(headers: [string, string][]): Reply {
+  return jsonReply(401, { message: MESSAGES[401], error: { code: 'UNAUTHORIZED', message: 'A valid bearer token is required' } }, headers);
+}
+
 function contractError(status: number, code: string, message: string, details?: unknown): Reply {
   return jsonReply(status, { error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
@@ -437,7 +446,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     if (compiled.route.authorized) {
       const decision = options.authorizer?.authorize(req.headers.authorization) ?? { allowed: false as const };
       if (!decision.allowed) {
-        send(req, res, requestId, gatewayReply(401, decision.wwwAuthenticate ? [['www-authenticate', decision.wwwAuthenticate]] : []));
+        send(req, res, requestId, unauthorizedReply(decision.wwwAuthenticate ? [['www-authenticate', decision.wwwAuthenticate]] : []));
         return;
       }
       jwt = decision.jwt;

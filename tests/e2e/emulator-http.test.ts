@@ -195,10 +195,12 @@ describe('HTTP API failures stay in their route', () => {
 describe('JWT authorizer', () => {
   const providerToken = () => issuer.sign({ userId: 7, role: 'provider', providerId: 1 });
 
-  it('answers 401 {"message":"Unauthorized"} without a token, without invoking the handler', async () => {
+  const UNAUTHORIZED_BODY = { message: 'Unauthorized', error: { code: 'UNAUTHORIZED', message: 'A valid bearer token is required' } };
+
+  it("answers 401 with API Gateway's message and the contract's error, without invoking the handler", async () => {
     const response = await fetch(`${base}/secure`);
     expect(response.status).toBe(401);
-    expect(await response.text()).toBe('{"message":"Unauthorized"}');
+    expect(await response.json()).toEqual(UNAUTHORIZED_BODY);
   });
 
   it('answers 401 with a www-authenticate reason for bad, expired, foreign and wrong-audience tokens', async () => {
@@ -213,7 +215,7 @@ describe('JWT authorizer', () => {
     for (const [token, reason] of cases) {
       const response = await fetch(`${base}/secure`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(401);
-      expect(await response.text()).toBe('{"message":"Unauthorized"}');
+      expect(await response.json()).toEqual(UNAUTHORIZED_BODY);
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer scope="" error="invalid_token" error_description="/);
       expect(response.headers.get('www-authenticate')).toMatch(reason);
     }
