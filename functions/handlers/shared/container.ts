@@ -98,7 +98,8 @@ export function buildContainer(config: Settings = settings()): Container {
     if (!config.AUTH_ISSUER || !config.AUTH_AUDIENCE) throw new UnavailableError('AUTH_ISSUER and AUTH_AUDIENCE are not configured');
     return makeJwtVerifier({
       issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
+      // A comma-separated list accepts tokens for any of several app clients.
+      audience: config.AUTH_AUDIENCE.split(',').map((audience) => audience.trim()).filter(Boolean),
       jwksUri: config.AUTH_JWKS_URI,
       claimNames: { userId: config.AUTH_CLAIM_USER_ID, role: config.AUTH_CLAIM_ROLE, providerId: config.AUTH_CLAIM_PROVIDER_ID },
       logger: loggerPort,

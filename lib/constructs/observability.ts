@@ -1,0 +1,395 @@
+/**
+ * One CloudWatch dashboard for the whole product and the alarms on-call acts on, all notifying one
+ * SNS topic. Each alarm has an entry in docs/operations.md (what it means, what to check first,
+ * what to do); its thresholds are the named constants below.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { IHttpApi, IWebSocketApi, IWebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { METRICS, type MetricName } from '#core/ports';
+import type { TableKey } from '#config/tables';
+import type { ChatFunction } from './chat-function.ts';
+
+/** Alarm thresholds. Changing one changes the alarm and the runbook's wording must follow. */
+export const ALARM_THRESHOLDS = {
+  /** HTTP API: share of requests answered 5xx over 5 minutes, in percent... */
+  httpServerErrorRatePercent: 5,
+  /** ...once at least this many requests arrived in those 5 minutes (no paging on 1 of 2). */
+  httpServerErrorMinimumRequests: 20,
+  /** Errors of one function in 5 minutes. */
+  lambdaErrors: 5,
+  /** Throttled invocations of one function in 5 minutes. */
+  lambdaThrottles: 1,
+  /** Read plus write throttle events of one table (and its indexes) in 5 minutes. */
+  dynamoDbThrottleEvents: 10,
+  /** Database CPU, average over 5 minutes, three periods in a row. */
+  databaseCpuPercent: 80,
+  /** Database connections as a share of the instance's max_connections, two periods in a row. */
+  databaseConnectionsPercent: 80,
+  /** DeliveryFailures per MessagesSent over 5 minutes, in percent... */
+  deliveryFailureRatePercent: 5,
+  /** ...once at least this many messages were sent in those 5 minutes. */
+  deliveryMinimumMessages: 20,
+} as const;
+
+const PERIOD = Duration.minutes(5);
+
+export interface FunctionGroup {
+  /** Shown on the dashboard: HTTP, WebSocket, Deployment. */
+  name: string;
+  functions: ChatFunction[];
+}
+
+export interface ObservabilityProps {
+  /** Prefixes alarm and dashboard names. */
+  prefix: string;
+  serviceName: string;
+  metricsNamespace: string;
+  httpApi: IHttpApi;
+  webSocketApi: IWebSocketApi;
+  webSocketStage: IWebSocketStage;
+  functionGroups: FunctionGroup[];
+  tables: Record<TableKey, ITable>;
+  databaseInstanceIdentifier: string;
+  /** The instance's max_connections (estimated from its size unless given). */
+  databaseMaxConnections: number;
+  proxyName: string;
+  alarmEmail?: string;
+}
+
+export class Observability extends Construct {
+  readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  private readonly props: ObservabilityProps;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.props = props;
+
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      topicName: `${props.prefix}-alarms`,
+      displayName: `${props.prefix} alarms`,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.prefix,
+      defaultInterval: Duration.hours(3),
+    });
+
+    this.createAlarms();
+    this.createDashboard();
+  }
+
+  // ── Metrics ──────────────────────────────────────────────────────────────────────────────
+
+  private httpMetric(metricName: string, statistic = 'Sum', label?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiId: this.props.httpApi.apiId },
+      statistic,
+      period: PERIOD,
+      ...(label ? { label } : {}),
+    });
+  }
+
+  private webSocketMetric(metricName: string, statistic = 'Sum', label?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiId: this.props.webSocketApi.apiId, Stage: this.props.webSocketStage.stageName },
+      statistic,
+      period: PERIOD,
+      ...(label ? { label } : {}),
+    });
+  }
+
+  private databaseMetric(metricName: string, statistic = 'Average'): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { DBInstanceIdentifier: this.props.databaseInstanceIdentifier },
+      statistic,
+      period: PERIOD,
+    });
+  }
+
+  private proxyMetric(metricName: string, label: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { ProxyName: this.props.proxyName },
+      statistic: 'Maximum',
+      period: PERIOD,
+      label,
+    });
+  }
+
+  /** A Powertools (EMF) metric: Powertools adds the `service` dimension to every metric. */
+  customMetric(metricName: MetricName, statistic = 'Sum'): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.props.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: this.props.serviceName },
+      statistic,
+      period: PERIOD,
+    });
+  }
+
+  private tableThrottles(key: TableKey, table: ITable): cloudwatch.MathExpression {
+    const metric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName,
+        dimensionsMap: { TableName: table.tableName },
+        statistic: 'Sum',
+        period: PERIOD,
+      });
+    return new cloudwatch.MathExpression({
+      // Ids unique per table: a dashboard graph shows every table's expression side by side.
+      expression: `FILL(${key}Reads, 0) + FILL(${key}Writes, 0)`,
+      usingMetrics: { [`${key}Reads`]: metric('ReadThrottleEvents'), [`${key}Writes`]: metric('WriteThrottleEvents') },
+      label: `${key} throttle events`,
+      period: PERIOD,
+    });
+  }
+
+  // ── Alarms ───────────────────────────────────────────────────────────────────────────────
+
+  private alarm(id: string, props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'actionsEnabled'> & { name: string }): cloudwatch.Alarm {
+    const { name, ...rest } = props;
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: `${this.props.prefix}-${name}`,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...rest,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  private createAlarms(): void {
+    const t = ALARM_THRESHOLDS;
+    const p = this.props;
+
+    this.alarm('HttpServerErrorRate', {
+      name: 'http-5xx-rate',
+      alarmDescription: `More than ${t.httpServerErrorRatePercent}% of HTTP API requests answered 5xx in 5 minutes (with at least ${t.httpServerErrorMinimumRequests} requests). Runbook: docs/operations.md#http-5xx-rate`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(requests >= ${t.httpServerErrorMinimumRequests}, 100 * FILL(errors, 0) / requests, 0)`,
+        usingMetrics: { requests: this.httpMetric('Count'), errors: this.httpMetric('5xx') },
+        label: 'HTTP 5xx rate (%)',
+        period: PERIOD,
+      }),
+      threshold: t.httpServerErrorRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    for (const group of p.functionGroups) {
+      for (const chatFunction of group.functions) {
+        const name = chatFunction.entry.replace(/[^a-z0-9]+/gi, '-');
+        this.alarm(`${chatFunction.node.id}Errors`, {
+          name: `lambda-errors-${name}`,
+          alarmDescription: `${chatFunction.entry} failed more than ${t.lambdaErrors} times in 5 minutes. Runbook: docs/operations.md#lambda-errors`,
+          metric: chatFunction.function.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+          threshold: t.lambdaErrors,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+        });
+        this.alarm(`${chatFunction.node.id}Throttles`, {
+          name: `lambda-throttles-${name}`,
+          alarmDescription: `${chatFunction.entry} was throttled at least ${t.lambdaThrottles} time(s) in 5 minutes. Runbook: docs/operations.md#lambda-throttles`,
+          metric: chatFunction.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+          threshold: t.lambdaThrottles,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+        });
+      }
+    }
+
+    for (const [key, table] of Object.entries(p.tables) as [TableKey, ITable][]) {
+      this.alarm(`${key}TableThrottles`, {
+        name: `dynamodb-throttles-${key}`,
+        alarmDescription: `The ${key} table throttled more than ${t.dynamoDbThrottleEvents} requests in 5 minutes. Runbook: docs/operations.md#dynamodb-throttles`,
+        metric: this.tableThrottles(key, table),
+        threshold: t.dynamoDbThrottleEvents,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
+
+    this.alarm('DatabaseCpu', {
+      name: 'database-cpu',
+      alarmDescription: `Database CPU above ${t.databaseCpuPercent}% for 15 minutes. Runbook: docs/operations.md#database-cpu`,
+      metric: this.databaseMetric('CPUUtilization'),
+      threshold: t.databaseCpuPercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+
+    const connectionsThreshold = Math.floor((p.databaseMaxConnections * t.databaseConnectionsPercent) / 100);
+    this.alarm('DatabaseConnections', {
+      name: 'database-connections',
+      alarmDescription: `Database connections above ${connectionsThreshold} (${t.databaseConnectionsPercent}% of max_connections ≈ ${p.databaseMaxConnections}) for 10 minutes. Runbook: docs/operations.md#database-connections`,
+      metric: this.databaseMetric('DatabaseConnections', 'Maximum'),
+      threshold: connectionsThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+    });
+
+    this.alarm('DeliveryFailureRate', {
+      name: 'delivery-failure-rate',
+      alarmDescription: `More than ${t.deliveryFailureRatePercent} WebSocket delivery failures per 100 messages sent in 5 minutes (with at least ${t.deliveryMinimumMessages} messages). Runbook: docs/operations.md#delivery-failure-rate`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(sent >= ${t.deliveryMinimumMessages}, 100 * FILL(failures, 0) / sent, 0)`,
+        usingMetrics: { sent: this.customMetric('MessagesSent'), failures: this.customMetric('DeliveryFailures') },
+        label: 'Delivery failures per 100 messages',
+        period: PERIOD,
+      }),
+      threshold: t.deliveryFailureRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+  }
+
+  // ── Dashboard ────────────────────────────────────────────────────────────────────────────
+
+  private createDashboard(): void {
+    const p = this.props;
+    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+    const region = Stack.of(this).region;
+
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ${p.prefix}\nAPIs, functions, state stores and business metrics. Alarms and what to do about them: docs/operations.md (region ${region}).`,
+        width: 24,
+        height: 2,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      graph('HTTP API: requests', [this.httpMetric('Count', 'Sum', 'Requests')]),
+      graph('HTTP API: 4xx / 5xx', [this.httpMetric('4xx', 'Sum', '4xx'), this.httpMetric('5xx', 'Sum', '5xx')]),
+      graph('HTTP API: latency', [
+        this.httpMetric('Latency', 'p50', 'Latency p50'),
+        this.httpMetric('Latency', 'p99', 'Latency p99'),
+        this.httpMetric('IntegrationLatency', 'p99', 'Integration latency p99'),
+      ]),
+    );
+
+    this.dashboard.addWidgets(
+      graph('WebSocket API: connects / messages', [
+        this.webSocketMetric('ConnectCount', 'Sum', 'Connects'),
+        this.webSocketMetric('MessageCount', 'Sum', 'Messages'),
+      ]),
+      graph('WebSocket API: errors', [
+        this.webSocketMetric('ClientError', 'Sum', '4xx (ClientError)'),
+        this.webSocketMetric('ExecutionError', 'Sum', '5xx (ExecutionError)'),
+        this.webSocketMetric('IntegrationError', 'Sum', 'Integration errors'),
+      ]),
+      graph('WebSocket API: integration latency', [
+        this.webSocketMetric('IntegrationLatency', 'p50', 'Integration latency p50'),
+        this.webSocketMetric('IntegrationLatency', 'p99', 'Integration latency p99'),
+      ]),
+    );
+
+    for (const group of p.functionGroups) {
+      const per = (metric: (f: ChatFunction) => cloudwatch.IMetric) => group.functions.map(metric);
+      const labelled = (f: ChatFunction, metric: cloudwatch.Metric) => metric.with({ label: f.entry });
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${group.name} functions: errors`,
+          left: per((f) => labelled(f, f.function.metricErrors({ period: PERIOD, statistic: 'Sum' }))),
+          width: 6,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${group.name} functions: throttles`,
+          left: per((f) => labelled(f, f.function.metricThrottles({ period: PERIOD, statistic: 'Sum' }))),
+          width: 6,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${group.name} functions: duration p99`,
+          left: per((f) => labelled(f, f.function.metricDuration({ period: PERIOD, statistic: 'p99' }))),
+          width: 6,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${group.name} functions: concurrency`,
+          left: per((f) =>
+            labelled(f, f.function.metric('ConcurrentExecutions', { period: PERIOD, statistic: 'Maximum' })),
+          ),
+          width: 6,
+          height: 6,
+        }),
+      );
+    }
+
+    this.dashboard.addWidgets(
+      graph(
+        'DynamoDB: throttle events',
+        (Object.entries(p.tables) as [TableKey, ITable][]).map(([key, table]) => this.tableThrottles(key, table)),
+      ),
+      graph('RDS: CPU', [this.databaseMetric('CPUUtilization')], {
+        leftAnnotations: [{ value: ALARM_THRESHOLDS.databaseCpuPercent, label: 'alarm' }],
+        leftYAxis: { min: 0, max: 100 },
+      }),
+      graph('RDS: connections', [this.databaseMetric('DatabaseConnections', 'Maximum')], {
+        leftAnnotations: [{ value: p.databaseMaxConnections, label: 'max_connections (estimated)' }],
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      graph('RDS: free storage', [this.databaseMetric('FreeStorageSpace', 'Minimum')]),
+      graph('RDS Proxy: connections', [
+        this.proxyMetric('ClientConnections', 'Client connections'),
+        this.proxyMetric('DatabaseConnections', 'Database connections'),
+      ]),
+      graph('RDS Proxy: borrow latency / pinning', [
+        this.proxyMetric('DatabaseConnectionsBorrowLatency', 'Borrow latency (µs, max)'),
+        this.proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Session-pinned connections'),
+      ]),
+    );
+
+    const counts = METRICS.filter((metric) => metric !== 'FanOutLatency');
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Chat: messages and deliveries',
+        left: counts.map((metric) => this.customMetric(metric).with({ label: metric })),
+        width: 12,
+        height: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Chat: fan-out latency (ms)',
+        left: [
+          this.customMetric('FanOutLatency', 'p50').with({ label: 'FanOutLatency p50' }),
+          this.customMetric('FanOutLatency', 'p99').with({ label: 'FanOutLatency p99' }),
+        ],
+        width: 12,
+        height: 6,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: this.alarms,
+        width: 24,
+        height: Math.min(12, 2 + Math.ceil(this.alarms.length / 4)),
+      }),
+    );
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Builds the product's CDK app: the stateful and stateless stacks for one stage, tagged, with the
+ * cdk-nag AwsSolutions checks. bin/cdk.ts runs it; the infrastructure tests build the same app.
+ */
+import { Tags, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readDeploymentSettings, type DeploymentSettings } from './deployment-settings.ts';
+import { SERVICE_NAME, stackNames } from './naming.ts';
+import { StatefulStack } from './stateful-stack.ts';
+import { StatelessStack } from './stateless-stack.ts';
+
+export interface ChatApp {
+  app: App;
+  settings: DeploymentSettings;
+  stateful: StatefulStack;
+  stateless: StatelessStack;
+}
+
+export interface BuildAppOptions {
+  /** The account and region to deploy to; environment-agnostic when omitted. */
+  env?: Environment;
+  /** Registers the cdk-nag AwsSolutions checks (which then run at synthesis). @default true */
+  nag?: boolean;
+}
+
+/** The context key that chooses how stacks pass values to each other (aws-cdk-lib's cx-api). */
+const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+
+export function buildApp(app: App, options: BuildAppOptions = {}): ChatApp {
+  // Strong references (exports/imports): CloudFormation refuses to delete or change what the
+  // stateless stack still uses in the stateful one. Set before any stack exists, unless cdk.json says otherwise.
+  if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
+  const settings = readDeploymentSettings(app.node);
+  const names = stackNames(settings.stage);
+  const env = options.env ? { env: options.env } : {};
+
+  const stateful = new StatefulStack(app, names.stateful, {
+    ...env,
+    settings,
+    description: `Provider-customer chat (${settings.stage}): network, Postgres, DynamoDB, identity`,
+    terminationProtection: settings.deletionProtection,
+  });
+  const stateless = new StatelessStack(app, names.stateless, {
+    ...env,
+    settings,
+    stateful,
+    description: `Provider-customer chat (${settings.stage}): functions, APIs, migrations, monitoring`,
+  });
+  stateless.addStackDependency(stateful);
+
+  Tags.of(app).add('service', SERVICE_NAME);
+  Tags.of(app).add('stage', settings.stage);
+
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
+  }
+  return { app, settings, stateful, stateless };
+}

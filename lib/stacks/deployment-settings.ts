@@ -1,0 +1,237 @@
+/**
+ * Deployment settings, read from CDK context (cdk.json, `-c key=value`) and validated once.
+ * A wrong value fails `cdk synth` with the key's name, never a half-built stack.
+ *
+ * Every key and an example is listed in docs/operations.md.
+ */
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+/** Context values given with `-c key=value` arrive as strings; cdk.json may hold real booleans. */
+const booleanish = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const lowered = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(lowered)) return true;
+  if (['false', '0', 'no'].includes(lowered)) return false;
+  return value;
+}, z.boolean());
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A list from cdk.json (array) or from the command line (comma-separated string). */
+const stringList = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0)
+      : value,
+  z.array(z.string().min(1)).min(1),
+);
+
+/** The retentions CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+
+const contextSchema = z
+  .object({
+    /** Names the deployment (dev, staging, prod): stack names, API stage, resource names. */
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and dashes, starting with a letter, at most 20'),
+
+    // Custom domain (optional): a regional ACM certificate covering both names.
+    domainCertificateArn: optionalText.pipe(z.string().startsWith('arn:').optional()),
+    httpDomainName: optionalText,
+    webSocketDomainName: optionalText,
+
+    // Identity: an external OIDC issuer, or (when authIssuer is unset) a Cognito user pool.
+    authIssuer: optionalText.pipe(z.url().optional()),
+    authAudience: stringList.optional(),
+    authJwksUri: optionalText.pipe(z.url().optional()),
+    authClaimUserId: optionalText,
+    authClaimRole: optionalText,
+    authClaimProviderId: optionalText,
+
+    // Database.
+    databaseInstanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type such as t4g.micro').default('t4g.micro'),
+    databaseMultiAz: booleanish.optional(),
+    databaseAllocatedStorageGb: integer(20, 65_536).default(20),
+    databaseMaxAllocatedStorageGb: integer(20, 65_536).default(100),
+    databaseBackupRetentionDays: integer(1, 35).default(7),
+    /** Estimated max_connections of the instance, for the connections alarm; derived from the size when unset. */
+    databaseMaxConnections: integer(10, 100_000).optional(),
+    /**
+     * Days between automatic rotations of the database password; 0 (the default) leaves rotation
+     * off, because the handlers read the password once per container.
+     */
+    databaseSecretRotationDays: integer(0, 365).default(0),
+    deletionProtection: booleanish.optional(),
+
+    // Network.
+    natGateways: integer(1, 3).default(1),
+
+    // APIs.
+    corsAllowOrigins: stringList.default(['*']),
+    /**
+     * Whether this stack sets API Gateway's account-wide CloudWatch Logs role, which WebSocket
+     * access logging needs. Only one stack per account and region should own it.
+     */
+    apiGatewayAccountRole: booleanish.default(true),
+
+    // Observability.
+    alarmEmail: optionalText.pipe(z.email().optional()),
+    metricsNamespace: z.string().min(1).default('ProviderCustomerChat'),
+    logRetentionDays: z.coerce
+      .number()
+      .int()
+      .refine((days) => LOG_RETENTION_DAYS.includes(days), `one of CloudWatch Logs' retentions: ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(30),
+  })
+  .superRefine((value, context) => {
+    const domainKeys = [value.domainCertificateArn, value.httpDomainName, value.webSocketDomainName];
+    if (domainKeys.some(Boolean) && !value.domainCertificateArn) {
+      context.addIssue({ code: 'custom', path: ['domainCertificateArn'], message: 'required when a custom domain name is set' });
+    }
+    if (value.domainCertificateArn && !value.httpDomainName && !value.webSocketDomainName) {
+      context.addIssue({
+        code: 'custom',
+        path: ['httpDomainName'],
+        message: 'set httpDomainName and/or webSocketDomainName with domainCertificateArn',
+      });
+    }
+    if (value.authIssuer && !value.authAudience) {
+      context.addIssue({ code: 'custom', path: ['authAudience'], message: 'required with authIssuer' });
+    }
+    if (!value.authIssuer && (value.authAudience || value.authJwksUri)) {
+      context.addIssue({ code: 'custom', path: ['authIssuer'], message: 'authAudience/authJwksUri need authIssuer' });
+    }
+    if (value.databaseMaxAllocatedStorageGb < value.databaseAllocatedStorageGb) {
+      context.addIssue({
+        code: 'custom',
+        path: ['databaseMaxAllocatedStorageGb'],
+        message: 'must be at least databaseAllocatedStorageGb',
+      });
+    }
+  });
+
+export const CONTEXT_KEYS = Object.keys(contextSchema.shape) as (keyof z.input<typeof contextSchema>)[];
+
+/** The claim names API Gateway and the handlers read identity from. */
+export interface ClaimNames {
+  userId: string;
+  role: string;
+  providerId: string;
+}
+
+export type Identity =
+  | { kind: 'cognito'; claims: ClaimNames }
+  | { kind: 'external'; issuer: string; audience: string[]; jwksUri?: string; claims: ClaimNames };
+
+export interface CustomDomain {
+  certificateArn: string;
+  httpDomainName?: string;
+  webSocketDomainName?: string;
+}
+
+export interface DeploymentSettings {
+  stage: string;
+  /** Whether this is a production-like deployment: stricter defaults for protection and availability. */
+  production: boolean;
+  customDomain?: CustomDomain;
+  identity: Identity;
+  database: {
+    instanceType: string;
+    multiAz: boolean;
+    allocatedStorageGb: number;
+    maxAllocatedStorageGb: number;
+    backupRetentionDays: number;
+    maxConnections?: number;
+    secretRotationDays: number;
+  };
+  /** Deletion protection on the database and user pool, and RETAIN/SNAPSHOT removal policies. */
+  deletionProtection: boolean;
+  natGateways: number;
+  corsAllowOrigins: string[];
+  apiGatewayAccountRole: boolean;
+  alarmEmail?: string;
+  metricsNamespace: string;
+  logRetentionDays: number;
+}
+
+const PRODUCTION_STAGES = new Set(['prod', 'production']);
+
+/** Cognito puts custom attributes in the ID token under `custom:<name>`. */
+const COGNITO_CLAIMS: ClaimNames = { userId: 'custom:userId', role: 'custom:role', providerId: 'custom:providerId' };
+/** The contract's default claim names (functions/config/settings.ts). */
+const DEFAULT_CLAIMS: ClaimNames = { userId: 'userId', role: 'role', providerId: 'providerId' };
+
+export class DeploymentSettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid CDK context: ${problems.join('; ')}`);
+    this.name = 'DeploymentSettingsError';
+  }
+}
+
+/** Parses the settings from a plain object of context values (tests pass one directly). */
+export function parseDeploymentSettings(context: Record<string, unknown>): DeploymentSettings {
+  const present = Object.fromEntries(Object.entries(context).filter(([, value]) => value !== undefined && value !== null));
+  const parsed = contextSchema.safeParse({ stage: 'dev', ...present });
+  if (!parsed.success) {
+    throw new DeploymentSettingsError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(context)'}: ${issue.message}`));
+  }
+  const value = parsed.data;
+  const production = PRODUCTION_STAGES.has(value.stage);
+  const claimOverrides = {
+    ...(value.authClaimUserId ? { userId: value.authClaimUserId } : {}),
+    ...(value.authClaimRole ? { role: value.authClaimRole } : {}),
+    ...(value.authClaimProviderId ? { providerId: value.authClaimProviderId } : {}),
+  };
+  const identity: Identity = value.authIssuer
+    ? {
+        kind: 'external',
+        issuer: value.authIssuer,
+        audience: value.authAudience ?? [],
+        ...(value.authJwksUri ? { jwksUri: value.authJwksUri } : {}),
+        claims: { ...DEFAULT_CLAIMS, ...claimOverrides },
+      }
+    : { kind: 'cognito', claims: { ...COGNITO_CLAIMS, ...claimOverrides } };
+
+  return {
+    stage: value.stage,
+    production,
+    ...(value.domainCertificateArn
+      ? {
+          customDomain: {
+            certificateArn: value.domainCertificateArn,
+            ...(value.httpDomainName ? { httpDomainName: value.httpDomainName } : {}),
+            ...(value.webSocketDomainName ? { webSocketDomainName: value.webSocketDomainName } : {}),
+          },
+        }
+      : {}),
+    identity,
+    database: {
+      instanceType: value.databaseInstanceType,
+      multiAz: value.databaseMultiAz ?? production,
+      allocatedStorageGb: value.databaseAllocatedStorageGb,
+      maxAllocatedStorageGb: value.databaseMaxAllocatedStorageGb,
+      backupRetentionDays: value.databaseBackupRetentionDays,
+      ...(value.databaseMaxConnections ? { maxConnections: value.databaseMaxConnections } : {}),
+      secretRotationDays: value.databaseSecretRotationDays,
+    },
+    deletionProtection: value.deletionProtection ?? production,
+    natGateways: value.natGateways,
+    corsAllowOrigins: value.corsAllowOrigins,
+    apiGatewayAccountRole: value.apiGatewayAccountRole,
+    ...(value.alarmEmail ? { alarmEmail: value.alarmEmail } : {}),
+    metricsNamespace: value.metricsNamespace,
+    logRetentionDays: value.logRetentionDays,
+  };
+}
+
+/** Reads every known key from the construct tree's context (the App's). */
+export function readDeploymentSettings(node: Node): DeploymentSettings {
+  return parseDeploymentSettings(Object.fromEntries(CONTEXT_KEYS.map((key) => [key, node.tryGetContext(key)])));
+}

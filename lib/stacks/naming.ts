@@ -1,0 +1,38 @@
+/**
+ * Physical names, derived from the stage so several stages share an account without clashing.
+ */
+import type { TableKey } from '#config/tables';
+
+/** Powertools' service name, the `service` dimension of every custom metric. */
+export const SERVICE_NAME = 'provider-customer-chat';
+
+/** The database Prisma connects to (settings' DATABASE_NAME default). */
+export const DATABASE_NAME = 'chat';
+
+/** The Postgres role the stack creates; its generated password lives in Secrets Manager. */
+export const DATABASE_USER = 'chat_app';
+
+export function resourcePrefix(stage: string): string {
+  return `${SERVICE_NAME}-${stage}`;
+}
+
+export function stackNames(stage: string): { stateful: string; stateless: string } {
+  return { stateful: `ProviderCustomerChat-${stage}-Stateful`, stateless: `ProviderCustomerChat-${stage}-Stateless` };
+}
+
+/**
+ * A table's physical name. Fixed names (rather than generated ones) let the stateless stack
+ * address the tables without cross-stack exports and keep IAM policies readable.
+ */
+export function tableName(stage: string, key: TableKey): string {
+  return `${resourcePrefix(stage)}-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+/** PascalCase of a camelCase or kebab/slash-separated name: `ws/join-conversation` → `WsJoinConversation`. */
+export function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -1,0 +1,337 @@
+/**
+ * Everything that holds data or identity and outlives a code deployment: the network, Postgres
+ * (RDS behind RDS Proxy), the DynamoDB tables and, without an external issuer, the Cognito user
+ * pool. Deployed before, and changed far less often than, the stateless stack.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { TABLE_KEYS, TABLES, type KeyAttribute, type TableDefinition, type TableKey } from '#config/tables';
+import type { ClaimNames, DeploymentSettings } from './deployment-settings.ts';
+import { DATABASE_NAME, DATABASE_USER, pascalCase, resourcePrefix, tableName } from './naming.ts';
+
+/** Subnet groups: NAT gateways, Lambda functions, and the database with its proxy. */
+export const SUBNETS = {
+  public: 'Public',
+  application: 'Application',
+  database: 'Database',
+} as const;
+
+const POSTGRES_PORT = 5432;
+
+/** How API Gateway and the handlers verify tokens, once the issuer is known. */
+export interface TokenIssuer {
+  issuer: string;
+  audience: string[];
+  jwksUri: string;
+  claims: ClaimNames;
+}
+
+export interface StatefulStackProps extends StackProps {
+  settings: DeploymentSettings;
+}
+
+export class StatefulStack extends Stack {
+  readonly settings: DeploymentSettings;
+  readonly vpc: ec2.Vpc;
+  /** Functions that use Postgres run in this group; the proxy admits it and nothing else. */
+  readonly databaseClientSecurityGroup: ec2.SecurityGroup;
+  readonly proxySecurityGroup: ec2.SecurityGroup;
+  readonly databaseSecurityGroup: ec2.SecurityGroup;
+  readonly database: rds.DatabaseInstance;
+  readonly databaseSecret: ISecret;
+  readonly proxy: rds.DatabaseProxy;
+  readonly databaseName = DATABASE_NAME;
+  /** Fixed names, so dashboards and alarms in the stateless stack need no exports. */
+  readonly databaseInstanceIdentifier: string;
+  readonly proxyName: string;
+  readonly tables: Record<TableKey, dynamodb.Table>;
+  readonly tokenIssuer: TokenIssuer;
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    this.settings = settings;
+    const prefix = resourcePrefix(settings.stage);
+    const logRetention = settings.logRetentionDays as logs.RetentionDays;
+    const retainOrDestroy = settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    // ── Network ──────────────────────────────────────────────────────────────────────────
+    // Only functions that use Postgres run in the VPC. They also post to @connections, which a
+    // VPC endpoint cannot reach (execute-api endpoints serve private REST APIs only), so they
+    // leave through NAT; DynamoDB traffic stays on the free gateway endpoint. See
+    // docs/operations.md, "Networking".
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
+      maxAzs: 2,
+      natGateways: settings.natGateways,
+      restrictDefaultSecurityGroup: false,
+      subnetConfiguration: [
+        { name: SUBNETS.public, subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: SUBNETS.application, subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: SUBNETS.database, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      gatewayEndpoints: {
+        DynamoDb: {
+          service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+          subnets: [{ subnetGroupName: SUBNETS.application }],
+        },
+      },
+    });
+    const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.vpc.addFlowLog('RejectedTraffic', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+
+    this.databaseClientSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseClientSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Lambda functions that use Postgres through RDS Proxy',
+      allowAllOutbound: false,
+    });
+    this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: this.vpc,
+      description: 'RDS Proxy: admits the database clients, reaches the database',
+      allowAllOutbound: true,
+    });
+    this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
+      vpc: this.vpc,
+      description: 'RDS PostgreSQL: admits RDS Proxy only',
+      allowAllOutbound: false,
+    });
+    // Clients: HTTPS to AWS APIs (DynamoDB endpoint, Secrets Manager, @connections) and Postgres to the proxy only.
+    this.databaseClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
+    this.databaseClientSecurityGroup.addEgressRule(this.proxySecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'Postgres through RDS Proxy');
+    this.proxySecurityGroup.addIngressRule(this.databaseClientSecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'Database clients');
+    // The database's single ingress rule (from the proxy's group) is added by addProxy below.
+
+    // ── Postgres ─────────────────────────────────────────────────────────────────────────
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 });
+    const instanceIdentifier = `${prefix}-postgres`;
+    this.databaseInstanceIdentifier = instanceIdentifier;
+    this.proxyName = `${prefix}-proxy`;
+    // Created up front so its retention applies (RDS would create it without one).
+    const databaseLogGroup = new logs.LogGroup(this, 'DatabaseLogs', {
+      logGroupName: `/aws/rds/instance/${instanceIdentifier}/postgresql`,
+      retention: logRetention,
+      removalPolicy: retainOrDestroy,
+    });
+    this.database = new rds.DatabaseInstance(this, 'Database', {
+      instanceIdentifier,
+      engine,
+      instanceType: new ec2.InstanceType(settings.database.instanceType),
+      vpc: this.vpc,
+      vpcSubnets: { subnetGroupName: SUBNETS.database },
+      securityGroups: [this.databaseSecurityGroup],
+      credentials: rds.Credentials.fromGeneratedSecret(DATABASE_USER, { secretName: `${prefix}/database` }),
+      databaseName: DATABASE_NAME,
+      port: POSTGRES_PORT,
+      multiAz: settings.database.multiAz,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: settings.database.allocatedStorageGb,
+      maxAllocatedStorage: settings.database.maxAllocatedStorageGb,
+      storageEncrypted: true,
+      backupRetention: Duration.days(settings.database.backupRetentionDays),
+      preferredBackupWindow: '03:00-03:30',
+      preferredMaintenanceWindow: 'sun:04:00-sun:04:30',
+      deleteAutomatedBackups: false,
+      copyTagsToSnapshot: true,
+      deletionProtection: settings.deletionProtection,
+      removalPolicy: settings.deletionProtection ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      autoMinorVersionUpgrade: true,
+      publiclyAccessible: false,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+      cloudwatchLogsExports: ['postgresql'],
+      parameterGroup: new rds.ParameterGroup(this, 'DatabaseParameters', {
+        engine,
+        description: `${prefix} PostgreSQL 17`,
+        parameters: {
+          'rds.force_ssl': '1',
+          // Slow statements (ms) land in the exported postgresql log.
+          log_min_duration_statement: '500',
+          // A client that died inside a transaction must not hold row locks (seq counters) for long.
+          idle_in_transaction_session_timeout: '60000',
+        },
+      }),
+    });
+    this.database.node.addDependency(databaseLogGroup);
+    if (!this.database.secret) throw new Error('The database has no generated secret');
+    this.databaseSecret = this.database.secret;
+
+    this.proxy = this.database.addProxy('Proxy', {
+      dbProxyName: this.proxyName,
+      secrets: [this.databaseSecret],
+      vpc: this.vpc,
+      vpcSubnets: { subnetGroupName: SUBNETS.database },
+      securityGroups: [this.proxySecurityGroup],
+      requireTLS: true,
+      iamAuth: false,
+      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
+      idleClientTimeout: Duration.minutes(30),
+      maxConnectionsPercent: 90,
+      maxIdleConnectionsPercent: 50,
+      borrowTimeout: Duration.seconds(30),
+    });
+
+    if (settings.database.secretRotationDays > 0) {
+      this.database.addRotationSingleUser({
+        automaticallyAfter: Duration.days(settings.database.secretRotationDays),
+        vpcSubnets: { subnetGroupName: SUBNETS.application },
+      });
+    } else {
+      // The generated secret itself (database.secret is its attachment to the instance).
+      Validations.of(this.database.node.findChild('Secret')).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotation is off for this stage (databaseSecretRotationDays=0): the handlers read the password once per container, so a rotation would fail their new connections until they are recycled. Turn it on with databaseSecretRotationDays once they re-read the secret on an authentication failure.',
+      });
+    }
+    if (!settings.database.multiAz) {
+      Validations.of(this.database).acknowledge({
+        id: 'AwsSolutions-RDS3',
+        reason: `Single-AZ for the ${settings.stage} stage to halve its cost; production stages (or databaseMultiAz=true) run Multi-AZ.`,
+      });
+    }
+    if (!settings.deletionProtection) {
+      Validations.of(this.database).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: `Deletion protection is off for the ${settings.stage} stage so it can be torn down; production stages (or deletionProtection=true) turn it on.`,
+      });
+    }
+    Validations.of(this.database).acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason: 'Clients never reach the instance directly: its security group admits RDS Proxy only, and RDS Proxy always listens on the engine port 5432, so a non-default instance port would hide nothing.',
+    });
+
+    // ── DynamoDB ─────────────────────────────────────────────────────────────────────────
+    this.tables = Object.fromEntries(TABLE_KEYS.map((key) => [key, this.createTable(key, settings)])) as Record<
+      TableKey,
+      dynamodb.Table
+    >;
+
+    // ── Identity ─────────────────────────────────────────────────────────────────────────
+    if (settings.identity.kind === 'external') {
+      const { issuer, audience, jwksUri, claims } = settings.identity;
+      this.tokenIssuer = { issuer, audience, jwksUri: jwksUri ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, claims };
+    } else {
+      const { userPool, client } = this.createUserPool(prefix, settings);
+      this.userPool = userPool;
+      this.userPoolClient = client;
+      this.tokenIssuer = {
+        issuer: userPool.userPoolProviderUrl,
+        audience: [client.userPoolClientId],
+        jwksUri: `${userPool.userPoolProviderUrl}/.well-known/jwks.json`,
+        claims: settings.identity.claims,
+      };
+      new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    }
+
+    new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.proxy.endpoint });
+    new CfnOutput(this, 'DatabaseSecretArn', { value: this.databaseSecret.secretArn });
+  }
+
+  private createTable(key: TableKey, settings: DeploymentSettings): dynamodb.Table {
+    const definition: TableDefinition = TABLES[key];
+    const attribute = (a: KeyAttribute): dynamodb.Attribute => ({
+      name: a.name,
+      type: a.type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+    });
+    const table = new dynamodb.Table(this, `${pascalCase(key)}Table`, {
+      tableName: tableName(settings.stage, key),
+      partitionKey: attribute(definition.partitionKey),
+      ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: definition.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: definition.pointInTimeRecovery },
+      deletionProtection: settings.deletionProtection,
+      removalPolicy: settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    for (const index of definition.globalSecondaryIndexes) {
+      const projection = index.projection;
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: attribute(index.partitionKey),
+        ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
+        projectionType:
+          projection.type === 'ALL'
+            ? dynamodb.ProjectionType.ALL
+            : projection.type === 'KEYS_ONLY'
+              ? dynamodb.ProjectionType.KEYS_ONLY
+              : dynamodb.ProjectionType.INCLUDE,
+        ...(projection.type === 'INCLUDE' ? { nonKeyAttributes: [...projection.attributes] } : {}),
+      });
+    }
+    if (!definition.pointInTimeRecovery) {
+      const reason = `The ${key} table holds short-lived state with a TTL that clients rebuild by themselves (they reconnect, re-join and type again); functions/config/tables.ts marks it as needing no recovery.`;
+      Validations.of(table).acknowledge({ id: 'AwsSolutions-DDB3', reason });
+    }
+    return table;
+  }
+
+  private createUserPool(prefix: string, settings: DeploymentSettings) {
+    const userPool = new cognito.UserPool(this, 'UserPool', {
+      userPoolName: `${prefix}-users`,
+      // Accounts are created by the car-wash platform (AdminCreateUser), which also sets the
+      // identity attributes; nobody signs themselves up.
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      customAttributes: {
+        userId: new cognito.NumberAttribute({ min: 1, mutable: true }),
+        role: new cognito.StringAttribute({ minLen: 5, maxLen: 8, mutable: true }),
+        providerId: new cognito.NumberAttribute({ min: 1, mutable: true }),
+      },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      deletionProtection: settings.deletionProtection,
+      removalPolicy: settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const client = userPool.addClient('AppClient', {
+      userPoolClientName: `${prefix}-app`,
+      generateSecret: false,
+      authFlows: { userSrp: true, userPassword: true },
+      preventUserExistenceErrors: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      readAttributes: new cognito.ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true })
+        .withCustomAttributes('userId', 'role', 'providerId'),
+      // The identity attributes decide what a user may read; only administrators set them.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+    });
+    Validations.of(userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason: 'Customers and car-wash staff sign in on mobile apps; MFA is offered (TOTP) but not forced on them.',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason: 'Essentials feature plan: accounts are created by the platform (no self sign-up), so the Plus plan\'s per-user threat protection is a cost decision left to the platform team; switch featurePlan when it is taken.',
+      },
+    );
+    return { userPool, client };
+  }
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { HANDLER_ENTRIES, HTTP_ROUTES, WEBSOCKET_ROUTES } from '#config/routes';
+import { TABLE_KEYS, type TableKey } from '#config/tables';
+import { FUNCTION_ACCESS, type HandlerEntry } from '#lib/stacks/function-access';
+import { tableName } from '#lib/stacks/naming';
+import { actionsOf, functionLogicalId, functionStatements, resources, synth, type PolicyStatement } from './synth.ts';
+
+const { statelessTemplate: template, statefulTemplate } = synth();
+const entries = HANDLER_ENTRIES as HandlerEntry[];
+const usesDatabase = (entry: string) => [...HTTP_ROUTES, ...WEBSOCKET_ROUTES].some((route) => route.entry === entry && route.database);
+
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+function tablesIn(statement: PolicyStatement): TableKey[] {
+  const text = JSON.stringify(statement.Resource);
+  return TABLE_KEYS.filter((key) => text.includes(`table/${tableName('dev', key)}"`) || text.includes(`table/${tableName('dev', key)}/`));
+}
+
+function dynamoStatements(entry: string) {
+  return functionStatements(template, functionLogicalId(template, entry)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+}
+
+function environment(entry: string): Record<string, unknown> {
+  const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(template, entry)]!;
+  return fn.Properties.Environment.Variables;
+}
+
+describe('least privilege', () => {
+  it.each(entries)('%s: its policy names only the tables it is bound to, with the access it needs', (entry) => {
+    const expected = FUNCTION_ACCESS[entry].tables;
+    const granted = new Map<TableKey, Set<string>>();
+    for (const statement of dynamoStatements(entry)) {
+      const tables = tablesIn(statement);
+      expect(tables.length, `a DynamoDB statement of ${entry} names no known table: ${JSON.stringify(statement.Resource)}`).toBeGreaterThan(0);
+      for (const key of tables) {
+        const actions = granted.get(key) ?? new Set<string>();
+        for (const action of actionsOf(statement)) actions.add(action);
+        granted.set(key, actions);
+      }
+    }
+    expect([...granted.keys()].sort()).toEqual((Object.keys(expected) as TableKey[]).sort());
+    for (const [key, actions] of granted) {
+      const writes = WRITE_ACTIONS.filter((action) => actions.has(action));
+      if (expected[key] === 'read') expect(writes, `${entry} on ${key}`).toEqual([]);
+      else expect(writes.sort(), `${entry} on ${key}`).toEqual([...WRITE_ACTIONS].sort());
+      expect([...actions].some((action) => action.endsWith('*')), `${entry} on ${key}`).toBe(false);
+    }
+  });
+
+  it.each(entries)('%s: gets the name of each table it is bound to, and only those', (entry) => {
+    const variables = environment(entry);
+    for (const key of TABLE_KEYS) {
+      const variable = { connections: 'CONNECTIONS_TABLE', subscriptions: 'SUBSCRIPTIONS_TABLE', presence: 'PRESENCE_TABLE', typing: 'TYPING_TABLE', rateLimits: 'RATE_LIMITS_TABLE' }[key];
+      if (key in FUNCTION_ACCESS[entry].tables) expect(variables[variable], entry).toBe(tableName('dev', key));
+      else expect(variables[variable], entry).toBeUndefined();
+    }
+  });
+
+  it.each(entries)('%s: manages WebSocket connections only if it posts to them, and only on this API stage', (entry) => {
+    const statements = functionStatements(template, functionLogicalId(template, entry)).filter((s) =>
+      actionsOf(s).some((action) => action.startsWith('execute-api:')),
+    );
+    if (!FUNCTION_ACCESS[entry].connectionsApi) {
+      expect(statements).toEqual([]);
+      expect(environment(entry).WEBSOCKET_CALLBACK_URL).toBeUndefined();
+      return;
+    }
+    const [webSocketApi] = resources(template, 'AWS::ApiGatewayV2::Api').find(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET')!;
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements[0]!)).toEqual(['execute-api:ManageConnections']);
+    const resource = JSON.stringify(statements[0]!.Resource);
+    expect(resource).toContain(`{"Ref":"${webSocketApi}"}`);
+    expect(resource).toContain('/dev/*/@connections/*');
+    expect(JSON.stringify(environment(entry).WEBSOCKET_CALLBACK_URL)).toContain(webSocketApi);
+  });
+
+  it.each(entries)('%s: reads the database secret only if it uses Postgres', (entry) => {
+    const secretReads = functionStatements(template, functionLogicalId(template, entry)).filter((s) =>
+      actionsOf(s).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(secretReads.length > 0, entry).toBe(usesDatabase(entry));
+    for (const statement of secretReads) expect(JSON.stringify(statement.Resource)).toContain('DatabaseSecret');
+  });
+
+  it('grants nothing on every resource except X-Ray (which has no resource-level permissions)', () => {
+    for (const [, policy] of resources(template, 'AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement) {
+        if (statement.Resource === '*') expect(actionsOf(statement).every((action) => action.startsWith('xray:'))).toBe(true);
+      }
+    }
+  });
+});
+
+describe('network placement', () => {
+  const [clientGroup] = resources(statefulTemplate, 'AWS::EC2::SecurityGroup').find(([, group]) =>
+    String(group.Properties?.GroupDescription).startsWith('Lambda functions that use Postgres'),
+  )!;
+  const [proxyGroup] = resources(statefulTemplate, 'AWS::EC2::SecurityGroup').find(([, group]) =>
+    String(group.Properties?.GroupDescription).startsWith('RDS Proxy'),
+  )!;
+  const [databaseGroup] = resources(statefulTemplate, 'AWS::EC2::SecurityGroup').find(([, group]) =>
+    String(group.Properties?.GroupDescription).startsWith('RDS PostgreSQL'),
+  )!;
+
+  it.each(entries)('%s: runs in the VPC, in the database clients group, exactly when it uses Postgres', (entry) => {
+    const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(template, entry)]!;
+    if (!usesDatabase(entry)) {
+      expect(fn.Properties.VpcConfig, entry).toBeUndefined();
+      expect(environment(entry).DATABASE_HOST).toBeUndefined();
+      return;
+    }
+    const groups = JSON.stringify(fn.Properties.VpcConfig.SecurityGroupIds);
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    expect(groups).toContain(clientGroup);
+    expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toContain('Application');
+    // The only database address it is given is the proxy's.
+    expect(JSON.stringify(environment(entry).DATABASE_HOST)).toMatch(/Proxy.*Endpoint/);
+    expect(environment(entry).DATABASE_SECRET_ARN).toBeDefined();
+  });
+
+  it('lets the functions reach Postgres only through RDS Proxy', () => {
+    const ingress = resources(statefulTemplate, 'AWS::EC2::SecurityGroupIngress');
+    const into = (group: string) => ingress.filter(([, rule]) => JSON.stringify(rule.Properties?.GroupId).includes(group));
+    // The database admits the proxy and nothing else; the proxy admits the database clients.
+    expect(into(databaseGroup).map(([, rule]) => JSON.stringify(rule.Properties?.SourceSecurityGroupId))).toEqual([
+      expect.stringContaining(proxyGroup),
+    ]);
+    expect(into(proxyGroup).map(([, rule]) => JSON.stringify(rule.Properties?.SourceSecurityGroupId))).toEqual([
+      expect.stringContaining(clientGroup),
+    ]);
+    for (const [, group] of resources(statefulTemplate, 'AWS::EC2::SecurityGroup')) {
+      expect(group.Properties?.SecurityGroupIngress ?? []).toEqual([]);
+    }
+    // The clients' own egress: HTTPS anywhere (AWS APIs), Postgres only to the proxy.
+    const egress = resources(statefulTemplate, 'AWS::EC2::SecurityGroupEgress').filter(([, rule]) =>
+      JSON.stringify(rule.Properties?.GroupId).includes(clientGroup),
+    );
+    expect(egress.map(([, rule]) => [rule.Properties?.FromPort, JSON.stringify(rule.Properties?.DestinationSecurityGroupId ?? null)])).toEqual([
+      [5432, expect.stringContaining(proxyGroup)],
+    ]);
+    const clientGroupProperties = statefulTemplate.findResources('AWS::EC2::SecurityGroup')[clientGroup]!.Properties;
+    expect(clientGroupProperties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]);
+  });
+
+  it('keeps the database and proxy in isolated subnets, with a DynamoDB gateway endpoint and NAT for the functions', () => {
+    statefulTemplate.resourceCountIs('AWS::EC2::NatGateway', 1);
+    statefulTemplate.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+    });
+    const subnetGroup = resources(statefulTemplate, 'AWS::RDS::DBSubnetGroup')[0]![1];
+    expect(JSON.stringify(subnetGroup.Properties?.SubnetIds)).toContain('Database');
+    statefulTemplate.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+  });
+});
