@@ -19,7 +19,7 @@ import { makeTypingStore } from '#adapters/dynamodb/typing-store';
 import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
 import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
-import { loggerPort, metricsPort } from './observability.ts';
+import { loggerPort, metricsPort, tracer } from './observability.ts';
 
 /** The Postgres URL: DATABASE_URL locally; in AWS, built from the RDS Proxy host and the Secrets Manager secret. */
 export async function resolveDatabaseUrl(config: Settings, secrets = () => new SecretsManagerClient({ region: config.AWS_REGION })): Promise<string> {
@@ -88,11 +88,13 @@ export interface Container {
 export function buildContainer(config: Settings = settings()): Container {
   const clock = systemClock;
   const tables = tableNamesFrom(config);
-  const doc = createDocumentClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION });
+  // X-Ray subsegments for every DynamoDB and @connections call (a no-op where tracing is off).
+  const doc = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION }));
   const prisma = once(async () => createPrismaClient(await resolveDatabaseUrl(config), { poolSize: config.DATABASE_POOL_SIZE }));
   const broadcaster = once(() => {
     if (!config.WEBSOCKET_CALLBACK_URL) throw new UnavailableError('WEBSOCKET_CALLBACK_URL is not configured');
-    return makeBroadcaster({ client: createManagementClient(config.WEBSOCKET_CALLBACK_URL, config.AWS_REGION), logger: loggerPort });
+    const client = tracer.captureAWSv3Client(createManagementClient(config.WEBSOCKET_CALLBACK_URL, config.AWS_REGION));
+    return makeBroadcaster({ client, logger: loggerPort });
   });
   const verifier = once(() => {
     if (!config.AUTH_ISSUER || !config.AUTH_AUDIENCE) throw new UnavailableError('AUTH_ISSUER and AUTH_AUDIENCE are not configured');
