@@ -6,8 +6,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { settings, type Settings } from '#config/settings';
 import { tableNamesFrom } from '#config/tables';
-import { systemClock, type Broadcaster, type Clock, type ConnectionStore, type ConversationStore, type MessageStore, type PresenceStore, type RateLimiter, type SubscriptionStore, type TokenVerifier, type TypingStore } from '#core/ports';
+import { systemClock } from '#core/ports';
 import { UnavailableError } from '#core/errors';
+import type { UseCasePorts } from '#core/use-cases/compose';
 import { createPrismaClient, type PrismaClient } from '#adapters/postgres/prisma-client';
 import { makeConversationStore } from '#adapters/postgres/conversation-store';
 import { makeMessageStore } from '#adapters/postgres/message-store';
@@ -62,21 +63,7 @@ function deferred<T extends object>(load: () => Promise<T>): T {
 }
 
 /** Every port, made real, under the names the use cases take them by. */
-export interface Ports {
-  limits: Settings;
-  clock: Clock;
-  conversations: ConversationStore;
-  messages: MessageStore;
-  connections: ConnectionStore;
-  subscriptions: SubscriptionStore;
-  presence: PresenceStore;
-  typing: TypingStore;
-  rateLimiter: RateLimiter;
-  broadcaster: Broadcaster;
-  verifier: TokenVerifier;
-  metrics: typeof metricsPort;
-  logger: typeof loggerPort;
-}
+export type Ports = UseCasePorts;
 
 export interface Container {
   settings: Settings;
