@@ -6,12 +6,39 @@
 import { z } from 'zod';
 import { MESSAGE_TYPES, type Json } from './model.ts';
 
-const id = z.string().trim().min(1).max(64);
+/** Postgres text cannot hold U+0000, and jsonb refuses it and unpaired surrogates (`\ud800`). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const noNul = (text: string) => !text.includes('\u0000');
+const storableJsonText = (text: string) => noNul(text) && !LONE_SURROGATE.test(text);
+const NUL_MESSAGE = 'must not contain the character U+0000';
+
+const id = z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE);
 const intId = z.coerce.number().int().positive().max(2_147_483_647);
+/** A seq: a Postgres `integer`. */
+const seq = z.coerce.number().int().max(2_147_483_647);
+const jsonText = z.string().refine(storableJsonText, 'must be valid Unicode text without U+0000');
 /** JSON values only: what a jsonb column can hold and a client can send. */
 const jsonValue: z.ZodType<Json> = z
-  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]))
+  .lazy(() => z.union([jsonText, z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(jsonText, jsonValue)]))
   .meta({ id: 'JsonValue', description: 'Any JSON value' });
+
+/**
+ * How deeply a request body or frame may nest. Validating and storing JSON both recurse (zod,
+ * Postgres' jsonb parser), so deeper input is refused before either sees it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` arrays/objects. Iterative: never overflows the stack. */
+export function jsonTooDeep(value: unknown, max = MAX_JSON_DEPTH): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const inner of Object.values(current)) pending.push([inner, depth + 1]);
+  }
+  return false;
+}
 
 export const conversationIdParam = z.object({ conversationId: id });
 
@@ -32,8 +59,8 @@ export const historyQuery = z
   .object({
     page: z.coerce.number().int().min(1).max(1_000_000).optional(),
     limit: z.coerce.number().int().min(1).optional(),
-    after: z.coerce.number().int().min(0).optional(),
-    before: z.coerce.number().int().min(1).optional(),
+    after: seq.min(0).optional(),
+    before: seq.min(1).optional(),
   })
   .refine((q) => [q.page, q.after, q.before].filter((v) => v !== undefined).length <= 1, {
     message: 'use at most one of page, after and before',
@@ -43,12 +70,12 @@ export const historyQuery = z
 export const CLIENT_MESSAGE_TYPES = ['TEXT', 'IMAGE', 'FILE', 'LOCATION', 'VOICE'] as const;
 
 export const messageContent = {
-  content: z.string(),
+  content: z.string().refine(noNul, NUL_MESSAGE),
   messageType: z.enum(CLIENT_MESSAGE_TYPES).default('TEXT'),
   attachments: jsonValue.nullish(),
   replyToId: id.nullish(),
   metadata: jsonValue.nullish(),
-  clientMessageId: z.string().trim().min(1).max(128).nullish(),
+  clientMessageId: z.string().trim().min(1).max(128).refine(noNul, NUL_MESSAGE).nullish(),
 };
 
 export const sendMessageBody = z.object(messageContent);

@@ -22,12 +22,18 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify({ at: cursor.at.toISOString(), id: cursor.id })).toString('base64url');
 }
 
+/** Years 1 to 9999: inside Postgres' timestamp range, and every time a cursor can carry. */
+const EARLIEST_CURSOR = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_CURSOR = Date.parse('9999-12-31T23:59:59.999Z');
+
 export function decodeCursor(value: string): Cursor {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
     if (parsed && typeof parsed === 'object' && 'at' in parsed && 'id' in parsed) {
       const at = new Date(String(parsed.at));
-      if (!Number.isNaN(at.getTime()) && typeof parsed.id === 'string') return { at, id: parsed.id };
+      // Only what encodeCursor can produce: a time Postgres can compare with, an id it can hold.
+      const storable = at.getTime() >= EARLIEST_CURSOR && at.getTime() <= LATEST_CURSOR;
+      if (storable && typeof parsed.id === 'string' && !parsed.id.includes('\u0000')) return { at, id: parsed.id };
     }
   } catch {
     // fall through to the validation error

@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, A
 import type { z } from 'zod';
 import { identityFromClaims } from '#core/identity';
 import { UnauthorizedError, ValidationError } from '#core/errors';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '#core/protocol';
 import type { Identity } from '#core/model';
 import { container, type Container } from './container.ts';
 import { describeError, errorBody } from './errors.ts';
@@ -45,11 +46,14 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 function parseBody(event: HttpEvent): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw new ValidationError('The request body is not valid JSON');
   }
+  if (jsonTooDeep(parsed)) throw new ValidationError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return parsed;
 }
 
 /** The verified caller, from the claims API Gateway's JWT authorizer put on the request. */

@@ -10,7 +10,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { ValidationError } from '#core/errors';
-import { actionData, ACTIONS, clientFrame, routeKeyOf, ROUTE_KEYS, type RouteKey, type ServerFrame } from '#core/protocol';
+import { actionData, ACTIONS, clientFrame, jsonTooDeep, MAX_JSON_DEPTH, routeKeyOf, ROUTE_KEYS, type RouteKey, type ServerFrame } from '#core/protocol';
 import { ConnectionClosedError, frame } from '#core/use-cases/index';
 import { ACTION_IMPLEMENTATIONS, type ActionContext } from '#handlers/ws/actions';
 import { container } from './container.ts';
@@ -48,6 +48,12 @@ function parseFrame(body: string | undefined): { routeKey: RouteKey; data: unkno
     parsed = JSON.parse(body ?? '');
   } catch {
     throw new ValidationError('The frame is not valid JSON; send {"action":NAME,"data":{…},"requestId"?}');
+  }
+  if (jsonTooDeep(parsed)) {
+    const requestId = (parsed as { requestId?: unknown }).requestId;
+    throw Object.assign(new ValidationError(`The frame nests deeper than ${MAX_JSON_DEPTH} levels`), {
+      requestId: typeof requestId === 'string' ? requestId : undefined,
+    });
   }
   const envelope = clientFrame.safeParse(parsed);
   if (!envelope.success) {

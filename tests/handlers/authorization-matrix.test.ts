@@ -1,0 +1,288 @@
+/**
+ * Who may do what, route by route and action by action, through the real handlers: the
+ * conversation's customer, its provider's staff (two users of one business), another customer,
+ * another provider's staff, an admin, and callers without a valid token. Outsiders are refused
+ * and never see the conversation's content.
+ *
+ * HTTP callers without a valid token: in AWS the JWT authorizer answers 401 before any handler
+ * runs (as the harness does here), and the handler's own defence, an event without verified
+ * claims, answers 401 UNAUTHORIZED. WebSocket callers use real tokens throughout.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevTokenSubject } from '#adapters/auth/dev-issuer';
+import { HTTP_ROUTES } from '#config/routes';
+import { ACTIONS } from '#core/protocol';
+import { people, startHandlerHarness, type HandlerHarness, type HttpRequestOptions, type HttpRouteName, type Loose } from '#tests/support/handler-harness';
+
+const SECRET = 'the gate code is 4711';
+
+const CALLERS = [
+  'participantCustomer',
+  'participantStaff',
+  'sameProviderStaff',
+  'otherCustomer',
+  'otherProviderStaff',
+  'admin',
+  'noToken',
+  'expiredToken',
+  'wrongAudience',
+] as const;
+type Caller = (typeof CALLERS)[number];
+
+const SUBJECTS: Record<Exclude<Caller, 'noToken'>, DevTokenSubject> = {
+  participantCustomer: people.customer,
+  participantStaff: people.staff,
+  sameProviderStaff: people.staff2,
+  otherCustomer: people.otherCustomer,
+  otherProviderStaff: people.otherStaff,
+  admin: people.admin,
+  expiredToken: people.customer,
+  wrongAudience: people.customer,
+};
+
+/** Callers who must never see the conversation's content. */
+const OUTSIDERS: readonly Caller[] = ['otherCustomer', 'otherProviderStaff', 'noToken', 'expiredToken', 'wrongAudience'];
+const UNAUTHENTICATED: readonly Caller[] = ['noToken', 'expiredToken', 'wrongAudience'];
+
+let h: HandlerHarness;
+let conversationId: string;
+/** A message the customer sent: only the provider's side may move its status. */
+let customerMessageId: string;
+
+function auth(caller: Caller): HttpRequestOptions {
+  if (caller === 'noToken') return {};
+  if (caller === 'expiredToken') return { token: h.expiredToken(SUBJECTS[caller]) };
+  if (caller === 'wrongAudience') return { token: h.wrongAudienceToken(SUBJECTS[caller]) };
+  return { identity: SUBJECTS[caller] };
+}
+
+beforeAll(async () => {
+  h = await startHandlerHarness({ env: { CHAT_SEND_RATE_LIMIT: '1000' } });
+  const started = await h.http('startConversation', { identity: people.customer, body: { providerId: 1, customerId: 2 } });
+  conversationId = started.json.conversation.id;
+  const secret = await h.http('sendMessage', { identity: people.customer, params: { conversationId }, body: { content: SECRET } });
+  customerMessageId = secret.json.message.id;
+  await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } });
+  // The outsiders have conversations of their own, so their inboxes are not empty.
+  await h.http('startConversation', { identity: people.otherCustomer, body: { providerId: 2, customerId: 3 } });
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+// ─── HTTP ──────────────────────────────────────────────────────────────────────────────
+
+/** Expected status per caller, in CALLERS order; the last entry is for every unauthenticated caller. */
+type Row = [participantCustomer: number, participantStaff: number, sameProviderStaff: number, otherCustomer: number, otherProviderStaff: number, admin: number, unauthenticated: number];
+
+// Ordered so that archiving comes last (a send would bring the conversation back to the inbox).
+const HTTP_MATRIX: [HttpRouteName, Row][] = [
+  ['startConversation', [200, 200, 200, 403, 403, 200, 401]],
+  ['listConversations', [200, 200, 200, 200, 200, 403, 401]],
+  ['getMessages', [200, 200, 200, 403, 403, 200, 401]],
+  ['getTyping', [200, 200, 200, 403, 403, 200, 401]],
+  ['onlineUsers', [200, 200, 200, 200, 200, 200, 401]],
+  ['sendMessage', [201, 201, 201, 403, 403, 403, 401]],
+  ['markRead', [200, 200, 200, 403, 403, 403, 401]],
+  ['archiveConversation', [200, 200, 200, 403, 403, 403, 401]],
+  ['health', [200, 200, 200, 200, 200, 200, 200]],
+  ['apiDocs', [200, 200, 200, 200, 200, 200, 200]],
+  ['openApiDocument', [200, 200, 200, 200, 200, 200, 200]],
+];
+
+const CODES: Record<number, string> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
+
+function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): HttpRequestOptions {
+  const base = auth(caller);
+  switch (route) {
+    case 'startConversation':
+      return { ...base, body: { providerId: 1, customerId: 2 } };
+    case 'listConversations':
+      return { ...base, query: { limit: '100' } };
+    case 'sendMessage':
+      return { ...base, params: { conversationId: id }, body: { content: `matrix http ${caller}` } };
+    case 'getMessages':
+    case 'getTyping':
+    case 'markRead':
+    case 'archiveConversation':
+      return { ...base, params: { conversationId: id } };
+    default:
+      return base;
+  }
+}
+
+const httpCases = HTTP_MATRIX.flatMap(([route, row]) =>
+  CALLERS.map((caller, i) => [route, caller, row[Math.min(i, 6)]!] as const),
+);
+
+describe('HTTP routes', () => {
+  beforeAll(async () => {
+    // Everyone is online, so online-users has someone to leak if it would.
+    for (const caller of CALLERS.slice(0, 6)) await h.ws.connect(`http-${caller}`, { token: h.token(SUBJECTS[caller as Exclude<Caller, 'noToken'>]) });
+  });
+
+  it('covers every HTTP route of the manifest', () => {
+    expect(HTTP_MATRIX.map(([route]) => route).sort()).toEqual(HTTP_ROUTES.map((route) => route.name).sort());
+  });
+
+  it.each(httpCases)('%s as %s answers %i', async (route, caller, expected) => {
+    const reply = await h.http(route, requestFor(route, caller));
+    expect(reply.status, reply.body.slice(0, 300)).toBe(expected);
+    const authorized = HTTP_ROUTES.find((r) => r.name === route)!.authorized;
+
+    if (authorized && (caller === 'expiredToken' || caller === 'wrongAudience')) {
+      // API Gateway's JWT authorizer refuses; the handler never runs.
+      expect(reply.invoked).toBe(false);
+    } else if (expected >= 400) {
+      expect(reply.json).toEqual({ error: { code: CODES[expected], message: expect.any(String) } });
+    }
+
+    if (OUTSIDERS.includes(caller)) {
+      expect(reply.body).not.toContain(SECRET);
+      if (route !== 'apiDocs' && route !== 'openApiDocument') expect(reply.body).not.toContain(conversationId);
+    }
+    if (route === 'listConversations' && expected === 200) {
+      const ids = reply.json.conversations.map((c: Loose) => c.id);
+      expect(ids.includes(conversationId)).toBe(!OUTSIDERS.includes(caller));
+    }
+    if (route === 'onlineUsers' && OUTSIDERS.includes(caller) && expected === 200) {
+      // Outsiders share no conversation with the customer or provider 1's staff.
+      const ids = reply.json.users.map((u: Loose) => u.userId);
+      for (const userId of [2, 7, 8]) expect(ids).not.toContain(userId);
+    }
+    if (route === 'getMessages' && expected === 200) {
+      expect(reply.json.messages.map((m: Loose) => m.content)).toContain(SECRET);
+    }
+  });
+
+  it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
+    'a conversation that does not exist answers 404 to %s, whoever asks',
+    async (caller) => {
+      for (const route of ['getMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage'] as const) {
+        const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
+        // An admin may not send anywhere: refused before the lookup.
+        const expected = caller === 'admin' && route === 'sendMessage' ? 403 : 404;
+        expect(reply.status, `${route}: ${reply.body}`).toBe(expected);
+        expect(reply.json.error.code).toBe(CODES[expected]);
+      }
+    },
+  );
+});
+
+// ─── WebSocket ─────────────────────────────────────────────────────────────────────────
+
+type Outcome = 'ack' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'VALIDATION_ERROR';
+type WsRow = [
+  participantCustomer: Outcome,
+  participantStaff: Outcome,
+  sameProviderStaff: Outcome,
+  otherCustomer: Outcome,
+  otherProviderStaff: Outcome,
+  admin: Outcome,
+  noToken: Outcome,
+  expiredToken: Outcome,
+  wrongAudience: Outcome,
+];
+
+const U = 'UNAUTHORIZED';
+const F = 'FORBIDDEN';
+
+const WS_MATRIX: [action: string, event: string, row: WsRow][] = [
+  // Without a token, `chat-authenticate {}` is invalid data; a bad token is refused.
+  ['authenticate', 'chat-authenticate', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'VALIDATION_ERROR', U, U]],
+  ['joinConversation', 'chat-join-conversation', ['ack', 'ack', 'ack', F, F, 'ack', U, U, U]],
+  ['typing', 'chat-typing', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  ['sendMessage', 'chat-send-message', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  // Only the receiving side moves a status: the customer sent this message.
+  ['updateMessageStatus', 'chat-update-message-status', [F, 'ack', 'ack', F, F, F, U, U, U]],
+  ['markRead', 'chat-mark-read', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  // Leaving a room is never an error for a signed-in connection (nothing to protect).
+  ['leaveConversation', 'chat-leave-conversation', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', U, U, U]],
+  ['ping', 'chat-ping', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack']],
+];
+
+const connectionOf = (caller: Caller) => `ws-${caller}`;
+
+function dataFor(action: string, caller: Caller, spelling: string): unknown {
+  switch (action) {
+    case 'authenticate':
+      if (caller === 'noToken') return {};
+      if (caller === 'expiredToken') return { token: h.expiredToken(SUBJECTS[caller]) };
+      if (caller === 'wrongAudience') return { token: h.wrongAudienceToken(SUBJECTS[caller]) };
+      return { token: h.token(SUBJECTS[caller]) };
+    case 'sendMessage':
+      return { conversationId, content: `matrix ws ${caller} ${spelling}` };
+    case 'typing':
+      return { conversationId, isTyping: true };
+    case 'updateMessageStatus':
+      return { messageId: customerMessageId, status: 'DELIVERED' };
+    case 'ping':
+      return {};
+    default:
+      return { conversationId };
+  }
+}
+
+const wsCases = WS_MATRIX.flatMap(([action, event, row]) =>
+  [action, event].flatMap((spelling) => CALLERS.map((caller, i) => [action, spelling, caller, row[i]!] as const)),
+);
+
+describe('WebSocket actions', () => {
+  beforeAll(async () => {
+    for (const caller of CALLERS) {
+      const token = UNAUTHENTICATED.includes(caller) ? undefined : h.token(SUBJECTS[caller as Exclude<Caller, 'noToken'>]);
+      // Callers without a valid token could only connect bare (their token is refused at $connect).
+      const reply = await h.ws.connect(connectionOf(caller), token ? { token } : {});
+      expect(reply.statusCode).toBe(200);
+    }
+  });
+
+  it.each(['expiredToken', 'wrongAudience'] as const)('%s is refused at $connect with 401', async (caller) => {
+    const token = caller === 'expiredToken' ? h.expiredToken(SUBJECTS[caller]) : h.wrongAudienceToken(SUBJECTS[caller]);
+    const reply = await h.ws.connect(`refused-${caller}`, { token });
+    expect(reply.statusCode).toBe(401);
+    expect(reply.open).toBe(false);
+  });
+
+  it('covers every WebSocket action in both spellings', () => {
+    expect(WS_MATRIX.map(([action, event]) => [action, event]).sort()).toEqual(Object.entries(ACTIONS).sort());
+  });
+
+  let n = 0;
+  it.each(wsCases)('%s as %s by %s answers %s', async (action, spelling, caller, expected) => {
+    const requestId = `matrix-${++n}`;
+    const reply = await h.ws.send(connectionOf(caller), { action: spelling, data: dataFor(action, caller, spelling), requestId });
+    expect(reply.statusCode).toBe(200);
+    const answers = reply.frames.filter((f) => (f.event === 'chat-ack' || f.event === 'chat-error') && f.requestId === requestId);
+    expect(answers, JSON.stringify(reply.frames)).toHaveLength(1);
+    const [answer] = answers;
+    if (expected === 'ack') {
+      expect(answer!.event, JSON.stringify(answer!.data)).toBe('chat-ack');
+    } else {
+      expect(answer!.event).toBe('chat-error');
+      expect(answer!.data.code).toBe(expected);
+    }
+    if (OUTSIDERS.includes(caller)) expect(JSON.stringify(reply.frames)).not.toContain(SECRET);
+  });
+
+  it('never delivered the conversation’s content to an outsider’s connection', () => {
+    for (const caller of OUTSIDERS) {
+      for (const id of [connectionOf(caller), `http-${caller}`]) {
+        const frames = JSON.stringify(h.framesFor(id));
+        expect(frames, id).not.toContain(SECRET);
+        expect(frames, id).not.toContain('matrix ');
+        expect(h.eventsFor(id, 'chat-new-message'), id).toEqual([]);
+        expect(h.eventsFor(id, 'chat-user-typing'), id).toEqual([]);
+        expect(h.eventsFor(id, 'chat-message-status-updated'), id).toEqual([]);
+      }
+    }
+  });
+
+  it('let every participant’s connection, and the admin who joined, hear the participants’ messages', () => {
+    for (const caller of ['participantCustomer', 'participantStaff', 'sameProviderStaff', 'admin'] as const) {
+      const contents = h.eventsFor(connectionOf(caller), 'chat-new-message').map((f) => f.data.message.content);
+      expect(contents, caller).toEqual(expect.arrayContaining(['matrix ws participantCustomer sendMessage', 'matrix ws sameProviderStaff chat-send-message']));
+    }
+  });
+});
