@@ -16,8 +16,9 @@ export interface DeliverDeps {
   metrics: Metrics;
   logger: Logger;
   /**
-   * Forgets a connection API Gateway reported gone (normally the disconnect use case). Without
-   * it, gone connections are only counted.
+   * Forgets a connection API Gateway reported gone (normally the disconnect use case); resolving
+   * to `false` means it chose not to (not counted as pruned). Without it, gone connections are
+   * only counted.
    */
   prune?: (connectionId: string) => Promise<unknown>;
 }
@@ -56,7 +57,7 @@ export function makeDeliver({ broadcaster, clock, metrics, logger, prune }: Deli
         logger.info('Gone connections left for their own disconnect', { gone: report.gone });
       } else {
         const results = await Promise.allSettled(report.gone.map((connectionId) => prune(connectionId)));
-        const pruned = results.filter((result) => result.status === 'fulfilled').length;
+        const pruned = results.filter((result) => result.status === 'fulfilled' && result.value !== false).length;
         if (pruned > 0) metrics.count('StaleConnectionsPruned', pruned);
         results.forEach((result, i) => {
           if (result.status === 'rejected') {

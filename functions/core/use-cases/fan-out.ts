@@ -21,6 +21,15 @@ export interface FanOut {
 }
 
 /**
+ * How long after connecting a connection is never pruned as gone. `$connect` records (and signs
+ * in) a connection before API Gateway completes the handshake, and until then API Gateway answers
+ * 410 for it, exactly as for a connection that is gone: a fan-out that meets a connection still in
+ * its `$connect` must not forget it. API Gateway's integration timeout is 29 s, so a younger
+ * connection that answers 410 is left to its own `$disconnect` (or its record's TTL).
+ */
+export const CONNECT_GRACE_MS = 30_000;
+
+/**
  * Wires `deliver` and `disconnect`, which need each other: delivery prunes gone connections by
  * disconnecting them, and a disconnect announces the user offline by delivering.
  *
@@ -29,10 +38,19 @@ export interface FanOut {
  * `$disconnect` or the next fan-out). So one send never sets off a chain of prunes.
  */
 export function makeFanOut(deps: FanOutDeps): FanOut {
-  const { broadcaster, clock, metrics, logger } = deps;
+  const { broadcaster, connections, clock, metrics, logger } = deps;
   const countingOnly = makeDeliver({ broadcaster, clock, metrics, logger });
   const prune = makeDisconnect({ ...deps, deliver: countingOnly });
-  const deliver = makeDeliver({ broadcaster, clock, metrics, logger, prune: (connectionId) => prune({ connectionId }) });
+  const pruneUnlessConnecting = async (connectionId: string): Promise<boolean> => {
+    const record = await connections.get(connectionId);
+    if (record && clock.now().getTime() - record.connectedAt < CONNECT_GRACE_MS) {
+      logger.info('A connection answered 410 while it may still be connecting; not pruned', { connectionId });
+      return false;
+    }
+    await prune({ connectionId });
+    return true;
+  };
+  const deliver = makeDeliver({ broadcaster, clock, metrics, logger, prune: pruneUnlessConnecting });
   const disconnect = makeDisconnect({ ...deps, deliver });
   return { deliver, disconnect };
 }

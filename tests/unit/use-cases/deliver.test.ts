@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeDeliver } from '#core/use-cases/index';
+import { CONNECT_GRACE_MS, makeDeliver } from '#core/use-cases/index';
 import { CUSTOMER, STAFF, createWorld, type World } from './world.ts';
 
 let world: World;
@@ -10,6 +10,8 @@ beforeEach(async () => {
   await world.conversation();
   await world.online(CUSTOMER, 'customer-phone');
   await world.online(STAFF, 'staff-desk');
+  // Connections that have been open a while: past their $connect, when 410 means gone.
+  world.clock.advance(CONNECT_GRACE_MS);
   world.broadcaster.clear();
 });
 
@@ -40,6 +42,24 @@ describe('deliver', () => {
     expect(world.broadcaster.eventsTo('customer-phone', 'chat-user-offline')).toEqual([
       { event: 'chat-user-offline', data: { userId: 7, role: 'provider', providerId: 1, lastSeen: world.clock.now().toISOString() } },
     ]);
+  });
+
+  it('a connection that may still be in its $connect (410 until the handshake completes) is not pruned', async () => {
+    await world.online(STAFF, 'staff-tablet');
+    world.broadcaster.gone.add('staff-tablet');
+    world.clock.advance(CONNECT_GRACE_MS - 1);
+    const report = await world.deliver(frame, ['customer-phone', 'staff-tablet']);
+    expect(report.gone).toEqual(['staff-tablet']);
+    expect(world.connections.has('staff-tablet')).toBe(true);
+    expect(world.presence.connectionIdsOf(STAFF.userId)).toContain('staff-tablet');
+    expect(world.metrics.total('StaleConnectionsPruned')).toBe(0);
+    expect(world.broadcaster.eventsTo('customer-phone', 'chat-user-offline')).toEqual([]);
+
+    // Once it is older than any $connect can take, 410 means gone.
+    world.clock.advance(1);
+    await world.deliver(frame, ['staff-tablet']);
+    expect(world.connections.has('staff-tablet')).toBe(false);
+    expect(world.metrics.total('StaleConnectionsPruned')).toBe(1);
   });
 
   it('pruning never makes the delivery fail', async () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import type { Conversation } from '#core/model';
-import { MARK_READ_FRAME_LIMIT, type StatusUpdatedData } from '#core/use-cases/index';
+import { CONNECT_GRACE_MS, MARK_READ_FRAME_LIMIT, type StatusUpdatedData } from '#core/use-cases/index';
 import { ADMIN, COLLEAGUE, CUSTOMER, OTHER_STAFF, STAFF, STRANGER, createWorld, type World } from './world.ts';
 
 let world: World;
@@ -81,6 +81,7 @@ describe('markRead', () => {
     await world.say(CUSTOMER, conversation.id, 'one');
     await world.say(CUSTOMER, conversation.id, 'two');
     world.broadcaster.clear();
+    world.clock.advance(CONNECT_GRACE_MS); // open a while: 410 means gone
     world.broadcaster.gone.add('colleague-tablet');
     await world.markRead({ identity: STAFF, conversationId: conversation.id });
     expect(statusFramesTo('customer-phone')).toHaveLength(2);

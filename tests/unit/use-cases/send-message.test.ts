@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
 import type { Conversation } from '#core/model';
+import { CONNECT_GRACE_MS } from '#core/use-cases/index';
 import { ADMIN, COLLEAGUE, CUSTOMER, OTHER_STAFF, STAFF, STRANGER, createWorld, type World } from './world.ts';
 
 let world: World;
@@ -175,6 +176,7 @@ describe('sendMessage', () => {
   });
 
   it('a gone connection is pruned and the send still succeeds', async () => {
+    world.clock.advance(CONNECT_GRACE_MS); // open a while: 410 means gone
     world.broadcaster.gone.add('customer-laptop');
     const { message, created } = await world.say(STAFF, conversation.id, 'ready');
     expect(created).toBe(true);
