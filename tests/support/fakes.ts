@@ -380,7 +380,9 @@ export class FakeConnectionStore implements ConnectionStore {
 
   private live(): AuthenticatedConnection[] {
     const now = this.clock.now().getTime();
-    return [...this.items.values()].filter((c) => c.expiresAt > now).filter(isAuthenticated);
+    return [...this.items.values()]
+      .filter((c) => c.expiresAt > now && (c.tokenExpiresAt === undefined || c.tokenExpiresAt > now))
+      .filter(isAuthenticated);
   }
 
   async put(connection: Connection): Promise<void> {

@@ -83,14 +83,18 @@ export interface ConnectionStoreOptions {
 }
 
 export function makeConnectionStore({ doc, tableName, clock = systemClock }: ConnectionStoreOptions): ConnectionStore {
-  /** Live authenticated connections in one partition of an index (index reads are eventually consistent). */
+  /**
+   * Live authenticated connections in one partition of an index (index reads are eventually
+   * consistent). A connection whose token has expired is not live: it receives nothing more and
+   * is closed on its next frame.
+   */
   async function liveIn(index: string, keyName: string, keyValue: string | number): Promise<AuthenticatedConnection[]> {
     const items = await queryAll(doc, {
       TableName: tableName,
       IndexName: index,
       KeyConditionExpression: '#key = :key',
-      FilterExpression: '#expiresAt > :now',
-      ExpressionAttributeNames: { '#key': keyName, '#expiresAt': 'expiresAt' },
+      FilterExpression: '#expiresAt > :now AND (attribute_not_exists(#tokenExpiresAt) OR #tokenExpiresAt > :now)',
+      ExpressionAttributeNames: { '#key': keyName, '#expiresAt': 'expiresAt', '#tokenExpiresAt': 'tokenExpiresAt' },
       ExpressionAttributeValues: { ':key': keyValue, ':now': nowMs(clock) },
     });
     return items.map(toConnection).filter(isAuthenticated);

@@ -165,6 +165,20 @@ describe('DynamoDB ConnectionStore', () => {
     );
   });
 
+  it('stops reaching a connection once its token has expired', async () => {
+    const userId = newUserId();
+    const expiredToken = bare(T0 - 10_000);
+    const current = bare(T0 - 5_000);
+    for (const connection of [expiredToken, current]) await store.put(connection);
+    await store.authenticate(expiredToken.connectionId, { userId, role: 'customer' }, T0 - 1, 3);
+    await store.authenticate(current.connectionId, { userId, role: 'customer' }, T0 + HOUR, 3);
+
+    const reached = await store.forParties([{ side: 'customer', partyId: userId }]);
+    expect(reached.map((c) => c.connectionId)).toEqual([current.connectionId]);
+    // The record stays, so its next frame is answered with the reason before it is closed.
+    expect((await store.get(expiredToken.connectionId))?.tokenExpiresAt).toBe(T0 - 1);
+  });
+
   it('refuses to sign in a connection that has already closed', async () => {
     await expect(store.authenticate('never-opened', { userId: newUserId(), role: 'customer' }, T0 + HOUR, 3)).rejects.toBeInstanceOf(
       NotFoundError,

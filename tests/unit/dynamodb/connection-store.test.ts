@@ -48,7 +48,7 @@ describe('DynamoDB ConnectionStore (eviction and error paths)', () => {
     await store.authenticate('me', identity, T0 + 1, 3);
     expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
       IndexName: 'byUser',
-      FilterExpression: '#expiresAt > :now',
+      FilterExpression: '#expiresAt > :now AND (attribute_not_exists(#tokenExpiresAt) OR #tokenExpiresAt > :now)',
       ExpressionAttributeValues: { ':key': 2, ':now': T0 },
     });
   });
