@@ -1,0 +1,205 @@
+/**
+ * Bundle size and cold init time of every Lambda function.
+ *
+ * Each distinct handler entry of the route manifest (HTTP routes, WebSocket routes, scheduled
+ * tasks) is bundled with esbuild the way `lib/constructs/chat-function.ts` has NodejsFunction
+ * bundle it: platform node, target node22, ESM, minified, `mainFields: ['module', 'main']`, the
+ * same `require`/`__filename`/`__dirname` banner. Source maps are left out (the deployed zip
+ * carries a `.map` beside the bundle; it is not loaded at init). Two variants:
+ *
+ * - `deployed`: what the stack ships: the AWS SDK bundled in, only `pg-native` external;
+ * - `sdk-external`: `@aws-sdk/*` left out, as it could be, since the Lambda Node.js 22 runtime
+ *   provides AWS SDK v3 itself.
+ *
+ * Init time: each `deployed` bundle is imported in a fresh `node` process (from a directory with
+ * no node_modules above it, proving the bundle is self-contained) with a Lambda-like environment
+ * of dummy values; the time to import it is measured inside the process (module loading and
+ * evaluation: what Lambda's Init phase spends on our code), and the whole process's wall time
+ * beside it. Median of `runs`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { HANDLER_ENTRIES } from '#config/routes';
+import { median } from './stats.ts';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HANDLERS_DIR = path.join(PROJECT_ROOT, 'functions', 'handlers');
+
+/** The banner of lib/constructs/chat-function.ts (ESM_REQUIRE_BANNER): bundled CommonJS needs require and __dirname. */
+const ESM_REQUIRE_BANNER = [
+  "import { createRequire as __chatCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __chatFileURLToPath } from 'node:url';",
+  "import { dirname as __chatDirname } from 'node:path';",
+  'const require = __chatCreateRequire(import.meta.url);',
+  'const __filename = __chatFileURLToPath(import.meta.url);',
+  'const __dirname = __chatDirname(__filename);',
+].join(' ');
+
+export type Variant = 'deployed' | 'sdk-external';
+
+const EXTERNALS: Record<Variant, string[]> = {
+  deployed: ['pg-native'],
+  'sdk-external': ['pg-native', '@aws-sdk/*'],
+};
+
+export interface BundleFigures {
+  entry: string;
+  bytes: number;
+  gzipBytes: number;
+  /** Bytes of the output by where they came from (an npm package, or a folder of the project), largest first. */
+  composition: { source: string; bytes: number }[];
+}
+
+/** Groups an esbuild input path: `@scope/name` or `name` under node_modules, else the project folder. */
+export function sourceOf(input: string): string {
+  const modules = input.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const parts = input.slice(modules + 'node_modules/'.length).split('/');
+    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? input);
+  }
+  if (input.includes('adapters/postgres/generated/')) return 'functions/adapters/postgres/generated (Prisma client)';
+  const [top, second] = input.split('/');
+  return second ? `${top}/${second}` : input;
+}
+
+export interface InitFigures {
+  entry: string;
+  /** Median time to import the bundle, measured inside the process (ms). */
+  importMs: number;
+  /** Median wall time of the whole `node` process: start-up, import, exit (ms). */
+  processMs: number;
+  runs: number[];
+}
+
+/** Bundles every entry; answers the bundles' paths and sizes. */
+export async function bundleAll(variant: Variant, outDir: string): Promise<(BundleFigures & { file: string })[]> {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  // One esbuild run for all entries (it parses shared modules once); without code splitting
+  // every output still stands alone, as each NodejsFunction's bundle does.
+  const result = await build({
+    entryPoints: HANDLER_ENTRIES.map((entry) => ({ in: path.join(HANDLERS_DIR, `${entry}.ts`), out: `${entry}/index` })),
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    splitting: false,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: false,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    external: EXTERNALS[variant],
+    logLevel: 'error',
+    metafile: true,
+  });
+  const figures: (BundleFigures & { file: string })[] = [];
+  for (const entry of HANDLER_ENTRIES) {
+    const file = path.join(outDir, entry, 'index.mjs');
+    const output = result.metafile.outputs[path.relative(PROJECT_ROOT, file)];
+    if (!output) throw new Error(`esbuild wrote no ${file}`);
+    const bySource = new Map<string, number>();
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const source = sourceOf(input);
+      bySource.set(source, (bySource.get(source) ?? 0) + bytesInOutput);
+    }
+    const composition = [...bySource].map(([source, bytes]) => ({ source, bytes })).sort((a, b) => b.bytes - a.bytes);
+    const contents = await readFile(file);
+    figures.push({ entry, file, bytes: contents.length, gzipBytes: gzipSync(contents).length, composition });
+  }
+  return figures;
+}
+
+/** What a deployed function sees at init, with dummy values (nothing is contacted while importing). */
+function lambdaEnvironment(entry: string): Record<string, string> {
+  const name = `chat-${entry.replace(/\W+/g, '-')}`;
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TZ: 'UTC',
+    LANG: 'en_US.UTF-8',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: 'provider-customer-chat',
+    POWERTOOLS_METRICS_NAMESPACE: 'ProviderCustomerChat',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    DATABASE_URL: 'postgresql://bench:bench@127.0.0.1:9/chat',
+    WEBSOCKET_CALLBACK_URL: 'http://127.0.0.1:9/bench',
+    AUTH_ISSUER: 'https://127.0.0.1/bench',
+    AUTH_AUDIENCE: 'bench',
+    AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks.json',
+  };
+}
+
+/** Imports the bundle in a fresh process; the in-process import time and the process's wall time. */
+function importOnce(file: string, entry: string): Promise<{ importMs: number; processMs: number }> {
+  const script = [
+    'const started = performance.now();',
+    'const module = await import(process.argv[1]);',
+    'const importMs = performance.now() - started;',
+    "if (typeof module.handler !== 'function') throw new Error('no handler export');",
+    'process.stdout.write(JSON.stringify({ importMs }));',
+    'process.exit(0);',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const began = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
+      cwd: path.dirname(file),
+      env: lambdaEnvironment(entry),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const processMs = performance.now() - began;
+      if (code !== 0) {
+        reject(new Error(`${entry}: importing the bundle failed (${code}): ${stderr.trim().slice(0, 500)}`));
+        return;
+      }
+      try {
+        const { importMs } = JSON.parse(stdout) as { importMs: number };
+        resolve({ importMs, processMs });
+      } catch {
+        reject(new Error(`${entry}: unexpected output ${stdout.slice(0, 200)} ${stderr.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** `runs` imports of each bundle, round-robin over the bundles so that a burst of load elsewhere spreads over many. */
+export async function measureInit(bundles: readonly { entry: string; file: string }[], runs: number): Promise<InitFigures[]> {
+  const results = new Map<string, { importMs: number; processMs: number }[]>(bundles.map(({ entry }) => [entry, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const { entry, file } of bundles) results.get(entry)!.push(await importOnce(file, entry));
+  }
+  return bundles.map(({ entry }) => {
+    const measured = results.get(entry)!;
+    return {
+      entry,
+      importMs: median(measured.map((result) => result.importMs)),
+      processMs: median(measured.map((result) => result.processMs)),
+      runs: measured.map((result) => Math.round(result.importMs * 10) / 10),
+    };
+  });
+}
+
+/** A scratch directory with no node_modules above it. */
+export function scratchDir(name: string): string {
+  return path.join(tmpdir(), name);
+}

@@ -1,0 +1,186 @@
+/**
+ * Counts what the handlers send to Postgres, DynamoDB and the `@connections` API. The local
+ * runtime runs the handlers in this process, so the counting happens at the client side of each
+ * call, inside this process, without touching product code:
+ *
+ * - Postgres: node-postgres's `Connection#query` (a simple-protocol Query message) and
+ *   `Connection#sync` (the Sync that ends an extended-protocol Parse/Bind/Execute request) are
+ *   wrapped. Each of those messages is one point where the driver hands the server a complete
+ *   request and waits for its answer: one network round trip. `Client#query` is wrapped too, to
+ *   say which statements they were. Prisma's driver adapter (`@prisma/adapter-pg`) sends every
+ *   statement through these.
+ * - DynamoDB and `@connections`: Node's `http.client.request.start` diagnostics channel sees
+ *   every HTTP request the AWS SDK clients start (the SDK's Node handler is built on `http`).
+ *   Requests to the DynamoDB endpoint are counted by their `X-Amz-Target` (the operation);
+ *   requests to the WebSocket endpoint's `/@connections/` by method. SDK retries would show up
+ *   as extra requests. `ClientRequest#end` is wrapped too, to read the table a DynamoDB request
+ *   names from its JSON body.
+ *
+ * Beside the counts, the time spent waiting on each kind of call is summed (Postgres: a
+ * `Client#query` call to its callback or promise; HTTP: a request's start to its response's
+ * headers). Calls that overlap are each counted in full, so these are costs, not wall time.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import { ClientRequest } from 'node:http';
+import pg from 'pg';
+
+export interface CounterSnapshot {
+  /** Query + Sync protocol messages sent to Postgres: round trips. */
+  postgresRoundTrips: number;
+  /** Statements by their opening words. */
+  postgresStatements: Record<string, number>;
+  /** DynamoDB requests by operation (GetItem, Query, …). */
+  dynamodb: Record<string, number>;
+  /** DynamoDB requests by operation and table (and index): `Query chat-connections/byParty`. */
+  dynamodbTargets: Record<string, number>;
+  dynamodbTotal: number;
+  /** Requests to `@connections` by method (POST = PostToConnection, DELETE, GET). */
+  connections: Record<string, number>;
+  /** Summed waiting time per kind of call (ms). */
+  waitingMs: { postgres: number; dynamodb: number; connections: number };
+}
+
+export interface Counters {
+  reset(): void;
+  snapshot(): CounterSnapshot;
+  dispose(): void;
+}
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Replaces `object[name]` with a counting wrapper; returns the undo. */
+function wrap(object: object, name: string, before: (args: unknown[]) => void): () => void {
+  const target = object as Record<string, Method>;
+  const original = target[name];
+  if (typeof original !== 'function') throw new Error(`Cannot count calls of ${name}: not a method`);
+  target[name] = function counted(this: unknown, ...args: unknown[]) {
+    before(args);
+    return original.apply(this, args);
+  };
+  return () => {
+    target[name] = original;
+  };
+}
+
+/** The opening words of a statement, enough to tell statements apart in a report. */
+export function statementLabel(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 72 ? `${flat.slice(0, 72)}…` : flat;
+}
+
+export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: string }): Counters {
+  const dynamoHost = new URL(targets.dynamoEndpoint).host;
+  const callbackHost = new URL(targets.callbackUrl).host;
+  let snapshot = empty();
+
+  const { Connection, Client } = pg as unknown as { Connection: { prototype: object }; Client: { prototype: object } };
+  const undo = [
+    wrap(Connection.prototype, 'query', () => {
+      snapshot.postgresRoundTrips++;
+    }),
+    wrap(Connection.prototype, 'sync', () => {
+      snapshot.postgresRoundTrips++;
+    }),
+  ];
+  undo.push(timeQueries(Client.prototype, (text, elapsed) => {
+    const label = statementLabel(text);
+    snapshot.postgresStatements[label] = (snapshot.postgresStatements[label] ?? 0) + 1;
+    snapshot.waitingMs.postgres += elapsed;
+  }));
+
+  const started = new WeakMap<ClientRequest, { at: number; kind: 'dynamodb' | 'connections' }>();
+  const onRequest = (message: unknown) => {
+    const request = (message as { request: ClientRequest }).request;
+    const host = String(request.getHeader('host') ?? '');
+    if (host === dynamoHost) {
+      started.set(request, { at: performance.now(), kind: 'dynamodb' });
+      const target = String(request.getHeader('x-amz-target') ?? 'unknown');
+      const operation = target.slice(target.indexOf('.') + 1);
+      snapshot.dynamodb[operation] = (snapshot.dynamodb[operation] ?? 0) + 1;
+      snapshot.dynamodbTotal++;
+    } else if (host === callbackHost && request.path.includes('/@connections/')) {
+      started.set(request, { at: performance.now(), kind: 'connections' });
+      snapshot.connections[request.method] = (snapshot.connections[request.method] ?? 0) + 1;
+    }
+  };
+  const onResponse = (message: unknown) => {
+    const request = (message as { request: ClientRequest }).request;
+    const start = started.get(request);
+    if (!start) return;
+    started.delete(request);
+    snapshot.waitingMs[start.kind] += performance.now() - start.at;
+  };
+  // Which table: the SDK hands the JSON body to ClientRequest#end (before the channel above reports the request).
+  const originalEnd = ClientRequest.prototype.end;
+  ClientRequest.prototype.end = function end(this: ClientRequest, ...args: unknown[]) {
+    if (String(this.getHeader('host') ?? '') === dynamoHost) {
+      const target = String(this.getHeader('x-amz-target') ?? 'unknown');
+      let label = target.slice(target.indexOf('.') + 1);
+      try {
+        const body = args[0];
+        const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : '';
+        const { TableName, IndexName } = JSON.parse(text) as { TableName?: string; IndexName?: string };
+        if (TableName) label = `${label} ${TableName}${IndexName ? `/${IndexName}` : ''}`;
+      } catch {
+        // Not JSON: the operation alone.
+      }
+      snapshot.dynamodbTargets[label] = (snapshot.dynamodbTargets[label] ?? 0) + 1;
+    }
+    return (originalEnd as (...a: unknown[]) => ClientRequest).apply(this, args);
+  } as typeof originalEnd;
+  undo.push(() => {
+    ClientRequest.prototype.end = originalEnd;
+  });
+  diagnostics.subscribe('http.client.request.start', onRequest);
+  diagnostics.subscribe('http.client.response.finish', onResponse);
+
+  return {
+    reset() {
+      snapshot = empty();
+    },
+    snapshot() {
+      return structuredClone(snapshot);
+    },
+    dispose() {
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
+      diagnostics.unsubscribe('http.client.response.finish', onResponse);
+      for (const restore of undo) restore();
+    },
+  };
+}
+
+/**
+ * Wraps `Client#query` to report each statement's text and the time until its answer, whether the
+ * caller passed a callback (as pg.Pool does) or took the promise.
+ */
+function timeQueries(prototype: object, report: (text: string, elapsedMs: number) => void): () => void {
+  const target = prototype as Record<string, Method>;
+  const original = target.query as Method;
+  target.query = function timed(this: unknown, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+    if (typeof text !== 'string') return original.apply(this, args);
+    const began = performance.now();
+    const done = () => report(text, performance.now() - began);
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      args[last] = function answered(this: unknown, ...results: unknown[]) {
+        done();
+        return (callback as Method).apply(this, results);
+      };
+      return original.apply(this, args);
+    }
+    const returned = original.apply(this, args);
+    if (returned && typeof (returned as Promise<unknown>).then === 'function') (returned as Promise<unknown>).then(done, done);
+    else done();
+    return returned;
+  };
+  return () => {
+    target.query = original;
+  };
+}
+
+function empty(): CounterSnapshot {
+  return { postgresRoundTrips: 0, postgresStatements: {}, dynamodb: {}, dynamodbTargets: {}, dynamodbTotal: 0, connections: {}, waitingMs: { postgres: 0, dynamodb: 0, connections: 0 } };
+}

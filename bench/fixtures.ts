@@ -1,0 +1,161 @@
+/**
+ * Users, tokens and conversations for the benchmark: conversations are started through the real
+ * API; a deep history is written straight into Postgres in one statement (seq 1..N without gaps,
+ * the conversation's lastSeq and both participant rows kept consistent, as appends leave them).
+ */
+import pg from 'pg';
+import type { DevIssuer } from '#adapters/auth/dev-issuer';
+import type { PairSpec } from './tasks.ts';
+
+const API = '/api/provider-customer-chat';
+
+export interface Party {
+  customerId: number;
+  providerId: number;
+  /** Staff users of the provider, one per provider connection. */
+  staffIds: number[];
+}
+
+/** Hands out user ids that never repeat within a run, so no user reaches the per-user connection cap. */
+export class Ids {
+  private customer = 10_000;
+  private staff = 500_000;
+  private provider = 1_000;
+
+  party(staff = 1): Party {
+    return {
+      customerId: ++this.customer,
+      providerId: ++this.provider,
+      staffIds: Array.from({ length: staff }, () => ++this.staff),
+    };
+  }
+
+  customers(count: number): number[] {
+    return Array.from({ length: count }, () => ++this.customer);
+  }
+}
+
+export function customerToken(issuer: DevIssuer, userId: number): string {
+  return issuer.sign({ userId, role: 'customer' }, { expiresInSeconds: 3600 });
+}
+
+export function staffToken(issuer: DevIssuer, userId: number, providerId: number): string {
+  return issuer.sign({ userId, role: 'provider', providerId }, { expiresInSeconds: 3600 });
+}
+
+/** `POST /conversations` as the customer; the conversation's id. */
+export async function startConversation(httpUrl: string, issuer: DevIssuer, party: Party): Promise<string> {
+  const response = await fetch(`${httpUrl}${API}/conversations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${customerToken(issuer, party.customerId)}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ providerId: party.providerId, customerId: party.customerId }),
+  });
+  const body = (await response.json()) as { conversation?: { id: string } };
+  if (response.status !== 201 || !body.conversation) throw new Error(`POST /conversations answered ${response.status}: ${JSON.stringify(body)}`);
+  return body.conversation.id;
+}
+
+/**
+ * Starts a conversation per party (a few at a time) and describes its connections: `customerConnections`
+ * sockets of the customer and one socket per staff user of the provider.
+ */
+export async function makePairs(httpUrl: string, issuer: DevIssuer, parties: Party[], customerConnections = 1): Promise<PairSpec[]> {
+  const pairs: PairSpec[] = new Array(parties.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < parties.length) {
+      const index = next++;
+      const party = parties[index]!;
+      const conversationId = await startConversation(httpUrl, issuer, party);
+      pairs[index] = {
+        conversationId,
+        customer: Array.from({ length: customerConnections }, () => customerToken(issuer, party.customerId)),
+        provider: party.staffIds.map((staffId) => staffToken(issuer, staffId, party.providerId)),
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: 5 }, worker));
+  return pairs;
+}
+
+/**
+ * Writes `count` messages (seq 1..count, alternating sides, one second apart, the newest now)
+ * into an empty conversation, and brings the conversation row (lastSeq, lastMessageAt) and both
+ * participant rows (lastActivityAt, unread counts) to what `count` appends would have left.
+ */
+export async function seedHistory(databaseUrl: string, conversationId: string, staffId: number, count: number): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const started = performance.now();
+  try {
+    await client.query('BEGIN');
+    const inserted = await client.query(
+      `WITH conv AS (
+         SELECT id, "customerId", "providerId", (now() AT TIME ZONE 'UTC')::timestamp(3) AS newest
+           FROM "chatConversations" WHERE id = $1 AND "lastSeq" = 0
+       )
+       INSERT INTO "providerCustomerMessages"
+              (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content, "createdAt", "updatedAt")
+       SELECT 'seed-' || conv.id || '-' || g, conv.id, g,
+              CASE WHEN g % 2 = 1 THEN conv."customerId" ELSE $2::int END,
+              (CASE WHEN g % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSide",
+              CASE WHEN g % 2 = 1 THEN conv."providerId" ELSE conv."customerId" END,
+              'TEXT', 'Seeded history message ' || g,
+              conv.newest - make_interval(secs => $3::int - g), conv.newest - make_interval(secs => $3::int - g)
+         FROM conv, generate_series(1, $3::int) AS g`,
+      [conversationId, staffId, count],
+    );
+    if (inserted.rowCount !== count) throw new Error(`seeding wrote ${inserted.rowCount} of ${count} messages (is the conversation empty?)`);
+    await client.query(
+      `UPDATE "chatConversations" c
+          SET "lastSeq" = $2::int, "lastMessageAt" = m."createdAt", "updatedAt" = m."createdAt"
+         FROM "providerCustomerMessages" m
+        WHERE c.id = $1 AND m."conversationId" = c.id AND m.seq = $2::int`,
+      [conversationId, count],
+    );
+    await client.query(
+      `UPDATE "chatParticipants" p
+          SET "lastActivityAt" = c."lastMessageAt", "updatedAt" = c."lastMessageAt",
+              "unreadCount" = (SELECT count(*) FROM "providerCustomerMessages" m
+                                WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side)
+         FROM "chatConversations" c
+        WHERE c.id = p."conversationId" AND p."conversationId" = $1`,
+      [conversationId],
+    );
+    await client.query('COMMIT');
+    await client.query('ANALYZE "providerCustomerMessages"');
+    return performance.now() - started;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * For contrast, straight in SQL: the newest-first page `depth` messages back read by the
+ * (conversationId, seq) range the store uses, and by OFFSET, which must walk every newer row.
+ */
+export async function rangeVersusOffset(databaseUrl: string, conversationId: string, depth: number, limit: number, rounds: number) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const range = `SELECT * FROM "providerCustomerMessages" WHERE "conversationId" = $1 AND seq > $2::int - $3::int AND seq <= $2::int ORDER BY seq`;
+    const offset = `SELECT * FROM "providerCustomerMessages" WHERE "conversationId" = $1 ORDER BY seq DESC OFFSET $2::int LIMIT $3::int`;
+    const { rows } = await client.query<{ lastSeq: number }>(`SELECT "lastSeq" FROM "chatConversations" WHERE id = $1`, [conversationId]);
+    const upper = (rows[0]?.lastSeq ?? 0) - depth;
+    const samples = { range: [] as number[], offset: [] as number[] };
+    for (let round = 0; round < rounds + 5; round++) {
+      let started = performance.now();
+      await client.query(range, [conversationId, upper, limit]);
+      if (round >= 5) samples.range.push(performance.now() - started);
+      started = performance.now();
+      await client.query(offset, [conversationId, depth, limit]);
+      if (round >= 5) samples.offset.push(performance.now() - started);
+    }
+    return samples;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,191 @@
+/** The benchmark's results: their JSON shape and the tables printed from them. */
+import type { BundleFigures, InitFigures } from './bundles.ts';
+import type { CpuFigures } from './cpu.ts';
+import type { ConnectFigures, HistoryFigures, LatencyFigures, PerOperation, RoundTripFigures, SustainedFigures } from './phases.ts';
+import { bytes, ms, ratio, table } from './stats.ts';
+
+export interface BenchResults {
+  startedAt: string;
+  durationSeconds: number;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; release: string; loadAverageAtStart: number[] };
+  /** Product settings the benchmark set for the handlers, and why. */
+  settings: Record<string, string>;
+  /** The counts and limits of this run. */
+  plan: Record<string, unknown>;
+  runtimeStartupMs: Record<string, number>;
+  warmUp?: { conversations: number; messages: number; completed: number; errors: number; durationMs: number };
+  roundTrips?: RoundTripFigures[];
+  latency?: LatencyFigures[];
+  sustained?: SustainedFigures | null;
+  connects?: ConnectFigures;
+  history?: HistoryFigures;
+  bundles?: {
+    variants: Record<string, BundleFigures[]>;
+    init: InitFigures[];
+    initRuns: number;
+  };
+}
+
+function dynamoList(record: Record<string, number>): string {
+  const entries = Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length ? entries.map(([operation, count]) => `${operation} ${count}`).join(', ') : '–';
+}
+
+function countsRow(label: string, per: PerOperation): string[] {
+  return [
+    label,
+    String(per.postgresRoundTrips),
+    String(per.dynamodbTotal),
+    dynamoList(per.dynamodb),
+    String(per.connectionsRequests.POST ?? 0),
+    dynamoList(per.framesDelivered),
+  ];
+}
+
+export function formatReport(results: BenchResults): string {
+  const out: string[] = [];
+  const section = (title: string, body: string) => out.push(`\n${title}\n${body}`);
+  const m = results.machine;
+  out.push(`Benchmark of ${results.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}, ${m.platform} ${m.release}; load average at start ${m.loadAverageAtStart.join(' ')}; took ${results.durationSeconds} s`);
+
+  if (results.latency?.length) {
+    section(
+      'Send → receive latency (ms; one message in flight per conversation)',
+      table(
+        ['conversations', 'messages', 'p50', 'p95', 'p99', 'max', 'p99/p50', 'msg/s', 'errors'],
+        results.latency.map((row) => [
+          String(row.conversations),
+          String(row.messages),
+          ms(row.latencyMs.p50),
+          ms(row.latencyMs.p95),
+          ms(row.latencyMs.p99),
+          ms(row.latencyMs.max),
+          ratio(row.p99OverP50),
+          row.messagesPerSecond.toFixed(0),
+          String(row.errors),
+        ]),
+      ),
+    );
+  }
+  if (results.sustained) {
+    const s = results.sustained;
+    section(
+      'Sustained sends (closed loop)',
+      table(
+        ['conversations', 'duration s', 'messages', 'msg/s', 'frames/s', 'p50', 'p99', 'errors'],
+        [[String(s.conversations), (s.durationMs / 1000).toFixed(1), String(s.completed), s.messagesPerSecond.toFixed(0), s.framesPerSecond.toFixed(0), ms(s.latencyMs.p50), ms(s.latencyMs.p99), String(s.errors)]],
+      ),
+    );
+  }
+  const cpuRows: string[][] = [];
+  const components = new Set<string>();
+  const cpuSources: [string, CpuFigures][] = [
+    ...(results.latency ?? []).map((row): [string, CpuFigures] => [`latency, ${row.conversations} conversation(s)`, row.cpu]),
+    ...(results.sustained ? [[`sustained, ${results.sustained.conversations} conversations`, results.sustained.cpu] as [string, CpuFigures]] : []),
+    ...(results.connects ? [[`connects, ${results.connects.sockets} at once`, results.connects.cpu] as [string, CpuFigures]] : []),
+  ];
+  for (const [, cpu] of cpuSources) for (const component of Object.keys(cpu.coresBusy)) components.add(component);
+  const columns = [...components].sort((a, b) => (a === 'other processes' ? 1 : b === 'other processes' ? -1 : a.localeCompare(b)));
+  for (const [label, cpu] of cpuSources) {
+    cpuRows.push([label, cpu.mainThreadBusy.toFixed(2), ...columns.map((component) => (cpu.coresBusy[component] ?? 0).toFixed(2))]);
+  }
+  if (cpuRows.length) {
+    section('CPU during the measurements (cores busy on average; main thread: event-loop utilisation)', table(['run', 'main thread', ...columns], cpuRows));
+  }
+  if (results.connects) {
+    const c = results.connects;
+    section(
+      'Connects with ?token (all at once)',
+      table(
+        ['sockets', 'opened', 'failed', 'all open ms', 'connects/s', 'handshake p50', 'p95', 'p99', 'all closed ms'],
+        [[String(c.sockets), String(c.opened), String(c.failed), ms(c.openAllMs), c.connectsPerSecond.toFixed(0), ms(c.handshakeMs.p50), ms(c.handshakeMs.p95), ms(c.handshakeMs.p99), ms(c.closeAllMs)]],
+      ),
+    );
+  }
+  if (results.history) {
+    const h = results.history;
+    section(
+      `History pages in a conversation of ${h.messages} messages (limit ${h.limit}; ms over ${h.rounds} rounds)`,
+      table(
+        ['query', 'seqs', 'p50', 'p95', 'p99', 'p50 / page 1'],
+        h.queries.map((query, index) => [
+          query.label,
+          `${query.returned.firstSeq}–${query.returned.lastSeq}`,
+          ms(query.latencyMs.p50),
+          ms(query.latencyMs.p95),
+          ms(query.latencyMs.p99),
+          index === 0 ? '1.00×' : ratio(h.ratios[query.label] ?? Number.NaN),
+        ]),
+      ) +
+        `\nStraight in SQL, ${h.sql.depth} messages back: seq range p50 ${ms(h.sql.rangeMs.p50)} ms, OFFSET p50 ${ms(h.sql.offsetMs.p50)} ms (${h.sql.offsetOverRange}× slower)`,
+    );
+  }
+  const counted: [string, PerOperation][] = [];
+  for (const figures of results.roundTrips ?? []) counted.push([figures.label, figures.perSend]);
+  if (results.history) counted.push(['history page (GET …/messages)', results.history.perPage]);
+  if (results.connects) {
+    counted.push(['$connect with ?token', results.connects.perConnect]);
+    counted.push(['$disconnect', results.connects.perDisconnect]);
+  }
+  const countRows = counted.map(([label, per]) => countsRow(label, per));
+  const perOperations = counted.map(([, per]) => per);
+  if (countRows.length) {
+    section(
+      'Calls per operation (counted in-process at the client side of each call)',
+      table(['operation', 'Postgres round trips', 'DynamoDB calls', 'DynamoDB by operation', '@connections posts', 'frames delivered'], countRows),
+    );
+    section(
+      'Time waiting on those calls, per operation (ms, summed over the calls; parallel calls overlap)',
+      table(
+        ['operation', 'Postgres', 'DynamoDB', '@connections'],
+        countRows.map((row, index) => {
+          const per = perOperations[index]!;
+          return [row[0]!, ms(per.waitingMs.postgres), ms(per.waitingMs.dynamodb), ms(per.waitingMs.connections)];
+        }),
+      ),
+    );
+    for (const [label, per] of counted) {
+      if (per.dynamodbTotal > 0) out.push(`DynamoDB calls of ${label}: ${dynamoList(per.dynamodbTargets)}`);
+    }
+    for (const [label, per] of counted) {
+      if (per.postgresStatements.length) {
+        out.push(`Postgres statements of ${label}: ${per.postgresStatements.map(({ statement, perOperation }) => `${perOperation} × "${statement}"`).join('; ')}`);
+      }
+    }
+  }
+  if (results.bundles) {
+    const { variants, init } = results.bundles;
+    const deployed = variants.deployed ?? [];
+    const external = new Map((variants['sdk-external'] ?? []).map((bundle) => [bundle.entry, bundle]));
+    const initOf = new Map(init.map((figures) => [figures.entry, figures]));
+    section(
+      `Lambda bundles (esbuild, ESM, minified, no source map) and cold init (median of ${results.bundles.initRuns})`,
+      table(
+        ['entry', 'bundle', 'gzip', 'SDK external', 'gzip ', 'import ms', 'process ms'],
+        deployed.map((bundle) => {
+          const other = external.get(bundle.entry);
+          const timing = initOf.get(bundle.entry);
+          return [
+            bundle.entry,
+            bytes(bundle.bytes),
+            bytes(bundle.gzipBytes),
+            other ? bytes(other.bytes) : '–',
+            other ? bytes(other.gzipBytes) : '–',
+            timing ? ms(timing.importMs) : '–',
+            timing ? ms(timing.processMs) : '–',
+          ];
+        }),
+      ),
+    );
+    const sample = deployed.find((bundle) => bundle.entry === 'ws/send-message') ?? deployed[0];
+    if (sample) {
+      out.push(
+        `Largest parts of ${sample.entry}: ${sample.composition
+          .slice(0, 8)
+          .map((part) => `${part.source} ${bytes(part.bytes)}`)
+          .join(', ')}`,
+      );
+    }
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,87 @@
+/**
+ * What the main thread asks of the client thread, and what it answers. The clients run in a
+ * worker thread of their own so that their sockets, timers and JSON parsing do not share an
+ * event loop with the handlers they measure.
+ */
+
+/** One conversation and the connections of both sides (each token opens one WebSocket). */
+export interface PairSpec {
+  conversationId: string;
+  customer: string[];
+  provider: string[];
+}
+
+export interface SendOutcome {
+  /** Send → the receiver's `chat-new-message`, per completed message (ms). */
+  latencies: number[];
+  /** Messages whose every expected frame arrived. */
+  completed: number;
+  /** `chat-error` answers, non-2xx HTTP answers, timeouts. */
+  errors: number;
+  /** The first few error descriptions. */
+  errorSamples: string[];
+  /** From the first send to the last completion (ms). */
+  durationMs: number;
+}
+
+export interface ConnectOutcome {
+  /** Per socket: `new WebSocket` → `open` (ms). */
+  handshakes: number[];
+  opened: number;
+  failed: number;
+  /** From the first connect to the last `open` (ms). */
+  openAllMs: number;
+  /** The first few failures. */
+  errorSamples: string[];
+}
+
+export interface HistoryQuerySpec {
+  label: string;
+  /** Path and query under the HTTP URL. */
+  path: string;
+}
+
+export interface TaskMap {
+  /** Opens every connection of every pair; answers the pairs' indexes. */
+  openPairs: { params: { wsUrl: string; pairs: PairSpec[] }; result: { opened: number } };
+  /**
+   * Each pair runs a closed loop (one message in flight): the sides take turns to send over
+   * WebSocket, and a message completes when the other side's first connection got it and the
+   * sender got its `chat-ack`. `warmup` messages per pair first, not recorded.
+   */
+  converse: {
+    params: { conversationIds?: string[]; warmup: number; perPair?: number; durationMs?: number; timeLimitMs: number; tag: string };
+    result: SendOutcome;
+  };
+  /**
+   * `count` sends, one at a time, from the customer's first connection (`via: 'ws'`) or by
+   * `POST …/messages` with its token (`via: 'http'`); each completes when every connection of
+   * both sides got `chat-new-message` (and, over WebSocket, the sender its `chat-ack`).
+   */
+  sequentialSends: {
+    params: { httpUrl: string; pairIndex: number; count: number; via: 'ws' | 'http'; tag: string };
+    result: SendOutcome;
+  };
+  closeAll: { params: Record<string, never>; result: { closed: number } };
+  /** Opens one socket per token, all at once, and keeps them open. */
+  connectStorm: { params: { wsUrl: string; tokens: string[] }; result: ConnectOutcome };
+  /** Closes the sockets of the storm, all at once: from the first close to the last `close` event (ms). */
+  closeStorm: { params: Record<string, never>; result: { closed: number; closeAllMs: number } };
+  /** Times GETs of each query, interleaved, after `warmup` rounds. */
+  history: {
+    params: { httpUrl: string; token: string; queries: HistoryQuerySpec[]; warmup: number; rounds: number };
+    result: { samples: Record<string, number[]>; errors: number; returned: Record<string, { count: number; firstSeq: number; lastSeq: number }> };
+  };
+}
+
+export type TaskName = keyof TaskMap;
+
+export interface TaskRequest<K extends TaskName = TaskName> {
+  id: number;
+  task: K;
+  params: TaskMap[K]['params'];
+}
+
+export type TaskResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string };
