@@ -9,9 +9,7 @@ import { tableNamesFrom } from '#config/tables';
 import { systemClock } from '#core/ports';
 import { UnavailableError } from '#core/errors';
 import type { UseCasePorts } from '#core/use-cases/compose';
-import { createPrismaClient, type PrismaClient } from '#adapters/postgres/prisma-client';
-import { makeConversationStore } from '#adapters/postgres/conversation-store';
-import { makeMessageStore } from '#adapters/postgres/message-store';
+import type { PrismaClient } from '#adapters/postgres/prisma-client';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { makeConnectionStore } from '#adapters/dynamodb/connection-store';
 import { makeSubscriptionStore } from '#adapters/dynamodb/subscription-store';
@@ -77,7 +75,12 @@ export function buildContainer(config: Settings = settings()): Container {
   const tables = tableNamesFrom(config);
   // X-Ray subsegments for every DynamoDB and @connections call (a no-op where tracing is off).
   const doc = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION }));
-  const prisma = once(async () => createPrismaClient(await resolveDatabaseUrl(config), { poolSize: config.DATABASE_POOL_SIZE }));
+  // Prisma (most of a bundle: its query compiler is WebAssembly) is evaluated only when a
+  // function first touches Postgres, so functions that never do start faster.
+  const prisma = once(async () => {
+    const { createPrismaClient } = await import('#adapters/postgres/prisma-client');
+    return createPrismaClient(await resolveDatabaseUrl(config), { poolSize: config.DATABASE_POOL_SIZE });
+  });
   const broadcaster = once(() => {
     if (!config.WEBSOCKET_CALLBACK_URL) throw new UnavailableError('WEBSOCKET_CALLBACK_URL is not configured');
     const client = tracer.captureAWSv3Client(createManagementClient(config.WEBSOCKET_CALLBACK_URL, config.AWS_REGION));
@@ -100,8 +103,8 @@ export function buildContainer(config: Settings = settings()): Container {
     ports: {
       limits: config,
       clock,
-      conversations: deferred(async () => makeConversationStore({ prisma: await prisma() })),
-      messages: deferred(async () => makeMessageStore({ prisma: await prisma() })),
+      conversations: deferred(async () => (await import('#adapters/postgres/conversation-store')).makeConversationStore({ prisma: await prisma() })),
+      messages: deferred(async () => (await import('#adapters/postgres/message-store')).makeMessageStore({ prisma: await prisma() })),
       connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),
       subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
       presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),
