@@ -17,6 +17,7 @@
  * evaluation: what Lambda's Init phase spends on our code), and the whole process's wall time
  * beside it. Median of `runs`.
  */
+import { ESM_REQUIRE_BANNER } from '#lib/constructs/chat-function';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,15 +31,7 @@ import { median } from './stats.ts';
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HANDLERS_DIR = path.join(PROJECT_ROOT, 'functions', 'handlers');
 
-/** The banner of lib/constructs/chat-function.ts (ESM_REQUIRE_BANNER): bundled CommonJS needs require and __dirname. */
-const ESM_REQUIRE_BANNER = [
-  "import { createRequire as __chatCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __chatFileURLToPath } from 'node:url';",
-  "import { dirname as __chatDirname } from 'node:path';",
-  'const require = __chatCreateRequire(import.meta.url);',
-  'const __filename = __chatFileURLToPath(import.meta.url);',
-  'const __dirname = __chatDirname(__filename);',
-].join(' ');
+
 
 export type Variant = 'deployed' | 'sdk-external';
 

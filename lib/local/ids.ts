@@ -36,3 +36,36 @@ export function logStreamName(now = Date.now()): string {
   const date = new Date(now).toISOString().slice(0, 10).replaceAll('-', '/');
   return `${date}/[$LATEST]${randomBytes(16).toString('hex')}`;
 }
+
+export type WebSocketEventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+
+/** The `requestContext` API Gateway puts on a WebSocket event; the emulator and handler tests share it. */
+export function webSocketRequestContext(input: {
+  connectionId: string;
+  connectedAt: number;
+  routeKey: string;
+  eventType: WebSocketEventType;
+  now: number;
+  stage: string;
+  apiId: string;
+  domainName: string;
+  sourceIp: string;
+  userAgent: string;
+}) {
+  const requestId = apiGatewayId();
+  return {
+    routeKey: input.routeKey,
+    eventType: input.eventType,
+    extendedRequestId: requestId,
+    requestTime: requestTime(input.now),
+    messageDirection: 'IN',
+    stage: input.stage,
+    connectedAt: input.connectedAt,
+    requestTimeEpoch: input.now,
+    identity: { userAgent: input.userAgent, sourceIp: input.sourceIp },
+    requestId,
+    domainName: input.domainName,
+    connectionId: input.connectionId,
+    apiId: input.apiId,
+  };
+}

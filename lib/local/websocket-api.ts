@@ -36,7 +36,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { WebSocketRoute } from '#config/routes';
 import { FrameSizeGuard } from './frames.ts';
 import { sourceIpOf } from './http-api.ts';
-import { apiGatewayId, requestTime, traceId } from './ids.ts';
+import { apiGatewayId, traceId, webSocketRequestContext, type WebSocketEventType } from './ids.ts';
 import type { Invocation, LambdaHost } from './lambda.ts';
 import type { EmulatorLog } from './log.ts';
 
@@ -248,25 +248,21 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
   function context(
     conn: Pick<Connection, 'id' | 'connectedAt' | 'sourceIp' | 'userAgent' | 'domainName'>,
     routeKey: string,
-    eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT',
+    eventType: WebSocketEventType,
     now: number,
   ) {
-    const requestId = apiGatewayId();
-    return {
+    return webSocketRequestContext({
+      connectionId: conn.id,
+      connectedAt: conn.connectedAt,
       routeKey,
       eventType,
-      extendedRequestId: requestId,
-      requestTime: requestTime(now),
-      messageDirection: 'IN',
+      now,
       stage: options.stage,
-      connectedAt: conn.connectedAt,
-      requestTimeEpoch: now,
-      identity: { userAgent: conn.userAgent, sourceIp: conn.sourceIp },
-      requestId,
-      domainName: conn.domainName,
-      connectionId: conn.id,
       apiId: options.apiId,
-    };
+      domainName: conn.domainName,
+      sourceIp: conn.sourceIp,
+      userAgent: conn.userAgent,
+    });
   }
 
   function sendFrame(conn: Connection, frame: unknown): void {

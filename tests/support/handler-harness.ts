@@ -31,6 +31,7 @@
  * The handlers log nothing unless HANDLER_TEST_LOG_LEVEL is set (e.g. `ERROR`, `INFO`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { apiGatewayId, requestTime, webSocketRequestContext, type WebSocketEventType } from '#lib/local/ids';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -170,19 +171,6 @@ export function lambdaContext(functionName = 'handler-test', timeoutMs = 30_000)
     fail: () => {},
     succeed: () => {},
   };
-}
-
-/** An API Gateway request id (base64-ish, like `L0SM9cOFvHcCIhw=`). */
-export function apiGatewayId(): string {
-  return randomBytes(10).toString('base64');
-}
-
-function requestTime(at: number): string {
-  // API Gateway's format: 12/Mar/2026:19:03:58 +0000
-  const d = new Date(at);
-  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 /** The payload of a JWT, decoded without checking it. */
@@ -537,24 +525,20 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
     return typeof action === 'string' && wsRoutes.has(action) && !SPECIAL_ROUTES.has(action) ? action : '$default';
   }
 
-  function wsContext(connectionId: string, routeKey: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT') {
+  function wsContext(connectionId: string, routeKey: string, eventType: WebSocketEventType) {
     const now = Date.now();
-    const requestId = apiGatewayId();
-    return {
+    return webSocketRequestContext({
+      connectionId,
+      connectedAt: connectedAt.get(connectionId) ?? now,
       routeKey,
       eventType,
-      extendedRequestId: requestId,
-      requestTime: requestTime(now),
-      messageDirection: 'IN',
+      now,
       stage: WS_STAGE,
-      connectedAt: connectedAt.get(connectionId) ?? now,
-      requestTimeEpoch: now,
-      identity: { userAgent: 'handler-tests', sourceIp: '127.0.0.1' },
-      requestId,
-      domainName: `${WS_API_ID}.execute-api.${REGION}.amazonaws.com`,
-      connectionId,
       apiId: WS_API_ID,
-    };
+      domainName: `${WS_API_ID}.execute-api.${REGION}.amazonaws.com`,
+      sourceIp: '127.0.0.1',
+      userAgent: 'handler-tests',
+    });
   }
 
   function connectHeaders(extra: Record<string, string> = {}) {
