@@ -53,7 +53,12 @@ const OPERATIONS: Record<RouteName, Operation> = {
   sendMessage: {
     params: conversationIdParam,
     body: sendMessageBody,
-    responses: { 201: { description: 'Stored and delivered', schema: messageResponse }, 200: { description: 'A repeated clientMessageId: the stored message', schema: messageResponse } },
+    responses: {
+      201: { description: 'Stored and delivered', schema: messageResponse },
+      200: { description: 'A repeated clientMessageId: the stored message', schema: messageResponse },
+      409: { description: 'CONFLICT: the conversation is not ACTIVE', schema: wireError },
+      413: { description: 'PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH', schema: wireError },
+    },
   },
   markRead: {
     params: conversationIdParam,
@@ -88,6 +93,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   429: 'RATE_LIMITED',
+  500: 'INTERNAL',
   503: 'UNAVAILABLE',
 };
 
