@@ -32,6 +32,7 @@ import { apiGatewayId, requestTime, traceId } from './ids.ts';
 import type { JwtAuthorization, JwtAuthorizer } from './jwt-authorizer.ts';
 import type { LambdaHost } from './lambda.ts';
 import type { EmulatorLog } from './log.ts';
+import { BodyTooLarge, readBody } from './net.ts';
 
 export interface CorsConfig {
   /** `*` or exact origins. */
@@ -143,32 +144,6 @@ function moreSpecific(a: CompiledRoute, b: CompiledRoute): boolean {
     if (x !== y) return x > y;
   }
   return false;
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge());
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** Lower-cased headers with duplicates joined by commas, as format 2.0 has them. */

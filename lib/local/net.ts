@@ -1,6 +1,7 @@
 /**
  * Small networking helpers shared by the local runtime, the emulator and the test harness.
  */
+import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /** A port that was free a moment ago on `host` (another process may take it before you bind). */
@@ -36,5 +37,38 @@ export function closeServer(server: Server): Promise<void> {
       return;
     }
     server.close(() => resolve());
+  });
+}
+
+/** A request body over the limit given to {@link readBody}. */
+export class BodyTooLarge extends Error {}
+
+/** Reads a request's body; rejects with BodyTooLarge past `limit` bytes (declared or streamed). */
+export function readBody(req: IncomingMessage, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', reject);
   });
 }

@@ -39,6 +39,7 @@ import { sourceIpOf } from './http-api.ts';
 import { apiGatewayId, traceId, webSocketRequestContext, type WebSocketEventType } from './ids.ts';
 import type { Invocation, LambdaHost } from './lambda.ts';
 import type { EmulatorLog } from './log.ts';
+import { BodyTooLarge, readBody } from './net.ts';
 
 export interface WebSocketLimits {
   /** API Gateway: 10 minutes. */
@@ -124,29 +125,6 @@ const SPECIAL_ROUTES = new Set(['$connect', '$disconnect', '$default']);
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 const CONNECTIONS_PATH = /^(?:\/[^/]+)?\/@connections\/([^/]+)\/?$/;
 
-class TooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new TooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
-}
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -447,7 +425,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
         try {
           body = await readBody(req, options.maxMessageBytes);
         } catch (error) {
-          if (!(error instanceof TooLarge)) throw error;
+          if (!(error instanceof BodyTooLarge)) throw error;
           options.onPost?.({ connectionId, data: '', at: new Date(), outcome: 'too-large' });
           res.setHeader('connection', 'close');
           amzReply(res, 413, { __type: 'PayloadTooLargeException', message: 'Request entity too large' }, 'PayloadTooLargeException');

@@ -31,9 +31,10 @@
  * The handlers log nothing unless HANDLER_TEST_LOG_LEVEL is set (e.g. `ERROR`, `INFO`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readBody } from '#lib/local/net';
 import { apiGatewayId, requestTime, webSocketRequestContext, type WebSocketEventType } from '#lib/local/ids';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -194,14 +195,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 /**
  * The capturing `@connections` endpoint: every POST, DELETE and GET by connection id, 410 for

@@ -3,7 +3,8 @@
  * `@connections` endpoint on 127.0.0.1: proves the request path (encoding, stage prefix), the
  * SigV4 signing with local credentials, the body bytes and the 410 mapping, end to end.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { readBody } from '#lib/local/net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
@@ -29,14 +30,6 @@ let broken: Set<string>;
 /** Answer 410 without the x-amzn-ErrorType header, to prove the status alone is enough. */
 let bareGone: boolean;
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   server = createServer((request, response) => {
