@@ -74,7 +74,11 @@ async function sendOverWebSocket(pair: OpenPair, from: 'customer' | 'provider', 
   const started = performance.now();
   tally.first = Math.min(tally.first, started);
   sender.send('sendMessage', { conversationId: pair.spec.conversationId, content: `Benchmark message ${sequence} from the ${from}`, clientMessageId }, clientMessageId);
-  const settled = await Promise.allSettled([arrival, ack, ...others]);
+  record(tally, started, await Promise.allSettled([arrival, ack, ...others]));
+}
+
+/** Counts one send: a failure if any awaited frame or answer failed, else the receiver's latency (the first result). */
+function record(tally: Tally, started: number, settled: PromiseSettledResult<unknown>[]): void {
   tally.last = Math.max(tally.last, performance.now());
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) {
@@ -102,15 +106,7 @@ async function sendOverHttp(httpUrl: string, pair: OpenPair, tag: string, tally:
     const text = await answer.text();
     if (answer.status !== 201) throw new Error(`HTTP ${answer.status}: ${text.slice(0, 200)}`);
   });
-  const settled = await Promise.allSettled([arrival, response, ...others]);
-  tally.last = Math.max(tally.last, performance.now());
-  const failure = settled.find((result) => result.status === 'rejected');
-  if (failure) {
-    tally.fail(failure.reason);
-    return;
-  }
-  tally.completed++;
-  tally.latencies.push((settled[0] as PromiseFulfilledResult<Arrival>).value.at - started);
+  record(tally, started, await Promise.allSettled([arrival, response, ...others]));
 }
 
 async function openPairs({ wsUrl, pairs: specs }: TaskMap['openPairs']['params']): Promise<TaskMap['openPairs']['result']> {
