@@ -5,6 +5,7 @@
  *
  * A handler module lives at `functions/handlers/<entry>.ts` and exports `handler`.
  */
+import type { QueueKey } from './queues.ts';
 
 export const API_BASE_PATH = '/api/provider-customer-chat';
 
@@ -45,6 +46,11 @@ export const HTTP_ROUTES = [
   { name: 'archiveConversation', method: 'PATCH', path: `${conversation}/archive`, entry: 'http/archive-conversation', authorized: true, database: true, summary: "Archive the conversation for the caller's side" },
   { name: 'getTyping', method: 'GET', path: `${conversation}/typing`, entry: 'http/get-typing', authorized: true, database: true, summary: 'Who is typing in a conversation now' },
   { name: 'onlineUsers', method: 'GET', path: `${API_BASE_PATH}/online-users`, entry: 'http/online-users', authorized: true, database: true, summary: 'Online users who share a conversation with the caller' },
+  { name: 'editMessage', method: 'PATCH', path: `${conversation}/messages/{messageId}`, entry: 'http/edit-message', authorized: true, database: true, summary: "Edit a TEXT message's content (its sender, within CHAT_EDIT_WINDOW_SECONDS)" },
+  { name: 'deleteMessage', method: 'DELETE', path: `${conversation}/messages/{messageId}`, entry: 'http/delete-message', authorized: true, database: true, summary: 'Delete a message, leaving a tombstone (its sender, or an admin)' },
+  { name: 'addReaction', method: 'PUT', path: `${conversation}/messages/{messageId}/reactions/{emoji}`, entry: 'http/react', authorized: true, database: true, summary: "Add the caller's reaction to a message (idempotent)" },
+  { name: 'removeReaction', method: 'DELETE', path: `${conversation}/messages/{messageId}/reactions/{emoji}`, entry: 'http/react', authorized: true, database: true, summary: "Remove the caller's reaction from a message (idempotent)" },
+  { name: 'sync', method: 'GET', path: `${API_BASE_PATH}/sync`, entry: 'http/sync', authorized: true, database: true, summary: 'Every change visible to the caller since a cursor, in order, exactly once' },
   { name: 'health', method: 'GET', path: '/health', entry: 'http/health', authorized: false, database: true, summary: 'Readiness: 200 once Postgres and DynamoDB answer' },
   { name: 'apiDocs', method: 'GET', path: '/api/docs', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI document and a page to read it' },
   { name: 'openApiDocument', method: 'GET', path: '/api/docs/openapi.json', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI 3.1 document' },
@@ -64,6 +70,19 @@ export const WEBSOCKET_ROUTES = [
   { routeKey: 'ping', name: 'wsPing', entry: 'ws/ping', database: false, summary: 'chat-ping' },
 ] as const satisfies readonly WebSocketRoute[];
 
+export interface QueueConsumer {
+  name: string;
+  entry: string;
+  /** The queue whose messages trigger it (functions/config/queues.ts). */
+  queue: QueueKey;
+  /** Records per invocation at most (SQS event source mapping: 1 to 10 without a window). */
+  batchSize: number;
+  /** How long the event source waits to fill a batch. */
+  maxBatchingWindowSeconds: number;
+  database: boolean;
+  summary: string;
+}
+
 export interface ScheduledTask {
   name: string;
   entry: string;
@@ -76,7 +95,14 @@ export interface ScheduledTask {
 
 export const SCHEDULED_TASKS = [
   { name: 'closeUnauthenticated', entry: 'scheduled/close-unauthenticated', everyMinutes: 1, localEverySeconds: 5, summary: 'Close bare WebSocket connections that did not authenticate in time' },
+  { name: 'republishEvents', entry: 'scheduled/republish-events', everyMinutes: 1, localEverySeconds: 5, summary: 'Publish again the changes whose after-commit event never reached the events queue' },
+  { name: 'purgeChanges', entry: 'scheduled/purge-changes', everyMinutes: 60, localEverySeconds: 600, summary: 'Delete change-log rows older than CHAT_SYNC_RETENTION_DAYS' },
 ] as const satisfies readonly ScheduledTask[];
 
+/** Queue-triggered handlers: the fourth trigger kind. */
+export const QUEUE_CONSUMERS = [
+  { name: 'routeEvents', entry: 'queue/route-events', queue: 'events', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'Mark each domain event published and forward it to the consumers of its type' },
+] as const satisfies readonly QueueConsumer[];
+
 /** Every distinct handler entry (one Lambda function each). */
-export const HANDLER_ENTRIES = [...new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS].map((route) => route.entry))];
+export const HANDLER_ENTRIES = [...new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS, ...QUEUE_CONSUMERS].map((route) => route.entry))];

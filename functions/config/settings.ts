@@ -19,6 +19,14 @@ export const settingsSchema = z.object({
   CHAT_AUTH_TIMEOUT_MS: positiveInt.default(30_000),
   CHAT_CONNECTION_TTL_SECONDS: positiveInt.default(2 * 60 * 60 + 5 * 60),
   CHAT_PRESENCE_TTL_DAYS: positiveInt.default(30),
+  /** How long the change log keeps changes; an older `/sync` cursor answers 410 CURSOR_EXPIRED. */
+  CHAT_SYNC_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  /** How long after sending its sender may edit a TEXT message. */
+  CHAT_EDIT_WINDOW_SECONDS: positiveInt.default(900),
+  /** Distinct emoji one message may carry. */
+  CHAT_MAX_REACTIONS_PER_MESSAGE: positiveInt.max(100).default(20),
+  /** A change whose event is not confirmed published after this long is published again by the sweeper. */
+  CHAT_EVENT_REPUBLISH_AFTER_SECONDS: positiveInt.default(30),
 
   // DynamoDB tables (names come from the stack; the local runtime uses the defaults).
   CONNECTIONS_TABLE: z.string().min(3).default('chat-connections'),
@@ -35,6 +43,11 @@ export const settingsSchema = z.object({
   DATABASE_HOST: z.string().optional(),
   DATABASE_NAME: z.string().default('chat'),
   DATABASE_POOL_SIZE: positiveInt.max(50).default(2),
+
+  // SQS queues (functions/config/queues.ts): URLs come from the stack; locally from the runtime.
+  EVENTS_QUEUE_URL: optionalUrl,
+  /** Only set locally: the SQS emulator's endpoint. */
+  SQS_ENDPOINT: optionalUrl,
 
   // WebSocket management API (the @connections callback URL).
   WEBSOCKET_CALLBACK_URL: optionalUrl,

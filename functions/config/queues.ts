@@ -1,0 +1,52 @@
+/**
+ * Every SQS queue the product uses, defined once as plain data: the CDK stack builds the real
+ * queues (each with its dead-letter queue and redrive policy) from these definitions, and the
+ * local runtime creates them on its SQS-compatible endpoint, so the two can never disagree.
+ */
+import type { Settings } from './settings.ts';
+
+export interface QueueDefinition {
+  /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
+  urlSettingsKey: 'EVENTS_QUEUE_URL';
+  /** The queue's name locally (in AWS CloudFormation names it). */
+  localName: string;
+  /**
+   * How long a received message stays invisible before it is delivered again. AWS asks for at
+   * least six times the consumer function's timeout; the stack derives it from the consumer.
+   */
+  visibilityTimeoutSeconds: number;
+  /** Receives after which a message moves to the dead-letter queue (SQS redrive policy). */
+  maxReceiveCount: number;
+  /** How long an undelivered message is kept (SQS: 60 s to 14 days). */
+  retentionSeconds: number;
+  /** How long the dead-letter queue keeps what landed there, for inspection and redrive. */
+  deadLetterRetentionSeconds: number;
+}
+
+const DAY = 24 * 60 * 60;
+
+export const QUEUES = {
+  /**
+   * Domain events, published after commit (see functions/core/events.ts). Its consumer marks each
+   * change published and forwards it to the consumers that subscribe to its type.
+   */
+  events: {
+    urlSettingsKey: 'EVENTS_QUEUE_URL',
+    localName: 'chat-events',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    retentionSeconds: 4 * DAY,
+    deadLetterRetentionSeconds: 14 * DAY,
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueKey = keyof typeof QUEUES;
+export const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
+
+/** The dead-letter queue's local name. */
+export const deadLetterName = (name: string) => `${name}-dlq`;
+
+/** Queue URLs by logical name, from settings (undefined where a queue is not configured). */
+export function queueUrlsFrom(settings: Pick<Settings, QueueDefinition['urlSettingsKey']>): Record<QueueKey, string | undefined> {
+  return Object.fromEntries(QUEUE_KEYS.map((key) => [key, settings[QUEUES[key].urlSettingsKey]])) as Record<QueueKey, string | undefined>;
+}

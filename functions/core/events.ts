@@ -1,0 +1,42 @@
+/**
+ * Domain events: every change recorded in the change log is also published, after its
+ * transaction commits, as an event on the events queue. Consumers (push, webhooks, attachment
+ * processing…) take them from there, never from a request's own path.
+ *
+ * An event's `id` is its change's id, so a consumer that sees one twice (delivery is
+ * at-least-once) de-duplicates by it.
+ */
+export const CHANGE_TYPES = [
+  'conversation.created',
+  'conversation.updated',
+  'conversation.read',
+  'conversation.archived',
+  'message.created',
+  'message.updated',
+  'message.deleted',
+  'message.status',
+  'reaction.updated',
+] as const;
+
+export type ChangeType = (typeof CHANGE_TYPES)[number];
+
+/** What goes on the events queue: one change of the change log. */
+export interface DomainEvent {
+  /** The change's id: unique, stable across republishing. */
+  id: string;
+  type: ChangeType;
+  /** ISO-8601 time of the change. */
+  at: string;
+  conversationId: string;
+  /** The change's data, as `/sync` carries it (see the protocol's change schemas). */
+  data: unknown;
+}
+
+/** Puts events on the events queue (SQS). */
+export interface EventPublisher {
+  /**
+   * Publishes every event, in batches.
+   * @throws when any event could not be published; the sweeper publishes it again later.
+   */
+  publish(events: readonly DomainEvent[]): Promise<void>;
+}
