@@ -90,13 +90,14 @@ export interface ScheduledTask {
   everyMinutes: number;
   /** How often the local runtime runs it. */
   localEverySeconds: number;
+  database: boolean;
   summary: string;
 }
 
 export const SCHEDULED_TASKS = [
-  { name: 'closeUnauthenticated', entry: 'scheduled/close-unauthenticated', everyMinutes: 1, localEverySeconds: 5, summary: 'Close bare WebSocket connections that did not authenticate in time' },
-  { name: 'republishEvents', entry: 'scheduled/republish-events', everyMinutes: 1, localEverySeconds: 5, summary: 'Publish again the changes whose after-commit event never reached the events queue' },
-  { name: 'purgeChanges', entry: 'scheduled/purge-changes', everyMinutes: 60, localEverySeconds: 600, summary: 'Delete change-log rows older than CHAT_SYNC_RETENTION_DAYS' },
+  { name: 'closeUnauthenticated', entry: 'scheduled/close-unauthenticated', everyMinutes: 1, localEverySeconds: 5, database: false, summary: 'Close bare WebSocket connections that did not authenticate in time' },
+  { name: 'republishEvents', entry: 'scheduled/republish-events', everyMinutes: 1, localEverySeconds: 5, database: true, summary: 'Publish again the changes whose after-commit event never reached the events queue' },
+  { name: 'purgeChanges', entry: 'scheduled/purge-changes', everyMinutes: 60, localEverySeconds: 600, database: true, summary: 'Delete change-log rows older than CHAT_SYNC_RETENTION_DAYS' },
 ] as const satisfies readonly ScheduledTask[];
 
 /** Queue-triggered handlers: the fourth trigger kind. */

@@ -273,6 +273,15 @@ export const METRICS = [
   'RateLimited',
   'ConnectionsEvicted',
   'FanOutLatency',
+  /** Domain events put on the events queue after commit, and those whose publish failed (the sweeper retries them). */
+  'EventsPublished',
+  'EventPublishFailures',
+  /** Changes the sweeper found unconfirmed and published again. */
+  'EventsRepublished',
+  /** Queue records a consumer could not handle (redelivered, then dead-lettered). */
+  'EventRecordFailures',
+  /** Change-log rows deleted by the retention purge. */
+  'ChangesPurged',
 ] as const;
 export type MetricName = (typeof METRICS)[number];
 
