@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** A `/sync` cursor older than the change log keeps (CHAT_SYNC_RETENTION_DAYS): start over without one. */
+  CURSOR_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
@@ -55,6 +57,12 @@ export class NotFoundError extends ChatError {
 export class ConflictError extends ChatError {
   constructor(message: string, details?: unknown) {
     super('CONFLICT', message, details);
+  }
+}
+/** A `/sync` cursor whose changes the log no longer keeps: sync again from scratch (no `since`). */
+export class CursorExpiredError extends ChatError {
+  constructor(message = 'This sync cursor has expired; sync again without one', details?: unknown) {
+    super('CURSOR_EXPIRED', message, details);
   }
 }
 export class PayloadTooLargeError extends ChatError {

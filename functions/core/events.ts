@@ -16,6 +16,7 @@ export const CHANGE_TYPES = [
   'message.deleted',
   'message.status',
   'reaction.updated',
+  'attachment.updated',
 ] as const;
 
 export type ChangeType = (typeof CHANGE_TYPES)[number];

@@ -159,6 +159,12 @@ function dataFor(route: string) {
       },
       { requiredKeys: [] },
     ),
+    editMessage: fc.record({ messageId: someId, content: fc.oneof(nastyString, nastyNumber, fc.constant(null)), conversationId: someId }, { requiredKeys: [] }),
+    deleteMessage: fc.record({ messageId: someId, conversationId: someId }, { requiredKeys: [] }),
+    react: fc.record(
+      { messageId: someId, emoji: fc.oneof(fc.constantFrom('👍', '🇩🇪', '👩🏽‍💻', '👍👍', 'ok'), nastyString), added: fc.oneof(fc.boolean(), nastyString), conversationId: someId },
+      { requiredKeys: [] },
+    ),
     ping: fc.constant({}),
   };
   return fc.tuple(fieldsByRoute[route]!, fc.array(fc.tuple(key, tree), { maxLength: 3 }));

@@ -28,6 +28,14 @@
  * - `@connections`: POST to a live connection records the frame; to one that never connected,
  *   was closed or is marked gone answers 410 GoneException.
  *
+ * Everything the handlers answer is checked against the protocol (functions/core/protocol), so a
+ * drift between the API and its declared contract fails the test that caused it:
+ * - every HTTP response body against HTTP_CONTRACT[route].responses[status] (a status the route
+ *   does not declare fails too; error bodies against the error schema);
+ * - every frame posted to `@connections` against SERVER_EVENT_SCHEMAS, and every `chat-ack`
+ *   answering a frame sent with `ws.send` against its action's ack schema (WS_ACTIONS).
+ * A mismatch throws a ContractViolation listing the zod issues (and keys no schema declares).
+ *
  * The handlers log nothing unless HANDLER_TEST_LOG_LEVEL is set (e.g. `ERROR`, `INFO`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -43,6 +51,7 @@ import type { Context } from 'aws-lambda';
 import { inject } from 'vitest';
 import { makeDevIssuerInMemory, type DevIssuer, type DevSignOptions, type DevTokenSubject } from '#adapters/auth/dev-issuer';
 import { HTTP_ROUTES, WEBSOCKET_ROUTES } from '#config/routes';
+import { assertConforms, checkAck, checkHttpResponse, checkServerFrame, routeKeyOf } from '#core/protocol';
 import { TABLE_KEYS, TABLES } from '#config/tables';
 import { createJwtAuthorizer } from '#lib/local/jwt-authorizer';
 import { createTestTables, type TestTables } from './dynamodb.ts';
@@ -393,6 +402,28 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
 
   async function settled(): Promise<void> {
     while (pending.size > 0) await Promise.allSettled([...pending]);
+    checkPosts();
+  }
+
+  // ─── The protocol ────────────────────────────────────────────────────────────────────
+
+  /** How many of the endpoint's posts have been checked against SERVER_EVENT_SCHEMAS. */
+  let checkedPosts = 0;
+
+  /** Checks every frame posted since the last check; throws a ContractViolation on the first bad one. */
+  function checkPosts(): void {
+    while (checkedPosts < endpoint.posts.length) {
+      const post = endpoint.posts[checkedPosts++]!;
+      if (post.method !== 'POST') continue;
+      const event = typeof post.frame === 'object' ? String(post.frame.event) : 'non-JSON';
+      assertConforms(`the ${event} frame posted to ${post.connectionId}`, checkServerFrame(post.frame), post.frame);
+    }
+  }
+
+  function checkHttpReply(name: HttpRouteName, reply: HttpReply): HttpReply {
+    // A body that is not JSON (the docs page) has no schema; one that should be JSON and is not fails.
+    assertConforms(`${name}'s ${reply.status} response`, checkHttpResponse(name, reply.status, reply.json), reply.json ?? reply.body);
+    return reply;
   }
 
   const token = (subject: DevTokenSubject, signOptions?: DevSignOptions) => issuer.sign(subject, signOptions);
@@ -483,6 +514,12 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
   }
 
   async function http(name: HttpRouteName, request: HttpRequestOptions = {}): Promise<HttpReply> {
+    const reply = await callHttp(name, request);
+    checkPosts();
+    return checkHttpReply(name, reply);
+  }
+
+  async function callHttp(name: HttpRouteName, request: HttpRequestOptions): Promise<HttpReply> {
     const route = routeOf(name);
     let claims = request.claims;
     const presented = request.token ?? (request.identity ? token(request.identity) : undefined);
@@ -595,12 +632,26 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
     };
     const result = (await invoke(entry, event)) as { statusCode?: number } | undefined;
     await settled();
-    return { routeKey: selected, statusCode: result?.statusCode, frames: framesFor(connectionId).slice(before) };
+    const frames = framesFor(connectionId).slice(before);
+    checkAcks(body, frames);
+    return { routeKey: selected, statusCode: result?.statusCode, frames };
+  }
+
+  /** The `chat-ack` answering a sent frame carries its action's ack (WS_ACTIONS[key].ack). */
+  function checkAcks(body: string, frames: ServerFrame[]): void {
+    const sent = parseJson(body) as { action?: unknown; requestId?: unknown } | undefined;
+    const routeKey = routeKeyOf(sent?.action);
+    if (!routeKey || typeof sent?.requestId !== 'string') return;
+    for (const frame of frames) {
+      if (frame.event !== 'chat-ack' || frame.data?.requestId !== sent.requestId) continue;
+      assertConforms(`the chat-ack of ${routeKey}`, checkAck(routeKey, frame.data.data), frame.data.data);
+    }
   }
 
   // ─── Frames ──────────────────────────────────────────────────────────────────────────
 
   function framesFor(connectionId: string): ServerFrame[] {
+    checkPosts();
     return endpoint.posts
       .filter((post) => post.method === 'POST' && post.status === 200 && post.connectionId === connectionId)
       .map((post) => post.frame as ServerFrame);
@@ -622,18 +673,24 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
       return httpEvent(name, request, route.authorized ? (request?.claims ?? (request?.identity ? claimsFor(request.identity) : undefined)) : undefined);
     },
     http,
-    invoke,
+    async invoke(entry, event) {
+      const result = await invoke(entry, event);
+      checkPosts();
+      return result;
+    },
     ws: { connect, send, disconnect: (connectionId, statusCode) => disconnect(connectionId, statusCode), selectRoute },
     framesFor,
     eventsFor: (connectionId, event) => framesFor(connectionId).filter((frame) => frame.event === event),
     deletesFor: (connectionId) => endpoint.posts.filter((post) => post.method === 'DELETE' && post.connectionId === connectionId),
     mark: () => {
       const from = endpoint.posts.length;
-      return (connectionId) =>
-        endpoint.posts
+      return (connectionId) => {
+        checkPosts();
+        return endpoint.posts
           .slice(from)
           .filter((post) => post.method === 'POST' && post.status === 200 && post.connectionId === connectionId)
           .map((post) => post.frame as ServerFrame);
+      };
     },
     newConnectionId: apiGatewayId,
     settled,

@@ -20,7 +20,7 @@ export async function closeWithError(
   message: string,
   requestId?: string,
 ): Promise<ConnectionClosedError> {
-  const data = { code: 'UNAUTHORIZED', message, ...(requestId !== undefined ? { requestId } : {}) };
+  const data = { code: 'UNAUTHORIZED' as const, message, ...(requestId !== undefined ? { requestId } : {}) };
   try {
     await deps.broadcaster.send([connectionId], { ...frame('chat-error', data), ...(requestId !== undefined ? { requestId } : {}) });
     await deps.broadcaster.close(connectionId);

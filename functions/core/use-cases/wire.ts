@@ -1,39 +1,48 @@
 /**
  * What the use cases put on the wire: messages, conversations and presence with ISO-8601 times.
  * The domain keeps `Date` and epoch ms; everything a client sees goes through these functions,
- * so REST bodies, acks and pushed frames always agree.
+ * so REST bodies, acks and pushed frames always agree. The shapes themselves are the protocol's
+ * zod schemas (functions/core/protocol/wire.ts); the types here are inferred from them.
  */
+import type { z } from 'zod';
 import type { Conversation, ConversationSummary, Identity, Message, Role } from '#core/model';
-import type { ServerEvent, ServerFrame } from '#core/protocol';
+import type {
+  authenticatedData,
+  EventData,
+  EventFrame,
+  ServerEvent,
+  wireAttachment,
+  wireChange,
+  wireConversation,
+  wireMessage,
+  wirePresence,
+  wireReaction,
+} from '#core/protocol';
+
+/** A message as clients receive it (the contract's Message object). */
+export type WireMessage = z.output<typeof wireMessage>;
+export type WireReaction = z.output<typeof wireReaction>;
+/**
+ * A conversation as clients receive it. The per-side fields (`unreadCount`, `lastReadSeq`,
+ * `archived`, `archivedAt`, `lastMessage`) are present when the caller is a participant, and
+ * describe the caller's side; an admin's view carries only the conversation itself.
+ */
+export type WireConversation = z.output<typeof wireConversation>;
+/** A user's presence on the wire (`chat-user-online`, `chat-user-offline`, `GET /online-users`). */
+export type WirePresence = z.output<typeof wirePresence>;
+export type WireAttachment = z.output<typeof wireAttachment>;
+/** One change of the change log, as `/sync` answers it. */
+export type WireChange = z.output<typeof wireChange>;
+/** `chat-authenticated` data. */
+export type AuthenticatedData = z.output<typeof authenticatedData>;
 
 /** An ISO-8601 UTC timestamp from a Date or epoch milliseconds. */
 export function iso(value: Date | number): string {
   return (typeof value === 'number' ? new Date(value) : value).toISOString();
 }
 
-function isoOrNull(value: Date | null): string | null {
-  return value === null ? null : iso(value);
-}
-
-/** A message as clients receive it (the contract's Message object). */
-export interface WireMessage {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: number;
-  senderRole: Message['senderRole'];
-  receiverId: number;
-  messageType: Message['messageType'];
-  content: string;
-  attachments: Message['attachments'];
-  status: Message['status'];
-  deliveredAt: string | null;
-  readAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  replyToId: string | null;
-  metadata: Message['metadata'];
-  clientMessageId: string | null;
+function isoOrNull(value: Date | null | undefined): string | null {
+  return value === null || value === undefined ? null : iso(value);
 }
 
 /** The one serialisation of a message for the wire. Lists every field, so nothing else leaks. */
@@ -56,29 +65,11 @@ export function toWireMessage(message: Message): WireMessage {
     replyToId: message.replyToId,
     metadata: message.metadata,
     clientMessageId: message.clientMessageId,
+    editedAt: isoOrNull(message.editedAt),
+    deletedAt: isoOrNull(message.deletedAt),
+    // Always present: a message nobody reacted to has an empty list.
+    reactions: (message.reactions ?? []).map((reaction) => ({ emoji: reaction.emoji, count: reaction.userIds.length, userIds: [...reaction.userIds] })),
   };
-}
-
-/**
- * A conversation as clients receive it. The per-side fields (`unreadCount`, `lastReadSeq`,
- * `archived`, `archivedAt`, `lastMessage`) are present when the caller is a participant, and
- * describe the caller's side; an admin's view carries only the conversation itself.
- */
-export interface WireConversation {
-  id: string;
-  customerId: number;
-  providerId: number;
-  orderId: number | null;
-  status: Conversation['status'];
-  lastSeq: number;
-  createdAt: string;
-  updatedAt: string;
-  lastMessageAt: string | null;
-  unreadCount?: number;
-  lastReadSeq?: number;
-  archived?: boolean;
-  archivedAt?: string | null;
-  lastMessage?: WireMessage | null;
 }
 
 function isSummary(conversation: Conversation | ConversationSummary): conversation is ConversationSummary {
@@ -108,14 +99,6 @@ export function toWireConversation(conversation: Conversation | ConversationSumm
   return wire;
 }
 
-/** A user's presence on the wire (`chat-user-online`, `chat-user-offline`, `GET /online-users`). */
-export interface WirePresence {
-  userId: number;
-  role: Role;
-  providerId?: number;
-  lastSeen: string;
-}
-
 export function toWirePresence(presence: { userId: number; role: Role; providerId?: number; lastSeen: number }): WirePresence {
   return {
     userId: presence.userId,
@@ -123,14 +106,6 @@ export function toWirePresence(presence: { userId: number; role: Role; providerI
     ...(presence.providerId !== undefined ? { providerId: presence.providerId } : {}),
     lastSeen: iso(presence.lastSeen),
   };
-}
-
-/** `chat-authenticated` data. */
-export interface AuthenticatedData {
-  userId: number;
-  role: Role;
-  providerId?: number;
-  connectionId: string;
 }
 
 export function toAuthenticatedData(identity: Identity, connectionId: string): AuthenticatedData {
@@ -142,7 +117,7 @@ export function toAuthenticatedData(identity: Identity, connectionId: string): A
   };
 }
 
-/** A server → client frame. */
-export function frame(event: ServerEvent, data: unknown): ServerFrame {
+/** A server → client frame; its data must be the event's (SERVER_EVENT_SCHEMAS), or it does not compile. */
+export function frame<E extends ServerEvent>(event: E, data: EventData<E>): EventFrame<E> {
   return { event, data };
 }

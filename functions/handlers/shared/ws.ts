@@ -10,9 +10,9 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { ValidationError } from '#core/errors';
-import { actionData, ACTIONS, clientFrame, jsonTooDeep, MAX_JSON_DEPTH, routeKeyOf, ROUTE_KEYS, type RouteKey, type ServerFrame } from '#core/protocol';
+import { ACTIONS, clientFrame, jsonTooDeep, MAX_JSON_DEPTH, routeKeyOf, ROUTE_KEYS, WS_ACTIONS, type RouteKey, type ServerFrame } from '#core/protocol';
 import { ConnectionClosedError, frame } from '#core/use-cases/index';
-import { ACTION_IMPLEMENTATIONS, type ActionContext } from '#handlers/ws/actions';
+import { ACTION_IMPLEMENTATIONS, type ActionContext, type ActionRun } from '#handlers/ws/actions';
 import { container } from './container.ts';
 import { describeError } from './errors.ts';
 import { logger, publishMetrics, tracer } from './observability.ts';
@@ -42,6 +42,8 @@ async function reply(connectionId: string, frames: ServerFrame[]): Promise<void>
   for (const out of frames) await broadcaster.send([connectionId], out);
 }
 
+const withRequestId = (error: Error, requestId: string | undefined) => Object.assign(error, { requestId });
+
 function parseFrame(body: string | undefined): { routeKey: RouteKey; data: unknown; requestId?: string } {
   let parsed: unknown;
   try {
@@ -49,31 +51,30 @@ function parseFrame(body: string | undefined): { routeKey: RouteKey; data: unkno
   } catch {
     throw new ValidationError('The frame is not valid JSON; send {"action":NAME,"data":{…},"requestId"?}');
   }
-  if (jsonTooDeep(parsed)) {
-    const requestId = (parsed as { requestId?: unknown }).requestId;
-    throw Object.assign(new ValidationError(`The frame nests deeper than ${MAX_JSON_DEPTH} levels`), {
-      requestId: typeof requestId === 'string' ? requestId : undefined,
-    });
-  }
+  // The client's requestId is echoed even when the frame is refused, so it can match the error.
+  const claimedRequestId = (parsed as { requestId?: unknown } | null)?.requestId;
+  const requestId = typeof claimedRequestId === 'string' ? claimedRequestId : undefined;
+  if (jsonTooDeep(parsed)) throw withRequestId(new ValidationError(`The frame nests deeper than ${MAX_JSON_DEPTH} levels`), requestId);
   const envelope = clientFrame.safeParse(parsed);
   if (!envelope.success) {
-    const requestId = typeof (parsed as { requestId?: unknown })?.requestId === 'string' ? (parsed as { requestId: string }).requestId : undefined;
-    throw Object.assign(new ValidationError('A frame is {"action":NAME,"data":{…},"requestId"?}', { issues: envelope.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) }), { requestId });
+    const issues = envelope.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw withRequestId(new ValidationError('A frame is {"action":NAME,"data":{…},"requestId"?}', { issues }), requestId);
   }
   const routeKey = routeKeyOf(envelope.data.action);
   if (!routeKey) {
-    throw Object.assign(
-      new ValidationError(`Unknown action "${envelope.data.action.slice(0, 64)}"`, {
-        actions: ROUTE_KEYS.flatMap((key) => [key, ACTIONS[key]]),
-      }),
-      { requestId: envelope.data.requestId },
+    throw withRequestId(
+      new ValidationError(`Unknown action "${envelope.data.action.slice(0, 64)}"`, { actions: ROUTE_KEYS.flatMap((key) => [key, ACTIONS[key]]) }),
+      envelope.data.requestId,
     );
   }
   return { routeKey, data: envelope.data.data ?? {}, requestId: envelope.data.requestId };
 }
 
-/** Handles one client frame on any message route (a route key or `$default`). */
-async function handleFrame(event: WebSocketEvent): Promise<APIGatewayProxyResultV2> {
+/**
+ * Handles one client frame. `served` is the route key whose function this is (API Gateway only
+ * routes that action's frames to it), or `$default`, the shim that serves every action.
+ */
+async function handleFrame(event: WebSocketEvent, served: RouteKey | '$default'): Promise<APIGatewayProxyResultV2> {
   const { connectionId } = event.requestContext;
   let requestId: string | undefined;
   try {
@@ -81,15 +82,23 @@ async function handleFrame(event: WebSocketEvent): Promise<APIGatewayProxyResult
     requestId = parsedFrame.requestId;
     const { routeKey } = parsedFrame;
     logger.appendKeys({ action: routeKey });
-    const action = ACTION_IMPLEMENTATIONS[routeKey] as (typeof ACTION_IMPLEMENTATIONS)[RouteKey];
-    const data = actionData[routeKey].parse(parsedFrame.data);
+    if (served !== '$default' && routeKey !== served) {
+      throw new ValidationError(`This route serves "${served}", not "${routeKey}"`);
+    }
+    const declaration = WS_ACTIONS[routeKey];
+    const data: unknown = declaration.data.parse(parsedFrame.data);
     const cases = useCases();
-    const connection = action.signedIn ? await cases.requireAuthenticatedConnection({ connectionId, requestId }) : undefined;
+    const connection = declaration.signedIn ? await cases.requireAuthenticatedConnection({ connectionId, requestId }) : undefined;
     const context = { connectionId, data, requestId, useCases: cases, connection } as ActionContext<typeof routeKey>;
-    const result = await (action.run as (c: typeof context) => ReturnType<typeof action.run>)(context);
+    const run = ACTION_IMPLEMENTATIONS[routeKey] as ActionRun<typeof routeKey>;
+    const ack = await run(context);
     const frames: ServerFrame[] = [];
-    if (result.reply) frames.push(requestId ? { ...result.reply, requestId } : result.reply);
-    if (requestId !== undefined) frames.push({ ...frame('chat-ack', { requestId, data: result.ack }), requestId });
+    const replyEvent = 'reply' in declaration ? declaration.reply : undefined;
+    if (replyEvent) {
+      const replyFrame: ServerFrame = { event: replyEvent, data: ack };
+      frames.push(requestId ? { ...replyFrame, requestId } : replyFrame);
+    }
+    if (requestId !== undefined) frames.push({ ...frame('chat-ack', { requestId, data: ack }), requestId });
     await reply(connectionId, frames);
   } catch (error) {
     requestId ??= (error as { requestId?: string }).requestId;
@@ -110,7 +119,10 @@ async function handleFrame(event: WebSocketEvent): Promise<APIGatewayProxyResult
   return OK;
 }
 
-/** A message route's handler: the route keys and `$default` share it. */
-export function wsMessageHandler() {
-  return withWebSocketStack(handleFrame);
+/**
+ * The handler of a message route: a route key's function serves that action only; `$default`
+ * (the protocol shim) serves every action, by route key or by the seed's event name.
+ */
+export function wsActionHandler(served: RouteKey | '$default') {
+  return withWebSocketStack((event) => handleFrame(event, served));
 }

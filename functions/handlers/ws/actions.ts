@@ -1,12 +1,12 @@
 /**
- * What each WebSocket action does, by route key: one use case call, plus the event the contract
- * sends back to the caller's own connection. The route-key handlers and the `$default` shim both
- * dispatch here, so either spelling of an action reaches the same code.
+ * What each WebSocket action does, by route key: one use case call, whose result is the action's
+ * ack (its schema is WS_ACTIONS[key].ack). The actions' names, data, sign-in rule and reply
+ * event are declared once, in WS_ACTIONS (functions/core/protocol/actions.ts); the type below
+ * makes this table list exactly those actions, each returning its declared ack. The route-key
+ * handlers and the `$default` shim both dispatch here, so either spelling reaches the same code.
  */
-import type { ActionData, RouteKey } from '#core/protocol';
+import type { AckData, ActionData, RouteKey, SignedIn } from '#core/protocol';
 import type { AuthenticatedConnection } from '#core/ports';
-import type { ServerFrame } from '#core/protocol';
-import { frame } from '#core/use-cases/index';
 import type { UseCases } from '#core/use-cases/index';
 
 export interface ActionContext<K extends RouteKey> {
@@ -14,69 +14,42 @@ export interface ActionContext<K extends RouteKey> {
   data: ActionData<K>;
   requestId?: string;
   useCases: UseCases;
-  /** The signed-in connection; absent only for actions that need no sign-in. */
-  connection: AuthenticatedConnection;
+  /** The signed-in connection, for the actions that need sign-in (WS_ACTIONS[key].signedIn). */
+  connection: SignedIn<K> extends true ? AuthenticatedConnection : undefined;
 }
 
-export interface ActionResult {
-  /** `chat-ack` data for a request that carried a requestId. */
-  ack: unknown;
-  /** An event for the caller's own connection, sent whether or not there is a requestId. */
-  reply?: ServerFrame;
-}
+/** Runs one action; resolves with its ack (also the data of its reply event, when it has one). */
+export type ActionRun<K extends RouteKey> = (context: ActionContext<K>) => Promise<AckData<K>>;
 
-interface Action<K extends RouteKey> {
-  /** Whether the connection must have authenticated first. */
-  signedIn: boolean;
-  run(context: ActionContext<K>): Promise<ActionResult>;
-}
-
-const withReply = (event: Parameters<typeof frame>[0], data: unknown): ActionResult => ({ ack: data, reply: frame(event, data) });
-
-export const ACTION_IMPLEMENTATIONS: { [K in RouteKey]: Action<K> } = {
-  authenticate: {
-    signedIn: false,
-    run: async ({ connectionId, data, useCases }) =>
-      withReply('chat-authenticated', await useCases.authenticate({ connectionId, token: data.token })),
+export const ACTION_IMPLEMENTATIONS: { [K in RouteKey]: ActionRun<K> } = {
+  authenticate: ({ connectionId, data, useCases }) => useCases.authenticate({ connectionId, token: data.token }),
+  ping: ({ useCases }) => useCases.ping(),
+  joinConversation: ({ connection, data, useCases }) => useCases.joinConversation({ connection, conversationId: data.conversationId }),
+  leaveConversation: ({ connectionId, data, useCases }) => useCases.leaveConversation({ connectionId, conversationId: data.conversationId }),
+  // The sender's own connections receive chat-new-message through the fan-out.
+  sendMessage: async ({ connection, data, useCases }) => {
+    const { message, created } = await useCases.sendMessage({ identity: connection.identity, ...data });
+    return { message, created };
   },
-  ping: {
-    signedIn: false,
-    run: async ({ useCases }) => withReply('chat-pong', await useCases.ping()),
+  typing: ({ connectionId, connection, data, useCases }) => useCases.typing({ identity: connection.identity, connectionId, ...data }),
+  updateMessageStatus: async ({ connection, data, useCases }) => {
+    const { message, changed } = await useCases.updateMessageStatus({ identity: connection.identity, ...data });
+    return { message, changed };
   },
-  joinConversation: {
-    signedIn: true,
-    run: async ({ connection, data, useCases }) =>
-      withReply('chat-joined-conversation', await useCases.joinConversation({ connection, conversationId: data.conversationId })),
+  markRead: async ({ connection, data, useCases }) => {
+    const { conversationId, lastReadSeq, unreadCount, readCount } = await useCases.markRead({ identity: connection.identity, conversationId: data.conversationId });
+    return { conversationId, lastReadSeq, unreadCount, readCount };
   },
-  leaveConversation: {
-    signedIn: true,
-    run: async ({ connectionId, data, useCases }) =>
-      withReply('chat-left-conversation', await useCases.leaveConversation({ connectionId, conversationId: data.conversationId })),
+  editMessage: async ({ connection, data, useCases }) => {
+    const { message } = await useCases.editMessage({ identity: connection.identity, ...data });
+    return { message };
   },
-  sendMessage: {
-    signedIn: true,
-    // The sender's own connections receive chat-new-message through the fan-out.
-    run: async ({ connection, data, useCases }) => {
-      const { message, created } = await useCases.sendMessage({ identity: connection.identity, ...data });
-      return { ack: { message, created } };
-    },
+  deleteMessage: async ({ connection, data, useCases }) => {
+    const { message } = await useCases.deleteMessage({ identity: connection.identity, ...data });
+    return { message };
   },
-  typing: {
-    signedIn: true,
-    run: async ({ connectionId, connection, data, useCases }) => ({
-      ack: await useCases.typing({ identity: connection.identity, connectionId, ...data }),
-    }),
-  },
-  updateMessageStatus: {
-    signedIn: true,
-    run: async ({ connection, data, useCases }) => ({
-      ack: await useCases.updateMessageStatus({ identity: connection.identity, ...data }),
-    }),
-  },
-  markRead: {
-    signedIn: true,
-    run: async ({ connection, data, useCases }) => ({
-      ack: await useCases.markRead({ identity: connection.identity, conversationId: data.conversationId }),
-    }),
+  react: async ({ connection, data, useCases }) => {
+    const { message } = await useCases.react({ identity: connection.identity, ...data });
+    return { message };
   },
 };

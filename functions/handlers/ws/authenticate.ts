@@ -1,4 +1,4 @@
-/** WebSocket route `authenticate`, the seed's `chat-authenticate`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `authenticate`, the seed's `chat-authenticate` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('authenticate');

@@ -1,8 +1,9 @@
 /**
  * WebSocket `$default`: the protocol shim. Frames whose action is a seed event name
  * (`chat-send-message`, …), and anything API Gateway could not route (bad JSON, unknown
- * actions), land here and go through the same pipeline as the route keys.
+ * actions), land here and go through the same pipeline as the route keys: it serves every action
+ * of WS_ACTIONS, and its grants are their union.
  */
-import { wsMessageHandler } from '#handlers/shared/ws';
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('$default');

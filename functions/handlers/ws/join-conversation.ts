@@ -1,4 +1,4 @@
-/** WebSocket route `joinConversation`, the seed's `chat-join-conversation`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `joinConversation`, the seed's `chat-join-conversation` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('joinConversation');

@@ -1,4 +1,4 @@
-/** WebSocket route `leaveConversation`, the seed's `chat-leave-conversation`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `leaveConversation`, the seed's `chat-leave-conversation` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('leaveConversation');

@@ -1,4 +1,4 @@
-/** WebSocket route `markRead`, the seed's `chat-mark-read`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `markRead`, the seed's `chat-mark-read` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('markRead');

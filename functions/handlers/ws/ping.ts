@@ -1,4 +1,4 @@
-/** WebSocket route `ping`, the seed's `chat-ping`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `ping`, the seed's `chat-ping` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('ping');

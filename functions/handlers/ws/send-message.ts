@@ -1,4 +1,4 @@
-/** WebSocket route `sendMessage`, the seed's `chat-send-message`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `sendMessage`, the seed's `chat-send-message` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('sendMessage');

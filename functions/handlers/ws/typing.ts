@@ -1,4 +1,4 @@
-/** WebSocket route `typing`, the seed's `chat-typing`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `typing`, the seed's `chat-typing` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('typing');

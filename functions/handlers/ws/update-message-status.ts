@@ -1,4 +1,4 @@
-/** WebSocket route `updateMessageStatus`, the seed's `chat-update-message-status`. */
-import { wsMessageHandler } from '#handlers/shared/ws';
+/** WebSocket route `updateMessageStatus`, the seed's `chat-update-message-status` (declared in WS_ACTIONS). */
+import { wsActionHandler } from '#handlers/shared/ws';
 
-export const handler = wsMessageHandler();
+export const handler = wsActionHandler('updateMessageStatus');

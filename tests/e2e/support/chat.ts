@@ -11,9 +11,18 @@
  * Waiting is always for a frame (`nextFrame`), never for a fixed time. To show that a frame did
  * NOT arrive, `settle()` pings and waits for the pong: frames on one connection arrive in the
  * order the server posted them, so anything posted before the ping was answered has arrived.
+ *
+ * Everything the product answers is checked against the protocol (functions/core/protocol):
+ * every REST response of a manifest route against HTTP_CONTRACT for its status (answers of API
+ * Gateway's own, `{"message"}` alone, are not the API's and are left alone), every frame received
+ * against SERVER_EVENT_SCHEMAS, and the `chat-ack` of each `request()` against its action's ack
+ * schema. A REST mismatch throws from the call; a frame mismatch makes the client's next wait
+ * (`nextFrame`, `request`, `ack`, `settle`, `close`) reject with the zod issues.
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { HTTP_ROUTES, type HttpMethod } from '#config/routes';
+import { assertConforms, checkAck, checkHttpResponse, checkServerFrame, ContractViolation, routeKeyOf } from '#core/protocol';
 
 // JSON from the wire: the tests assert on its shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,6 +56,27 @@ export interface RestApi {
   patch(path: string, token: string, body?: unknown): Promise<RestResponse>;
 }
 
+const ROUTE_PATTERNS = HTTP_ROUTES.map((route) => ({
+  route,
+  pattern: new RegExp(`^${route.path.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`),
+}));
+
+/** The manifest route a request reaches, or undefined for paths outside the contract (`/dev/token`, …). */
+export function routeFor(method: string, pathname: string): (typeof HTTP_ROUTES)[number] | undefined {
+  return ROUTE_PATTERNS.find(({ route, pattern }) => route.method === (method.toUpperCase() as HttpMethod) && pattern.test(pathname))?.route;
+}
+
+/** API Gateway's own answers (unknown route, payload too large, integration failure): `{"message"}` alone. */
+const isGatewayAnswer = (body: Json) =>
+  body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 1 && typeof body.message === 'string';
+
+/** Checks a REST answer against the route's contract; throws a ContractViolation on a mismatch. */
+export function checkRestResponse(method: string, url: string, response: Pick<RestResponse, 'status' | 'body' | 'text'>): void {
+  const route = routeFor(method, new URL(url).pathname);
+  if (!route || isGatewayAnswer(response.body)) return;
+  assertConforms(`${route.name}'s ${response.status} response`, checkHttpResponse(route.name, response.status, response.body), response.body ?? response.text);
+}
+
 export function restApi(httpUrl: string): RestApi {
   const call = async (method: string, path: string, token?: string, body?: unknown): Promise<RestResponse> => {
     const url = path.startsWith('/conversations') || path.startsWith('/online-users') ? `${httpUrl}${API}${path}` : `${httpUrl}${path}`;
@@ -61,7 +91,9 @@ export function restApi(httpUrl: string): RestApi {
     } catch {
       parsed = undefined;
     }
-    return { status: response.status, body: parsed, headers: response.headers, text };
+    const answer = { status: response.status, body: parsed, headers: response.headers, text };
+    checkRestResponse(method, url, answer);
+    return answer;
   };
   return {
     call,
@@ -84,6 +116,8 @@ export interface ChatClient {
   frames: Frame[];
   /** Frames that were not JSON. */
   rawFrames: string[];
+  /** Frames that did not match the protocol (each also fails the client's next wait). */
+  violations: ContractViolation[];
   /** Resolves when the connection closed (by either side). */
   closed: Promise<{ code: number; reason: string }>;
   isOpen(): boolean;
@@ -127,6 +161,17 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
     const ws = new WebSocket(url);
     const frames: Frame[] = [];
     const rawFrames: string[] = [];
+    const violations: ContractViolation[] = [];
+    /** Acks expected for requests in flight: requestId → the action's route key. */
+    const pendingAcks = new Map<string, NonNullable<ReturnType<typeof routeKeyOf>>>();
+    const record = (what: string, run: () => void) => {
+      try {
+        run();
+      } catch (error) {
+        if (error instanceof ContractViolation) violations.push(error);
+        else violations.push(new ContractViolation(what, [{ path: '', message: String(error) }], undefined));
+      }
+    };
     const consumed = new WeakSet<Frame>();
     const waiters = new Set<() => void>();
     const timer = setTimeout(() => {
@@ -136,10 +181,21 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
 
     ws.on('message', (data) => {
       const text = data.toString();
+      let received: Frame;
       try {
-        frames.push(JSON.parse(text) as Frame);
+        received = JSON.parse(text) as Frame;
       } catch {
         rawFrames.push(text);
+        record('a frame', () => assertConforms('a frame that is not JSON', [{ path: '', message: 'not JSON' }], text));
+        for (const wake of [...waiters]) wake();
+        return;
+      }
+      frames.push(received);
+      record(`a ${String(received?.event)} frame`, () => assertConforms(`a ${String(received?.event)} frame`, checkServerFrame(received), received));
+      const ackFor = received?.event === 'chat-ack' ? pendingAcks.get(received.data?.requestId) : undefined;
+      if (ackFor) {
+        pendingAcks.delete(received.data.requestId);
+        record(`the chat-ack of ${ackFor}`, () => assertConforms(`the chat-ack of ${ackFor}`, checkAck(ackFor, received.data.data), received.data.data));
       }
       for (const wake of [...waiters]) wake();
     });
@@ -170,6 +226,7 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
         ws,
         frames,
         rawFrames,
+        violations,
         closed,
         isOpen: () => ws.readyState === WebSocket.OPEN,
         send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
@@ -177,7 +234,10 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
           return new Promise<Frame>((found, fail) => {
             const check = () => {
               const match = frames.find((frame) => !consumed.has(frame) && predicate(frame));
-              if (match) {
+              if (violations.length > 0) {
+                done();
+                fail(violations[0]);
+              } else if (match) {
                 consumed.add(match);
                 done();
                 found(match);
@@ -203,6 +263,8 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
         },
         received: (predicate) => frames.filter(predicate),
         request(action, data, requestId = `r${++requests}-${randomUUID().slice(0, 8)}`) {
+          const routeKey = routeKeyOf(action);
+          if (routeKey) pendingAcks.set(requestId, routeKey);
           const answer = client.nextFrame((frame) => (frame.event === 'chat-ack' || frame.event === 'chat-error') && frame.data?.requestId === requestId);
           client.send({ action, data, requestId });
           return answer;
@@ -218,7 +280,9 @@ export function openChat(wsUrl: string, token?: string, timeoutMs = 10_000): Pro
         },
         async close() {
           if (ws.readyState !== WebSocket.CLOSED) ws.close(1000);
-          return closed;
+          const result = await closed;
+          if (violations.length > 0) throw violations[0];
+          return result;
         },
       };
       open.add(client);

@@ -1,0 +1,287 @@
+/**
+ * The HTTP contract: for every route of the manifest, the schemas of its path parameters, query
+ * and body, and every status it can answer with that answer's body. The handlers validate
+ * requests with the same request schemas, the OpenAPI document (functions/handlers/shared/
+ * openapi.ts) is generated from this map, and the test harnesses validate every response body
+ * against the schema declared for its status, so the document, the API and the tests cannot drift.
+ *
+ * Error statuses are listed only where the route can answer them: 409 where a conflict exists,
+ * 410 only on /sync, 413 only where content has a limit, 429 only where sends are rate-limited.
+ */
+import { z } from 'zod';
+import type { HTTP_ROUTES } from '../../config/routes.ts';
+import { int, isoDate } from './primitives.ts';
+import {
+  conversationIdParam,
+  editMessageBody,
+  historyQuery,
+  listConversationsQuery,
+  messageIdParam,
+  reactionParam,
+  sendMessageBody,
+  startConversationBody,
+  syncQuery,
+} from './requests.ts';
+import {
+  authorizerRefusal,
+  conversationResult,
+  markReadResult,
+  messageResult,
+  wireChange,
+  wireConversation,
+  wireError,
+  wireMessage,
+  wirePresence,
+} from './wire.ts';
+import { ROLES } from '../model.ts';
+
+export type HttpRouteName = (typeof HTTP_ROUTES)[number]['name'];
+
+export interface HttpResponseSpec {
+  description: string;
+  /** The JSON body; none for a body that is not JSON (the docs page). */
+  schema?: z.ZodType;
+}
+
+export interface HttpOperation {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  responses: Record<number, HttpResponseSpec>;
+}
+
+const fail = (description: string): HttpResponseSpec => ({ description, schema: wireError });
+
+/** Every authorized route: the authorizer (or, without verified claims, the handler) refuses. */
+const UNAUTHORIZED: HttpResponseSpec = {
+  description:
+    'UNAUTHORIZED: no valid bearer token. API Gateway\'s JWT authorizer answers {"message":"Unauthorized"} before any handler runs (the local runtime adds the contract\'s error beside it).',
+  schema: z.union([authorizerRefusal, wireError]),
+};
+/** Every route that reads Postgres or DynamoDB. */
+const UNAVAILABLE = fail('UNAVAILABLE: Postgres or DynamoDB did not answer in time; retry with backoff');
+const INTERNAL = fail('INTERNAL: something went wrong on our side (logged; the message says nothing more)');
+
+const badConversationId = 'VALIDATION_ERROR: conversationId is not an id (1–64 characters, no U+0000)';
+const noConversation = 'NOT_FOUND: no conversation with this id';
+const notParticipant = "FORBIDDEN: the caller is not a participant (admins may read but never act)";
+const notReader = 'FORBIDDEN: the caller is neither a participant nor an admin';
+
+const history = z.object({
+  messages: z.array(wireMessage).describe('Ascending by seq'),
+  pagination: z.object({
+    page: int.optional().describe('Set for page queries (1 = newest)'),
+    limit: int.describe('The page size used, after capping at CHAT_MESSAGE_LIMIT'),
+    total: int.describe("The conversation's last seq"),
+    hasMore: z.boolean().describe('More messages exist in the direction of travel'),
+    after: int.optional().describe("Echoes the request's after"),
+    before: int.optional().describe("Echoes the request's before"),
+  }),
+});
+
+export const HTTP_CONTRACT = {
+  startConversation: {
+    body: startConversationBody,
+    responses: {
+      201: { description: 'Created: the new ACTIVE conversation, as the caller\'s side sees it', schema: conversationResult },
+      200: { description: 'The ACTIVE conversation of this provider, customer and order already existed', schema: conversationResult },
+      400: fail('VALIDATION_ERROR: providerId, customerId or orderId is not a positive integer'),
+      401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: a customer may only start their own conversations, staff only their business\'s'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  listConversations: {
+    query: listConversationsQuery,
+    responses: {
+      200: {
+        description: "The caller's side's conversations, newest activity first, each with its unread count and last message",
+        schema: z.object({ conversations: z.array(wireConversation), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last') }),
+      },
+      400: fail('VALIDATION_ERROR: a bad status or limit, or a cursor the API did not issue'),
+      401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: admins have no inbox; they open conversations by id'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  getMessages: {
+    params: conversationIdParam,
+    query: historyQuery,
+    responses: {
+      200: { description: 'A page of messages, ascending by seq, and where it sits in the history', schema: history },
+      400: fail(`${badConversationId}, or a bad page, limit, after or before (at most one of page, after and before)`),
+      401: UNAUTHORIZED,
+      403: fail(notReader),
+      404: fail(noConversation),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  sendMessage: {
+    params: conversationIdParam,
+    body: sendMessageBody,
+    responses: {
+      201: { description: 'Stored, then delivered to both sides as chat-new-message', schema: messageResult },
+      200: { description: 'A repeated clientMessageId: the message stored the first time (delivered again)', schema: messageResult },
+      400: fail('VALIDATION_ERROR: blank TEXT content, a SYSTEM or unknown messageType, or a replyToId of another conversation'),
+      401: UNAUTHORIZED,
+      403: fail(notParticipant),
+      404: fail(noConversation),
+      409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended)'),
+      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters; details {field, maxLength, length}'),
+      429: fail('RATE_LIMITED: over CHAT_SEND_RATE_LIMIT sends per window; details {retryAfterMs, resetAt}'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  markRead: {
+    params: conversationIdParam,
+    responses: {
+      200: { description: "Every message from the other side is READ for the caller's side, whose unread count is now 0", schema: markReadResult },
+      400: fail(badConversationId),
+      401: UNAUTHORIZED,
+      403: fail(notParticipant),
+      404: fail(noConversation),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  archiveConversation: {
+    params: conversationIdParam,
+    responses: {
+      200: { description: "Archived for the caller's side only (archived: true); a new message brings it back", schema: conversationResult },
+      400: fail(badConversationId),
+      401: UNAUTHORIZED,
+      403: fail(notParticipant),
+      404: fail(noConversation),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  getTyping: {
+    params: conversationIdParam,
+    responses: {
+      200: {
+        description: 'Who is typing now, oldest first (states older than CHAT_TYPING_TIMEOUT never appear)',
+        schema: z.object({ conversationId: z.string(), typing: z.array(z.object({ userId: int, role: z.enum(ROLES), since: isoDate })) }),
+      },
+      400: fail(badConversationId),
+      401: UNAUTHORIZED,
+      403: fail(notReader),
+      404: fail(noConversation),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  onlineUsers: {
+    responses: {
+      200: { description: 'Online users on the other side of the caller\'s conversations (every online user for an admin), by userId', schema: z.object({ users: z.array(wirePresence) }) },
+      401: UNAUTHORIZED,
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  editMessage: {
+    params: messageIdParam,
+    body: editMessageBody,
+    responses: {
+      200: { description: 'The edited message (editedAt set); both sides hear chat-message-updated', schema: messageResult },
+      400: fail('VALIDATION_ERROR: a bad id, or blank content'),
+      401: UNAUTHORIZED,
+      403: fail("FORBIDDEN: only a message's sender may edit it"),
+      404: fail('NOT_FOUND: no such message in this conversation'),
+      409: fail('CONFLICT: the message is not TEXT or is deleted, CHAT_EDIT_WINDOW_SECONDS have passed since it was sent, or the conversation is not ACTIVE'),
+      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  deleteMessage: {
+    params: messageIdParam,
+    responses: {
+      200: { description: 'The tombstone (deletedAt set, content gone); deleting again answers it unchanged', schema: messageResult },
+      400: fail('VALIDATION_ERROR: conversationId or messageId is not an id'),
+      401: UNAUTHORIZED,
+      403: fail("FORBIDDEN: only a message's sender, or an admin, may delete it"),
+      404: fail('NOT_FOUND: no such message in this conversation'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  addReaction: {
+    params: reactionParam,
+    responses: {
+      200: { description: "The message with the caller's reaction (already there: unchanged)", schema: messageResult },
+      400: fail('VALIDATION_ERROR: a bad id, or emoji is not exactly one emoji'),
+      401: UNAUTHORIZED,
+      403: fail(notParticipant),
+      404: fail('NOT_FOUND: no such message in this conversation'),
+      409: fail('CONFLICT: the message is deleted, the conversation is not ACTIVE, or the message already carries CHAT_MAX_REACTIONS_PER_MESSAGE distinct emoji'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  removeReaction: {
+    params: reactionParam,
+    responses: {
+      200: { description: "The message without the caller's reaction (none there: unchanged)", schema: messageResult },
+      400: fail('VALIDATION_ERROR: a bad id, or emoji is not exactly one emoji'),
+      401: UNAUTHORIZED,
+      403: fail(notParticipant),
+      404: fail('NOT_FOUND: no such message in this conversation'),
+      409: fail('CONFLICT: the message is deleted, or the conversation is not ACTIVE'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  sync: {
+    query: syncQuery,
+    responses: {
+      200: {
+        description: 'The changes visible to the caller after `since`, oldest first, each exactly once; continue with `cursor` while hasMore',
+        schema: z.object({
+          changes: z.array(wireChange),
+          cursor: z.string().describe('Pass as since next time (the same cursor when nothing changed)'),
+          hasMore: z.boolean(),
+        }),
+      },
+      400: fail('VALIDATION_ERROR: a bad limit, or a since the API did not issue'),
+      401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: admins have no change feed'),
+      410: fail('CURSOR_EXPIRED: since is older than CHAT_SYNC_RETENTION_DAYS; sync again without it and reload'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  health: {
+    responses: {
+      200: { description: 'Ready: Postgres and DynamoDB answer', schema: z.object({ status: z.literal('ok') }) },
+      500: INTERNAL,
+      503: {
+        description: 'Not ready: a backing service did not answer within 3 s',
+        schema: z.object({ status: z.literal('unavailable'), checks: z.record(z.string(), z.enum(['ok', 'unavailable'])) }),
+      },
+    },
+  },
+  apiDocs: {
+    responses: {
+      200: { description: 'An HTML page that renders this document (the document itself to a client that accepts JSON)' },
+      500: INTERNAL,
+    },
+  },
+  openApiDocument: {
+    responses: {
+      200: {
+        description: 'This OpenAPI 3.1 document',
+        schema: z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) }),
+      },
+      500: INTERNAL,
+    },
+  },
+} as const satisfies Record<HttpRouteName, HttpOperation>;
+
+/** A route's 2xx body type for a status it declares. */
+export type HttpResponseBody<R extends HttpRouteName, S extends keyof (typeof HTTP_CONTRACT)[R]['responses']> =
+  (typeof HTTP_CONTRACT)[R]['responses'][S] extends { schema: infer T extends z.ZodType } ? z.output<T> : never;
