@@ -5,6 +5,7 @@
  *
  * A handler module lives at `functions/handlers/<entry>.ts` and exports `handler`.
  */
+import { ROUTE_KEYS, WS_ACTIONS, type RouteKey } from '#core/protocol';
 import type { QueueKey } from './queues.ts';
 
 export const API_BASE_PATH = '/api/provider-customer-chat';
@@ -56,18 +57,25 @@ export const HTTP_ROUTES = [
   { name: 'openApiDocument', method: 'GET', path: '/api/docs/openapi.json', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI 3.1 document' },
 ] as const satisfies readonly HttpRoute[];
 
+/** One WebSocket action's route, as WS_ACTIONS declares it. */
+type ActionRoute = {
+  [K in RouteKey]: { routeKey: K; name: `ws${Capitalize<K>}`; entry: (typeof WS_ACTIONS)[K]['entry']; database: (typeof WS_ACTIONS)[K]['database']; summary: string };
+}[RouteKey];
+
+/** Every action's route key, from the one declaration of the WebSocket actions (functions/core/protocol/actions.ts). */
+const ACTION_ROUTES = ROUTE_KEYS.map((routeKey) => ({
+  routeKey,
+  name: `ws${routeKey.charAt(0).toUpperCase()}${routeKey.slice(1)}`,
+  entry: WS_ACTIONS[routeKey].entry,
+  database: WS_ACTIONS[routeKey].database,
+  summary: WS_ACTIONS[routeKey].summary,
+})) as ActionRoute[];
+
 export const WEBSOCKET_ROUTES = [
   { routeKey: '$connect', name: 'wsConnect', entry: 'ws/connect', database: true, summary: 'Verify ?token, or admit a bare connection that must authenticate within 30 s' },
   { routeKey: '$disconnect', name: 'wsDisconnect', entry: 'ws/disconnect', database: true, summary: 'Forget the connection, its rooms and its presence' },
   { routeKey: '$default', name: 'wsDefault', entry: 'ws/default', database: true, summary: "The protocol shim: seed event names, bad JSON and unknown actions" },
-  { routeKey: 'authenticate', name: 'wsAuthenticate', entry: 'ws/authenticate', database: true, summary: 'chat-authenticate' },
-  { routeKey: 'joinConversation', name: 'wsJoinConversation', entry: 'ws/join-conversation', database: true, summary: 'chat-join-conversation' },
-  { routeKey: 'leaveConversation', name: 'wsLeaveConversation', entry: 'ws/leave-conversation', database: false, summary: 'chat-leave-conversation' },
-  { routeKey: 'sendMessage', name: 'wsSendMessage', entry: 'ws/send-message', database: true, summary: 'chat-send-message' },
-  { routeKey: 'typing', name: 'wsTyping', entry: 'ws/typing', database: true, summary: 'chat-typing' },
-  { routeKey: 'updateMessageStatus', name: 'wsUpdateMessageStatus', entry: 'ws/update-message-status', database: true, summary: 'chat-update-message-status' },
-  { routeKey: 'markRead', name: 'wsMarkRead', entry: 'ws/mark-read', database: true, summary: 'chat-mark-read' },
-  { routeKey: 'ping', name: 'wsPing', entry: 'ws/ping', database: false, summary: 'chat-ping' },
+  ...ACTION_ROUTES,
 ] as const satisfies readonly WebSocketRoute[];
 
 export interface QueueConsumer {

@@ -59,6 +59,19 @@ export interface Message {
   replyToId: string | null;
   metadata: Json | null;
   clientMessageId: string | null;
+  /** When its sender last edited the content; null until then. */
+  editedAt: Date | null;
+  /** When it was deleted (a tombstone: content, attachments and metadata are gone); null until then. */
+  deletedAt: Date | null;
+  /** Reactions by emoji, in the order each emoji was first used. */
+  reactions: Reaction[];
+}
+
+/** Everyone who reacted to a message with one emoji. */
+export interface Reaction {
+  emoji: string;
+  /** In the order they reacted. */
+  userIds: number[];
 }
 
 /** One side's view of a conversation: its own unread count and archive state. */

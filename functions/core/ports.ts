@@ -3,6 +3,7 @@
  * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
  */
 import type { ServerFrame } from './protocol.ts';
+import type { ChangeType } from './events.ts';
 import type {
   Conversation,
   ConversationSummary,
@@ -11,6 +12,7 @@ import type {
   Message,
   MessageType,
   Party,
+  Reaction,
   Role,
   Side,
 } from './model.ts';
@@ -41,14 +43,17 @@ export interface ConversationStore {
    * Returns the ACTIVE conversation for (provider, customer, order), creating it and both
    * participants when there is none. Safe under concurrent calls: exactly one is created.
    */
-  startOrGet(key: ConversationKey): Promise<{ conversation: Conversation; created: boolean }>;
+  startOrGet(key: ConversationKey): Promise<{ conversation: Conversation; created: boolean; changes: RecordedChange[] }>;
   get(conversationId: string): Promise<Conversation | null>;
   /** One side's conversations, newest activity first, keyset-paged, with unread count and last message. */
   listForParty(party: Party, query: ListConversationsQuery): Promise<ConversationPage>;
   /** One side's view of one conversation, or null when the conversation does not exist. */
   summaryFor(conversationId: string, side: Side): Promise<ConversationSummary | null>;
-  /** Archives the conversation for one side only; returns that side's view (null when missing). */
-  archive(conversationId: string, side: Side, at: Date): Promise<ConversationSummary | null>;
+  /**
+   * Archives the conversation for one side only; returns that side's view (null when missing)
+   * and the `conversation.archived` change (none when it was archived already).
+   */
+  archive(conversationId: string, side: Side, at: Date): Promise<{ summary: ConversationSummary; changes: RecordedChange[] } | null>;
   /** The parties on the other side of every conversation `party` takes part in. */
   counterpartsOf(party: Party): Promise<Party[]>;
 }
@@ -86,6 +91,20 @@ export interface MarkReadResult {
   messages: Message[];
   /** The newest seq now read by that side. */
   lastReadSeq: number;
+  /** `conversation.read` (when the read position moved) and `message.status` (when messages moved). */
+  changes: RecordedChange[];
+}
+
+/** A message and the conversation it belongs to, read together. */
+export interface MessageContext {
+  message: Message;
+  conversation: Conversation;
+}
+
+/** A message as a write left it, and the change that write recorded. */
+export interface MessageChange {
+  message: Message;
+  changes: RecordedChange[];
 }
 
 export interface MessageStore {
@@ -99,17 +118,98 @@ export interface MessageStore {
    * party is not its `senderRole` side, ConflictError when it is not ACTIVE, ValidationError
    * when replyToId is not a message of the same conversation.
    */
-  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean }>;
+  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean; changes: RecordedChange[] }>;
   get(messageId: string): Promise<Message | null>;
+  /** The message with its conversation (one read), or null when there is no such message. */
+  context(messageId: string): Promise<MessageContext | null>;
+  /**
+   * Replaces a message's content and sets `editedAt`, recording `message.updated`. Null when it
+   * can no longer be edited (deleted, or its conversation is no longer ACTIVE) by the time the
+   * write runs; the caller checked everything else.
+   */
+  edit(messageId: string, content: string, at: Date): Promise<MessageChange | null>;
+  /**
+   * Turns a message into a tombstone (no content, attachments, metadata or reactions;
+   * `deletedAt` set), recording `message.deleted`. Null when it was deleted already.
+   */
+  tombstone(messageId: string, at: Date): Promise<MessageChange | null>;
+  /**
+   * Compare-and-set of a message's reactions, recording `reaction.updated`: writes `next` only
+   * while the stored reactions still equal `expected`, the message is not deleted and its
+   * conversation is ACTIVE. Null otherwise (the caller reads again and retries).
+   */
+  setReactions(messageId: string, expected: readonly Reaction[], next: readonly Reaction[], at: Date): Promise<MessageChange | null>;
   history(conversationId: string, query: HistoryQuery): Promise<HistoryPage>;
   /**
    * Moves a message forward to DELIVERED (sets deliveredAt) or READ (sets readAt, and
    * deliveredAt when unset; lowers the receiving side's unread count). Returns the updated
    * message, or null when that would not move it forward.
    */
-  advanceStatus(messageId: string, status: 'DELIVERED' | 'READ', at: Date): Promise<Message | null>;
+  advanceStatus(messageId: string, status: 'DELIVERED' | 'READ', at: Date): Promise<MessageChange | null>;
   /** Every message from the other side becomes READ for `side`; its unread count becomes 0. */
   markRead(conversationId: string, side: Side, at: Date): Promise<MarkReadResult>;
+}
+
+// ─── Postgres: the change log ───────────────────────────────────────────────────────────
+
+/** A change a store wrote in the same transaction as the change itself. */
+export interface RecordedChange {
+  /** The change's id (a bigint as a decimal string): the domain event's id. */
+  id: string;
+  type: ChangeType;
+  conversationId: string;
+  at: Date;
+  /** What the referenced message or conversation does not say (see StoredChange.data). */
+  data: Record<string, Json>;
+}
+
+/** Where a reader stands in the change log: changes are ordered by (txid, id). */
+export interface ChangePosition {
+  txid: bigint;
+  id: bigint;
+}
+
+/** A change as the log holds it, with the current state of what it refers to. */
+export interface StoredChange extends RecordedChange {
+  txid: bigint;
+  /** The side that alone sees it, or null for both. */
+  side: Side | null;
+  /** The message it is about (its current state: a deleted one is a tombstone), if any. */
+  message: Message | null;
+  conversation: Conversation;
+}
+
+export interface ChangePage {
+  /** Ascending by (txid, id). */
+  changes: StoredChange[];
+  hasMore: boolean;
+  /**
+   * The oldest transaction still running when the page was read: every change with a smaller
+   * txid is already visible, every later change will have a txid at least this.
+   */
+  horizon: bigint;
+}
+
+/** Whose changes a reader sees: their side's conversations, and what is addressed to them. */
+export interface ChangeReader {
+  party: Party;
+  userId: number;
+}
+
+export interface ChangeLog {
+  /** The changes `reader` may see after `after` (from the start when null), at most `limit`. */
+  page(reader: ChangeReader, after: ChangePosition | null, limit: number): Promise<ChangePage>;
+  /** The current horizon (a starting point for a reader that has seen nothing). */
+  horizon(): Promise<bigint>;
+  /**
+   * Changes whose event no consumer confirmed, older than `olderThan` and due for another try,
+   * oldest first; each claimed one is not due again for a while (growing with each try).
+   */
+  claimUnpublished(olderThan: Date, limit: number, now: Date): Promise<StoredChange[]>;
+  /** Confirms events published; returns how many were not confirmed before. */
+  markPublished(ids: readonly string[], at: Date): Promise<number>;
+  /** Deletes up to `limit` changes older than `before`; returns how many. */
+  purge(before: Date, limit: number): Promise<number>;
 }
 
 // ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────

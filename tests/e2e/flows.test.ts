@@ -189,6 +189,9 @@ describe('messaging', () => {
       replyToId: null,
       metadata: null,
       clientMessageId: null,
+      editedAt: null,
+      deletedAt: null,
+      reactions: [],
     });
     // Every connection of both sides, the sender's own phone included, joined or not.
     for (const client of all) expect((await client.nextEvent('chat-new-message', newMessage(first.id))).data.message).toEqual(first);

@@ -48,6 +48,12 @@ let h: HandlerHarness;
 let conversationId: string;
 /** A message the customer sent: only the provider's side may move its status. */
 let customerMessageId: string;
+/** Messages of the customer's for the edit and delete rows (so the secret one stays as it is). */
+let editableMessageId: string;
+let deletableMessageId: string;
+let wsDeletableMessageId: string;
+/** A sync cursor from before anything below happened: every caller pages from it. */
+let syncStart: string;
 
 function auth(caller: Caller): HttpRequestOptions {
   if (caller === 'noToken') return {};
@@ -58,10 +64,16 @@ function auth(caller: Caller): HttpRequestOptions {
 
 beforeAll(async () => {
   h = await startHandlerHarness({ env: { CHAT_SEND_RATE_LIMIT: '1000' } });
+  syncStart = (await h.http('sync', { identity: people.customer })).json.cursor;
   const started = await h.http('startConversation', { identity: people.customer, body: { providerId: 1, customerId: 2 } });
   conversationId = started.json.conversation.id;
   const secret = await h.http('sendMessage', { identity: people.customer, params: { conversationId }, body: { content: SECRET } });
   customerMessageId = secret.json.message.id;
+  const own = async (content: string) =>
+    (await h.http('sendMessage', { identity: people.customer, params: { conversationId }, body: { content } })).json.message.id as string;
+  editableMessageId = await own(`${SECRET}, to edit`);
+  deletableMessageId = await own(`${SECRET}, to delete`);
+  wsDeletableMessageId = await own(`${SECRET}, to delete over WebSocket`);
   await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } });
   // The outsiders have conversations of their own, so their inboxes are not empty.
   await h.http('startConversation', { identity: people.otherCustomer, body: { providerId: 2, customerId: 3 } });
@@ -85,6 +97,13 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   ['onlineUsers', [200, 200, 200, 200, 200, 200, 401]],
   ['sendMessage', [201, 201, 201, 403, 403, 403, 401]],
   ['markRead', [200, 200, 200, 403, 403, 403, 401]],
+  ['editMessage', [200, 403, 403, 403, 403, 403, 401]],
+  // The customer deletes first; the admin's delete then answers the same tombstone.
+  ['deleteMessage', [200, 403, 403, 403, 403, 200, 401]],
+  ['addReaction', [200, 200, 200, 403, 403, 403, 401]],
+  ['removeReaction', [200, 200, 200, 403, 403, 403, 401]],
+  // Outsiders have a feed of their own, without this conversation in it; admins have none.
+  ['sync', [200, 200, 200, 200, 200, 403, 401]],
   ['archiveConversation', [200, 200, 200, 403, 403, 403, 401]],
   ['health', [200, 200, 200, 200, 200, 200, 200]],
   ['apiDocs', [200, 200, 200, 200, 200, 200, 200]],
@@ -102,6 +121,15 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, query: { limit: '100' } };
     case 'sendMessage':
       return { ...base, params: { conversationId: id }, body: { content: `matrix http ${caller}` } };
+    case 'editMessage':
+      return { ...base, params: { conversationId: id, messageId: editableMessageId }, body: { content: `matrix edit ${caller}` } };
+    case 'deleteMessage':
+      return { ...base, params: { conversationId: id, messageId: deletableMessageId } };
+    case 'addReaction':
+    case 'removeReaction':
+      return { ...base, params: { conversationId: id, messageId: customerMessageId, emoji: '👍' } };
+    case 'sync':
+      return { ...base, query: { since: syncStart, limit: '500' } };
     case 'getMessages':
     case 'getTyping':
     case 'markRead':
@@ -197,6 +225,9 @@ const WS_MATRIX: [action: string, event: string, row: WsRow][] = [
   // Only the receiving side moves a status: the customer sent this message.
   ['updateMessageStatus', 'chat-update-message-status', [F, 'ack', 'ack', F, F, F, U, U, U]],
   ['markRead', 'chat-mark-read', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  ['editMessage', 'chat-edit-message', ['ack', F, F, F, F, F, U, U, U]],
+  ['deleteMessage', 'chat-delete-message', ['ack', F, F, F, F, 'ack', U, U, U]],
+  ['react', 'chat-react', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
   // Leaving a room is never an error for a signed-in connection (nothing to protect).
   ['leaveConversation', 'chat-leave-conversation', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', U, U, U]],
   ['ping', 'chat-ping', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack']],
@@ -217,6 +248,12 @@ function dataFor(action: string, caller: Caller, spelling: string): unknown {
       return { conversationId, isTyping: true };
     case 'updateMessageStatus':
       return { messageId: customerMessageId, status: 'DELIVERED' };
+    case 'editMessage':
+      return { messageId: editableMessageId, content: `matrix ws edit ${caller} ${spelling}` };
+    case 'deleteMessage':
+      return { messageId: wsDeletableMessageId };
+    case 'react':
+      return { messageId: customerMessageId, emoji: '🚗', added: true };
     case 'ping':
       return {};
     default:

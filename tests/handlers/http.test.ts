@@ -14,7 +14,7 @@ const TYPING_TIMEOUT_MS = 600;
 
 const MESSAGE_FIELDS = [
   'id', 'conversationId', 'seq', 'senderId', 'senderRole', 'receiverId', 'messageType', 'content', 'attachments', 'status',
-  'deliveredAt', 'readAt', 'createdAt', 'updatedAt', 'replyToId', 'metadata', 'clientMessageId',
+  'deliveredAt', 'readAt', 'createdAt', 'updatedAt', 'replyToId', 'metadata', 'clientMessageId', 'editedAt', 'deletedAt', 'reactions',
 ];
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 

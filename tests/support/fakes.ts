@@ -15,10 +15,12 @@ import {
   type ConversationStatus,
   type ConversationSummary,
   type Identity,
+  type Json,
   type Message,
   type Party,
   type Side,
 } from '#core/model';
+import type { ChangeType, DomainEvent, EventPublisher } from '#core/events';
 import type {
   AuthenticatedConnection,
   Broadcaster,
@@ -47,6 +49,10 @@ import type {
   TypingState,
   TypingStore,
   AppendMessageInput,
+  ChangeLog,
+  ChangePage,
+  RecordedChange,
+  StoredChange,
 } from '#core/ports';
 import type { ServerFrame } from '#core/protocol';
 
@@ -119,8 +125,30 @@ export class InMemoryChatDatabase {
   private readonly byConversation = new Map<string, Message[]>();
   private nextConversation = 1;
   private nextMessage = 1;
+  private readonly log: (Omit<StoredChange, 'message' | 'conversation'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
+  private nextChange = 1n;
 
   constructor(private readonly clock: Clock) {}
+
+  /** Every change recorded, oldest first (test helper). */
+  recordedChanges(): { id: string; type: ChangeType; conversationId: string; messageId: string | null; side: Side | null; publishedAt: Date | null }[] {
+    return copy(this.log.map(({ id, type, conversationId, messageId, side, publishedAt }) => ({ id, type, conversationId, messageId, side, publishedAt })));
+  }
+
+  /** Records a change as the Postgres stores do, in the same step as the change itself. */
+  private record(type: ChangeType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+    const id = this.nextChange++;
+    const at = this.clock.now();
+    const data = options.data ?? {};
+    this.log.push({ id: String(id), txid: id, type, conversationId, at, data, side: options.side ?? null, messageId: options.messageId ?? null, userId: null, publishedAt: null, republishAt: null, republishCount: 0 });
+    return [{ id: String(id), type, conversationId, at, data: copy(data) }];
+  }
+
+  private stored(entry: InMemoryChatDatabase['log'][number]): StoredChange {
+    const { messageId: _m, userId: _u, publishedAt: _p, republishAt: _r, republishCount: _c, ...change } = entry;
+    const message = entry.messageId ? (this.messageRows.get(entry.messageId) ?? null) : null;
+    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId) });
+  }
 
   // Test helpers ------------------------------------------------------------------------
 
@@ -169,7 +197,7 @@ export class InMemoryChatDatabase {
   readonly conversations: ConversationStore = {
     startOrGet: async (key) => {
       const existing = this.activeKeys.get(activeKeyOf(key));
-      if (existing) return { conversation: copy(this.mustGet(existing)), created: false };
+      if (existing) return { conversation: copy(this.mustGet(existing)), created: false, changes: [] };
       const now = this.clock.now();
       const id = `conv-${String(this.nextConversation++).padStart(4, '0')}`;
       const conversation: Conversation = {
@@ -188,7 +216,7 @@ export class InMemoryChatDatabase {
       const fresh = (): ParticipantRow => ({ unreadCount: 0, lastReadSeq: 0, archivedAt: null, lastActivityAt: now });
       this.sides.set(id, { customer: fresh(), provider: fresh() });
       this.byConversation.set(id, []);
-      return { conversation: copy(conversation), created: true };
+      return { conversation: copy(conversation), created: true, changes: this.record('conversation.created', id) };
     },
 
     get: async (conversationId) => {
@@ -225,8 +253,9 @@ export class InMemoryChatDatabase {
     archive: async (conversationId, side, at) => {
       if (!this.rows.has(conversationId)) return null;
       const participant = this.sidesOf(conversationId)[side];
+      const changes = participant.archivedAt ? [] : this.record('conversation.archived', conversationId, { side, data: { archived: true } });
       participant.archivedAt ??= at;
-      return this.summary(conversationId, side);
+      return { summary: this.summary(conversationId, side), changes };
     },
 
     counterpartsOf: async (party) => {
@@ -249,7 +278,7 @@ export class InMemoryChatDatabase {
         const stored = list.find(
           (m) => m.senderRole === input.senderRole && m.senderId === input.senderId && m.clientMessageId === clientMessageId,
         );
-        if (stored) return { message: copy(stored), created: false };
+        if (stored) return { message: copy(stored), created: false, changes: [] };
       }
       const conversation = this.rows.get(input.conversationId);
       if (!conversation) throw new NotFoundError('Conversation not found');
@@ -285,6 +314,9 @@ export class InMemoryChatDatabase {
         replyToId,
         metadata: input.metadata ?? null,
         clientMessageId,
+        editedAt: null,
+        deletedAt: null,
+        reactions: [],
       };
       list.push(message);
       this.byConversation.set(input.conversationId, list);
@@ -295,7 +327,34 @@ export class InMemoryChatDatabase {
         participant.archivedAt = null;
         if (side !== input.senderRole) participant.unreadCount += 1;
       }
-      return { message: copy(message), created: true };
+      return { message: copy(message), created: true, changes: this.record('message.created', input.conversationId, { messageId: message.id }) };
+    },
+
+    context: async (messageId) => {
+      const message = this.messageRows.get(messageId);
+      return message ? copy({ message, conversation: this.mustGet(message.conversationId) }) : null;
+    },
+
+    edit: async (messageId, content, at) => {
+      const message = this.messageRows.get(messageId);
+      if (!message || message.deletedAt || this.mustGet(message.conversationId).status !== 'ACTIVE') return null;
+      Object.assign(message, { content, editedAt: at, updatedAt: at });
+      return { message: copy(message), changes: this.record('message.updated', message.conversationId, { messageId }) };
+    },
+
+    tombstone: async (messageId, at) => {
+      const message = this.messageRows.get(messageId);
+      if (!message || message.deletedAt) return null;
+      Object.assign(message, { content: '', attachments: null, metadata: null, reactions: [], deletedAt: at, updatedAt: at });
+      return { message: copy(message), changes: this.record('message.deleted', message.conversationId, { messageId }) };
+    },
+
+    setReactions: async (messageId, expected, next, at) => {
+      const message = this.messageRows.get(messageId);
+      if (!message || message.deletedAt || this.mustGet(message.conversationId).status !== 'ACTIVE') return null;
+      if (JSON.stringify(message.reactions) !== JSON.stringify(expected)) return null;
+      Object.assign(message, { reactions: copy(next), updatedAt: at });
+      return { message: copy(message), changes: this.record('reaction.updated', message.conversationId, { messageId }) };
     },
 
     get: async (messageId) => {
@@ -331,12 +390,12 @@ export class InMemoryChatDatabase {
         const receiver = this.sidesOf(message.conversationId)[message.senderRole === 'customer' ? 'provider' : 'customer'];
         if (message.seq > receiver.lastReadSeq) receiver.unreadCount = Math.max(receiver.unreadCount - 1, 0);
       }
-      return copy(message);
+      return { message: copy(message), changes: this.record('message.status', message.conversationId, { messageId, data: { status } }) };
     },
 
     markRead: async (conversationId, side, at): Promise<MarkReadResult> => {
       const conversation = this.rows.get(conversationId);
-      if (!conversation) return { messages: [], lastReadSeq: 0 };
+      if (!conversation) return { messages: [], lastReadSeq: 0, changes: [] };
       const participant = this.sidesOf(conversationId)[side];
       const previous = participant.lastReadSeq;
       participant.unreadCount = 0;
@@ -351,7 +410,56 @@ export class InMemoryChatDatabase {
           moved.push(message);
         }
       }
-      return { messages: copy(moved), lastReadSeq: participant.lastReadSeq };
+      const lastReadSeq = participant.lastReadSeq;
+      const newest = moved.at(-1);
+      const changes = [
+        ...(lastReadSeq > previous ? this.record('conversation.read', conversationId, { data: { side, lastReadSeq } }) : []),
+        ...(newest ? this.record('message.status', conversationId, { messageId: newest.id, data: { status: 'READ', upToSeq: lastReadSeq } }) : []),
+      ];
+      return { messages: copy(moved), lastReadSeq, changes };
+    },
+  };
+
+  // ChangeLog -----------------------------------------------------------------------------
+  // Every change is committed at once here, so the horizon is simply the next id.
+
+  readonly changes: ChangeLog = {
+    page: async (reader, after, limit): Promise<ChangePage> => {
+      const column = reader.party.side === 'customer' ? 'customerId' : 'providerId';
+      const visible = this.log.filter(
+        (entry) =>
+          this.mustGet(entry.conversationId)[column] === reader.party.partyId &&
+          (entry.side === null || entry.side === reader.party.side) &&
+          (entry.userId === null || entry.userId === reader.userId) &&
+          (!after || entry.txid > after.txid || (entry.txid === after.txid && BigInt(entry.id) > after.id)),
+      );
+      return { changes: visible.slice(0, limit).map((entry) => this.stored(entry)), hasMore: visible.length > limit, horizon: this.nextChange };
+    },
+    horizon: async () => this.nextChange,
+    claimUnpublished: async (olderThan, limit, now) => {
+      const due = this.log
+        .filter((entry) => !entry.publishedAt && entry.at < olderThan && (!entry.republishAt || entry.republishAt <= now))
+        .slice(0, limit);
+      for (const entry of due) {
+        entry.republishAt = new Date(now.getTime() + Math.min(3_600_000, 30_000 * 2 ** entry.republishCount));
+        entry.republishCount += 1;
+      }
+      return due.map((entry) => this.stored(entry));
+    },
+    markPublished: async (ids, at) => {
+      let confirmed = 0;
+      for (const entry of this.log) {
+        if (ids.includes(entry.id) && !entry.publishedAt) {
+          entry.publishedAt = at;
+          confirmed++;
+        }
+      }
+      return confirmed;
+    },
+    purge: async (before, limit) => {
+      const old = this.log.filter((entry) => entry.at < before).slice(0, limit);
+      for (const entry of old) this.log.splice(this.log.indexOf(entry), 1);
+      return old.length;
     },
   };
 }
@@ -647,6 +755,11 @@ export class RecordingBroadcaster implements Broadcaster {
     return this.framesTo(connectionId).filter((f) => f.event === event);
   }
 
+  /** Every frame of one event, to whichever connection, in the order sent. */
+  framesOf(event: ServerFrame['event']): ServerFrame[] {
+    return this.sent.filter((s) => s.frame.event === event).map((s) => s.frame);
+  }
+
   /** Connections that received at least one frame of an event. */
   recipientsOf(event: ServerFrame['event']): string[] {
     return [...new Set(this.sent.filter((s) => s.frame.event === event).map((s) => s.connectionId))].sort();
@@ -722,6 +835,21 @@ export class RecordingLogger implements Logger {
   }
 }
 
+/** Keeps what was published; `failing = true` makes every publish throw, as an SQS outage would. */
+export class RecordingEventPublisher implements EventPublisher {
+  readonly published: DomainEvent[] = [];
+  failing = false;
+
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    if (this.failing) throw new Error('the events queue is unreachable');
+    this.published.push(...copy(events));
+  }
+
+  ofType(type: ChangeType): DomainEvent[] {
+    return this.published.filter((event) => event.type === type);
+  }
+}
+
 // ─── Everything at once ─────────────────────────────────────────────────────────────────
 
 export interface Fakes {
@@ -729,6 +857,8 @@ export interface Fakes {
   db: InMemoryChatDatabase;
   conversations: ConversationStore;
   messages: MessageStore;
+  changes: ChangeLog;
+  events: RecordingEventPublisher;
   connections: FakeConnectionStore;
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
@@ -751,6 +881,8 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     db,
     conversations: db.conversations,
     messages: db.messages,
+    changes: db.changes,
+    events: new RecordingEventPublisher(),
     connections: new FakeConnectionStore(clock),
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),

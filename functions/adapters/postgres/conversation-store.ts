@@ -6,7 +6,8 @@ import type { ConversationKey, ConversationPage, ConversationStore, ListConversa
 import type { Party, Side } from '#core/model';
 import { ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
+import { recorded } from './change-log.ts';
+import { CURRENT_TXID, T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
 
 /** The unique key of the one ACTIVE conversation per (provider, customer, order). */
 export function activeKeyOf({ providerId, customerId, orderId }: ConversationKey): string {
@@ -59,7 +60,7 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
       const now = new Date();
       // ON CONFLICT DO UPDATE (not DO NOTHING) so the statement returns the existing row even
       // when a concurrent call created it after this statement's snapshot; xmax = 0 marks an insert.
-      const rows = await prisma.$queryRaw<(ConversationRow & { created: boolean })[]>`
+      const rows = await prisma.$queryRaw<(ConversationRow & { created: boolean; changeId: bigint | null })[]>`
         WITH conv AS (
           INSERT INTO ${T.conversations}
                  (id, "customerId", "providerId", "orderId", "activeKey", "createdAt", "updatedAt")
@@ -73,11 +74,16 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
                  (VALUES (${createId()}, 'customer', ${key.customerId}::int),
                          (${createId()}, 'provider', ${key.providerId}::int)) AS ids(id, side, "partyId")
            WHERE conv.created
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, at)
+          SELECT ${CURRENT_TXID}, conv.id, conv."customerId", conv."providerId", 'conversation.created', ${now}
+            FROM conv WHERE conv.created
+          RETURNING id
         )
-        SELECT * FROM conv`;
+        SELECT *, (SELECT id FROM change) AS "changeId" FROM conv`;
       const row = rows[0];
       if (!row) throw new Error('start-or-get returned no conversation');
-      return { conversation: toConversation(row), created: row.created };
+      return { conversation: toConversation(row), created: row.created, changes: recorded(row.changeId, 'conversation.created', row.id, now) };
     },
 
     async get(conversationId) {
@@ -113,19 +119,31 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
     },
 
     async archive(conversationId: string, side: Side, at: Date) {
-      const rows = await prisma.$queryRaw<SummaryRow[]>`
-        WITH archived AS (
+      // Only a side that was not archived yet records a change: archiving twice changes nothing.
+      const rows = await prisma.$queryRaw<(SummaryRow & { changeId: bigint | null })[]>`
+        WITH before AS (
+          SELECT "archivedAt" FROM ${T.participants} WHERE "conversationId" = ${conversationId} AND side = ${side}::"ChatSide"
+        ), archived AS (
           UPDATE ${T.participants}
              SET "archivedAt" = COALESCE("archivedAt", ${at}), "updatedAt" = ${at}
            WHERE "conversationId" = ${conversationId} AND side = ${side}::"ChatSide"
           RETURNING *
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", side, type, data, at)
+          SELECT ${CURRENT_TXID}, c.id, c."customerId", c."providerId", ${side}::"ChatSide", 'conversation.archived',
+                 '{"archived":true}'::jsonb, ${at}
+            FROM ${T.conversations} c, before
+           WHERE c.id = ${conversationId} AND before."archivedAt" IS NULL
+          RETURNING id
         )
         SELECT c.*, p."unreadCount", p."lastReadSeq", p."archivedAt", p."lastActivityAt",
-               row_to_json(m.*) AS "lastMessage"
+               row_to_json(m.*) AS "lastMessage", (SELECT id FROM change) AS "changeId"
           FROM archived p
           JOIN ${T.conversations} c ON c.id = p."conversationId"
           LEFT JOIN ${T.messages} m ON m."conversationId" = c.id AND m.seq = c."lastSeq"`;
-      return rows[0] ? toSummary(rows[0]) : null;
+      const row = rows[0];
+      if (!row) return null;
+      return { summary: toSummary(row), changes: recorded(row.changeId, 'conversation.archived', conversationId, at, { archived: true }) };
     },
 
     async counterpartsOf(party: Party) {

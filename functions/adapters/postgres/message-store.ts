@@ -8,11 +8,14 @@
  * mark-read are one statement each.
  */
 import { createId } from '@paralleldrive/cuid2';
-import type { AppendMessageInput, HistoryPage, HistoryQuery, MarkReadResult, MessageStore } from '#core/ports';
-import type { Message, Side } from '#core/model';
+import type { AppendMessageInput, HistoryPage, HistoryQuery, MarkReadResult, MessageChange, MessageStore } from '#core/ports';
+import type { Reaction, Side } from '#core/model';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { T, toMessage, type MessageRow } from './rows.ts';
+import { recorded } from './change-log.ts';
+import { conversationFromJson, CURRENT_TXID, messageFromJson, T, toMessage, type MessageRow } from './rows.ts';
+
+type ChangedRow = MessageRow & { changeId: bigint | null };
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -30,11 +33,14 @@ function isUniqueViolation(error: unknown): boolean {
 
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
 
+/** Reactions as the jsonb column holds them: only emoji and userIds, in order. */
+const reactionsJson = (reactions: readonly Reaction[]) => JSON.stringify(reactions.map(({ emoji, userIds }) => ({ emoji, userIds })));
+
 export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageStore {
-  async function appendOnce(input: AppendMessageInput, at: Date): Promise<(MessageRow & { created: boolean })[]> {
+  async function appendOnce(input: AppendMessageInput, at: Date): Promise<(ChangedRow & { created: boolean })[]> {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
-    return prisma.$queryRaw<(MessageRow & { created: boolean })[]>`
+    return prisma.$queryRaw<(ChangedRow & { created: boolean })[]>`
       WITH conv AS (
         UPDATE ${T.conversations}
            SET "lastSeq" = "lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at}
@@ -65,10 +71,15 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                "unreadCount" = p."unreadCount" + CASE WHEN p.side <> ${input.senderRole}::"ChatSide" THEN 1 ELSE 0 END
           FROM conv
          WHERE p."conversationId" = ${input.conversationId}
+      ), change AS (
+        INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", at)
+        SELECT ${CURRENT_TXID}, ${input.conversationId}, conv."customerId", conv."providerId", 'message.created', inserted.id, ${at}
+          FROM conv, inserted
+        RETURNING id
       )
-      SELECT *, true AS created FROM inserted
+      SELECT *, true AS created, (SELECT id FROM change) AS "changeId" FROM inserted
       UNION ALL
-      SELECT *, false AS created FROM ${T.messages}
+      SELECT *, false AS created, NULL::bigint AS "changeId" FROM ${T.messages}
        WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSide"
          AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
   }
@@ -88,10 +99,38 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     throw new ValidationError('replyToId must name a message of the same conversation', { field: 'replyToId' });
   }
 
+  /**
+   * One statement: updates a message where `condition` holds (over `m`, the message, and `c`,
+   * its conversation, the message row locked) and records `type` in the change log.
+   */
+  async function changeMessage(messageId: string, type: 'message.updated' | 'message.deleted' | 'reaction.updated', at: Date, set: Prisma.Sql, condition: Prisma.Sql): Promise<MessageChange | null> {
+    const rows = await prisma.$queryRaw<ChangedRow[]>`
+      WITH target AS (
+        SELECT m.id, c."customerId", c."providerId"
+          FROM ${T.messages} m JOIN ${T.conversations} c ON c.id = m."conversationId"
+         WHERE m.id = ${messageId} AND ${condition}
+           FOR UPDATE OF m
+      ), updated AS (
+        UPDATE ${T.messages} m SET ${set}, "updatedAt" = ${at}
+          FROM target WHERE m.id = target.id
+        RETURNING m.*
+      ), change AS (
+        INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", at)
+        SELECT ${CURRENT_TXID}, u."conversationId", target."customerId", target."providerId", ${type}, u.id, ${at}
+          FROM updated u, target
+        RETURNING id
+      )
+      SELECT *, (SELECT id FROM change) AS "changeId" FROM updated`;
+    const row = rows[0];
+    if (!row) return null;
+    const { changeId, ...message } = row;
+    return { message: toMessage(message), changes: recorded(changeId, type, message.conversationId, at) };
+  }
+
   return {
     async append(input) {
       const at = new Date();
-      let rows: (MessageRow & { created: boolean })[];
+      let rows: (ChangedRow & { created: boolean })[];
       try {
         rows = await appendOnce(input, at);
       } catch (error) {
@@ -102,8 +141,47 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       }
       const row = rows[0];
       if (!row) return explainRefusal(input);
-      const { created, ...message } = row;
-      return { message: toMessage(message), created };
+      const { created, changeId, ...message } = row;
+      return { message: toMessage(message), created, changes: recorded(changeId, 'message.created', input.conversationId, at) };
+    },
+
+    async context(messageId) {
+      const rows = await prisma.$queryRaw<{ message: Record<string, unknown>; conversation: Record<string, unknown> }[]>`
+        SELECT row_to_json(m.*) AS message, row_to_json(c.*) AS conversation
+          FROM ${T.messages} m JOIN ${T.conversations} c ON c.id = m."conversationId"
+         WHERE m.id = ${messageId}`;
+      const row = rows[0];
+      return row ? { message: messageFromJson(row.message), conversation: conversationFromJson(row.conversation) } : null;
+    },
+
+    async edit(messageId, content, at) {
+      return changeMessage(
+        messageId,
+        'message.updated',
+        at,
+        Prisma.sql`content = ${content}, "editedAt" = ${at}`,
+        Prisma.sql`m."deletedAt" IS NULL AND c.status = 'ACTIVE'`,
+      );
+    },
+
+    async tombstone(messageId, at) {
+      return changeMessage(
+        messageId,
+        'message.deleted',
+        at,
+        Prisma.sql`content = '', attachments = NULL, metadata = NULL, reactions = '[]'::jsonb, "deletedAt" = ${at}`,
+        Prisma.sql`m."deletedAt" IS NULL`,
+      );
+    },
+
+    async setReactions(messageId, expected, next, at) {
+      return changeMessage(
+        messageId,
+        'reaction.updated',
+        at,
+        Prisma.sql`reactions = ${reactionsJson(next)}::jsonb`,
+        Prisma.sql`m."deletedAt" IS NULL AND c.status = 'ACTIVE' AND m.reactions = ${reactionsJson(expected)}::jsonb`,
+      );
     },
 
     async get(messageId) {
@@ -148,10 +226,10 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       return { messages: query.kind === 'before' ? page.reverse() : page, hasMore, total };
     },
 
-    async advanceStatus(messageId: string, status: 'DELIVERED' | 'READ', at: Date): Promise<Message | null> {
+    async advanceStatus(messageId: string, status: 'DELIVERED' | 'READ', at: Date): Promise<MessageChange | null> {
       const from = status === 'READ' ? Prisma.sql`('SENT', 'DELIVERED')` : Prisma.sql`('SENT')`;
       const readAt = status === 'READ' ? Prisma.sql`COALESCE("readAt", ${at})` : Prisma.sql`"readAt"`;
-      const rows = await prisma.$queryRaw<MessageRow[]>`
+      const rows = await prisma.$queryRaw<ChangedRow[]>`
         WITH updated AS (
           UPDATE ${T.messages}
              SET status = ${status}::"MessageStatus", "deliveredAt" = COALESCE("deliveredAt", ${at}),
@@ -164,15 +242,24 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
             FROM updated u
            WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId"
              AND p.side <> u."senderRole" AND u.seq > p."lastReadSeq"
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", data, at)
+          SELECT ${CURRENT_TXID}, u."conversationId", c."customerId", c."providerId", 'message.status', u.id,
+                 jsonb_build_object('status', ${status}::text), ${at}
+            FROM updated u JOIN ${T.conversations} c ON c.id = u."conversationId"
+          RETURNING id
         )
-        SELECT * FROM updated`;
-      return rows[0] ? toMessage(rows[0]) : null;
+        SELECT *, (SELECT id FROM change) AS "changeId" FROM updated`;
+      const row = rows[0];
+      if (!row) return null;
+      const { changeId, ...message } = row;
+      return { message: toMessage(message), changes: recorded(changeId, 'message.status', message.conversationId, at, { status }) };
     },
 
     async markRead(conversationId: string, side: Side, at: Date): Promise<MarkReadResult> {
       // Messages at or below the side's previous lastReadSeq are already READ, so only the
       // range above it is touched.
-      const rows = await prisma.$queryRaw<(MessageRow & { lastReadSeq: number })[]>`
+      const rows = await prisma.$queryRaw<(MessageRow & { lastReadSeq: number; readChangeId: bigint | null; statusChangeId: bigint | null })[]>`
         WITH previous AS (
           SELECT p."lastReadSeq" FROM ${T.participants} p
            WHERE p."conversationId" = ${conversationId} AND p.side = ${side}::"ChatSide"
@@ -189,14 +276,37 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            WHERE m."conversationId" = ${conversationId} AND m.seq > previous."lastReadSeq"
              AND m."senderRole" <> ${side}::"ChatSide" AND m.status IN ('SENT', 'DELIVERED')
           RETURNING m.*
+        ), conv AS (
+          SELECT "customerId", "providerId" FROM ${T.conversations} WHERE id = ${conversationId}
+        ), read_change AS (
+          -- Only when the side's read position moved: a repeated mark-read records nothing.
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, data, at)
+          SELECT ${CURRENT_TXID}, ${conversationId}, conv."customerId", conv."providerId", 'conversation.read',
+                 jsonb_build_object('side', ${side}::text, 'lastReadSeq', r."lastReadSeq"), ${at}
+            FROM participant r, previous, conv
+           WHERE r."lastReadSeq" > previous."lastReadSeq"
+          RETURNING id
+        ), status_change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", data, at)
+          SELECT ${CURRENT_TXID}, ${conversationId}, conv."customerId", conv."providerId", 'message.status', newest.id,
+                 jsonb_build_object('status', 'READ', 'upToSeq', r."lastReadSeq"), ${at}
+            FROM (SELECT id FROM updated ORDER BY seq DESC LIMIT 1) newest, participant r, conv
+          RETURNING id
         )
-        SELECT r."lastReadSeq", u.*
+        SELECT r."lastReadSeq", u.*, (SELECT id FROM read_change) AS "readChangeId", (SELECT id FROM status_change) AS "statusChangeId"
           FROM participant r
           LEFT JOIN updated u ON true
          ORDER BY u.seq ASC`;
       const lastReadSeq = rows[0]?.lastReadSeq ?? 0;
-      const messages = rows.filter((row) => row.id !== null).map(({ lastReadSeq: _l, ...row }) => toMessage(row));
-      return { messages, lastReadSeq };
+      const messages = rows
+        .filter((row) => row.id !== null)
+        .map(({ lastReadSeq: _l, readChangeId: _r, statusChangeId: _s, ...row }) => toMessage(row));
+      const newest = messages.at(-1);
+      const changes = [
+        ...recorded(rows[0]?.readChangeId, 'conversation.read', conversationId, at, { side, lastReadSeq }),
+        ...(newest ? recorded(rows[0]?.statusChangeId, 'message.status', conversationId, at, { status: 'READ', upToSeq: lastReadSeq }) : []),
+      ];
+      return { messages, lastReadSeq, changes };
     },
   };
 }

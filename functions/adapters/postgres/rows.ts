@@ -2,14 +2,18 @@
  * Row shapes of the hand-written SQL in the Postgres stores, and their mapping onto the
  * domain model. Column names are the schema's (Prisma keeps field names as column names).
  */
-import type { Conversation, ConversationSummary, Json, Message } from '#core/model';
+import type { Conversation, ConversationSummary, Json, Message, Reaction } from '#core/model';
 import { Prisma } from './generated/client.ts';
 
 export const T = {
   conversations: Prisma.raw('"chatConversations"'),
   messages: Prisma.raw('"providerCustomerMessages"'),
   participants: Prisma.raw('"chatParticipants"'),
+  changes: Prisma.raw('"chatChanges"'),
 } as const;
+
+/** The writing transaction's id, as the change log orders by it. */
+export const CURRENT_TXID = Prisma.raw('pg_current_xact_id()::text::bigint');
 
 export type MessageRow = Message;
 export type ConversationRow = Conversation;
@@ -23,6 +27,19 @@ export interface SummaryRow extends ConversationRow {
 }
 
 const asDate = (value: unknown): Date | null => (value === null || value === undefined ? null : new Date(value as string));
+
+/** `row_to_json` prints timestamp(3) columns without a zone; they hold UTC by Prisma's convention. */
+const utc = (value: unknown) => (typeof value === 'string' && !/[zZ]|[+-]\d\d:\d\d$/.test(value) ? `${value}Z` : value);
+
+/** A conversation that came back through `row_to_json`. */
+export function conversationFromJson(json: Record<string, unknown>): Conversation {
+  return toConversation({
+    ...(json as unknown as Conversation),
+    createdAt: asDate(utc(json.createdAt)) as Date,
+    updatedAt: asDate(utc(json.updatedAt)) as Date,
+    lastMessageAt: asDate(utc(json.lastMessageAt)),
+  });
+}
 
 export function toConversation(row: ConversationRow): Conversation {
   return {
@@ -57,15 +74,28 @@ export function toMessage(row: MessageRow): Message {
     replyToId: row.replyToId,
     metadata: row.metadata ?? null,
     clientMessageId: row.clientMessageId,
+    editedAt: row.editedAt ?? null,
+    deletedAt: row.deletedAt ?? null,
+    reactions: toReactions(row.reactions),
   };
+}
+
+/** The jsonb `reactions` column: `[{emoji, userIds}]`; anything else reads as none. */
+function toReactions(value: unknown): Reaction[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    const { emoji, userIds } = (entry ?? {}) as { emoji?: unknown; userIds?: unknown };
+    if (typeof emoji !== 'string' || !Array.isArray(userIds)) return [];
+    const ids = userIds.filter((id): id is number => Number.isInteger(id));
+    return ids.length > 0 ? [{ emoji, userIds: ids }] : [];
+  });
 }
 
 /**
  * A message that came back through `row_to_json` (the inbox's last message): timestamps are
  * ISO strings without a zone, written in UTC by Prisma's convention.
  */
-function messageFromJson(json: Record<string, unknown>): Message {
-  const utc = (value: unknown) => (typeof value === 'string' && !/[zZ]|[+-]\d\d:\d\d$/.test(value) ? `${value}Z` : value);
+export function messageFromJson(json: Record<string, unknown>): Message {
   return toMessage({
     ...(json as unknown as Message),
     attachments: (json.attachments ?? null) as Json | null,
@@ -74,6 +104,8 @@ function messageFromJson(json: Record<string, unknown>): Message {
     readAt: asDate(utc(json.readAt)),
     createdAt: asDate(utc(json.createdAt)) as Date,
     updatedAt: asDate(utc(json.updatedAt)) as Date,
+    editedAt: asDate(utc(json.editedAt)),
+    deletedAt: asDate(utc(json.deletedAt)),
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import { ForbiddenError, NotFoundError } from '#core/errors';
 import { partyOf, sideOf, type Conversation, type Identity, type Party, type Side } from '#core/model';
-import type { ConnectionStore, ConversationStore, SubscriptionStore } from '#core/ports';
+import type { ConnectionStore, ConversationStore, MessageContext, MessageStore, SubscriptionStore } from '#core/ports';
 
 export const NOT_A_PARTICIPANT = 'You are not a participant of this conversation';
 export const ADMIN_READ_ONLY = 'Admins may read conversations but not act in them';
@@ -75,4 +75,28 @@ export async function conversationAudience(
     deps.subscriptions.connectionsIn(conversation.id),
   ]);
   return unique([...sides.map((c) => c.connectionId), ...room.map((s) => s.connectionId)]);
+}
+
+/**
+ * A message and its conversation, for a caller who may at least read it. `conversationId`, when
+ * the request names one (a REST path), must be the message's own.
+ * @throws NotFoundError for a missing message (or one of another conversation), ForbiddenError
+ * when the caller may not read its conversation.
+ */
+export async function loadReadableMessage(
+  messages: Pick<MessageStore, 'context'>,
+  identity: Identity,
+  messageId: string,
+  conversationId?: string,
+): Promise<MessageContext & { side: Side | null }> {
+  const context = await messages.context(messageId);
+  if (!context || (conversationId !== undefined && context.conversation.id !== conversationId)) {
+    throw new NotFoundError('Message not found');
+  }
+  return { ...context, side: requireReader(identity, context.conversation) };
+}
+
+/** Whether `identity` sent `message`: the same user, acting for the same side. */
+export function isSenderOf(identity: Identity, side: Side | null, message: { senderId: number; senderRole: Side }): boolean {
+  return side !== null && side === message.senderRole && identity.userId === message.senderId;
 }

@@ -2,10 +2,12 @@ import { NotFoundError } from '#core/errors';
 import type { Identity } from '#core/model';
 import type { Clock, ConversationStore } from '#core/ports';
 import { loadConversation, requireParticipant } from './access.ts';
+import type { PublishChanges } from './publish.ts';
 import { toWireConversation, type WireConversation } from './wire.ts';
 
 export interface ArchiveConversationDeps {
   conversations: Pick<ConversationStore, 'get' | 'archive'>;
+  publish: PublishChanges;
   clock: Clock;
 }
 
@@ -23,12 +25,13 @@ export interface ArchiveConversationInput {
  * @throws NotFoundError when the conversation does not exist.
  * @throws ForbiddenError for non-participants and admins.
  */
-export function makeArchiveConversation({ conversations, clock }: ArchiveConversationDeps) {
+export function makeArchiveConversation({ conversations, publish, clock }: ArchiveConversationDeps) {
   return async ({ identity, conversationId }: ArchiveConversationInput): Promise<{ conversation: WireConversation }> => {
     const conversation = await loadConversation(conversations, conversationId);
     const side = requireParticipant(identity, conversation);
     const archived = await conversations.archive(conversationId, side, clock.now());
     if (!archived) throw new NotFoundError('Conversation not found');
-    return { conversation: toWireConversation(archived) };
+    await publish(archived.changes, { conversation });
+    return { conversation: toWireConversation(archived.summary) };
   };
 }

@@ -3,8 +3,10 @@
  * per container; unit tests compose them over in-memory fakes.
  */
 import type { Settings } from '#config/settings';
+import type { EventPublisher } from '#core/events';
 import type {
   Broadcaster,
+  ChangeLog,
   Clock,
   ConnectionStore,
   ConversationStore,
@@ -35,6 +37,12 @@ import { makeSendMessage } from './send-message.ts';
 import { makeStartConversation } from './start-conversation.ts';
 import { makeTyping } from './typing.ts';
 import { makeUpdateMessageStatus } from './update-message-status.ts';
+import { makeDeleteMessage } from './delete-message.ts';
+import { makeEditMessage } from './edit-message.ts';
+import { makeConfirmEvents, makePurgeChanges, makeRepublishEvents } from './event-pipeline.ts';
+import { makePublishChanges } from './publish.ts';
+import { makeReact } from './react.ts';
+import { makeSync } from './sync.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -42,6 +50,8 @@ export interface UseCasePorts {
   clock: Clock;
   conversations: ConversationStore;
   messages: MessageStore;
+  changes: ChangeLog;
+  events: EventPublisher;
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
@@ -55,7 +65,7 @@ export interface UseCasePorts {
 
 export function composeUseCases(ports: UseCasePorts) {
   const { deliver, disconnect } = makeFanOut(ports);
-  const withDelivery = { ...ports, deliver };
+  const withDelivery = { ...ports, deliver, publish: makePublishChanges(ports) };
   return {
     deliver,
     disconnect,
@@ -76,6 +86,13 @@ export function composeUseCases(ports: UseCasePorts) {
     ping: makePing(withDelivery),
     onlineUsers: makeOnlineUsers(withDelivery),
     closeUnauthenticated: makeCloseUnauthenticated(withDelivery),
+    editMessage: makeEditMessage(withDelivery),
+    deleteMessage: makeDeleteMessage(withDelivery),
+    react: makeReact(withDelivery),
+    sync: makeSync(withDelivery),
+    confirmEvents: makeConfirmEvents(withDelivery),
+    republishEvents: makeRepublishEvents(withDelivery),
+    purgeChanges: makePurgeChanges(withDelivery),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Identity } from '#core/model';
 import type { Clock, ConnectionStore, ConversationStore, Logger, MessageStore, SubscriptionStore } from '#core/ports';
 import { conversationAudience, loadConversation, requireParticipant } from './access.ts';
 import { notifyAfterCommit, type Deliver } from './deliver.ts';
+import type { PublishChanges } from './publish.ts';
 import { frame, iso } from './wire.ts';
 
 /** Above this many messages read at once, one summary frame is sent instead of one per message. */
@@ -13,6 +14,7 @@ export interface MarkReadDeps {
   connections: Pick<ConnectionStore, 'forParties'>;
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
   deliver: Deliver;
+  publish: PublishChanges;
   clock: Clock;
   logger: Logger;
 }
@@ -58,7 +60,7 @@ export interface StatusUpdatedData {
  * @throws ForbiddenError for non-participants and admins.
  */
 export function makeMarkRead(deps: MarkReadDeps) {
-  const { conversations, messages, deliver, clock, logger } = deps;
+  const { conversations, messages, deliver, publish, clock, logger } = deps;
   return async ({ identity, conversationId }: MarkReadInput): Promise<MarkReadResult> => {
     const conversation = await loadConversation(conversations, conversationId);
     const side = requireParticipant(identity, conversation);
@@ -66,6 +68,7 @@ export function makeMarkRead(deps: MarkReadDeps) {
     const result = await messages.markRead(conversationId, side, now);
 
     const moved = result.messages.length <= MARK_READ_FRAME_LIMIT ? result.messages : result.messages.slice(-1);
+    const published = publish(result.changes, { message: result.messages.at(-1) ?? null, conversation });
     if (moved.length > 0) {
       await notifyAfterCommit(logger, 'chat-message-status-updated', async () => {
         let audience = await conversationAudience(deps, conversation);
@@ -85,6 +88,7 @@ export function makeMarkRead(deps: MarkReadDeps) {
         }
       });
     }
+    await published;
     return { conversationId, lastReadSeq: result.lastReadSeq, unreadCount: 0, readCount: result.messages.length };
   };
 }

@@ -2,8 +2,9 @@ import type { Settings } from '#config/settings';
 import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
 import type { Clock, ConnectionStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
-import { ADMIN_READ_ONLY, conversationAudience, requireParty } from './access.ts';
-import { notifyAfterCommit, type Deliver } from './deliver.ts';
+import { ADMIN_READ_ONLY, requireParty } from './access.ts';
+import type { Deliver } from './deliver.ts';
+import { announce, type PublishChanges } from './publish.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
 
 export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
@@ -14,6 +15,7 @@ export interface SendMessageDeps {
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
   rateLimiter: RateLimiter;
   deliver: Deliver;
+  publish: PublishChanges;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
@@ -51,16 +53,24 @@ function characterCount(text: string, atMost: number): number {
   return count;
 }
 
+/**
+ * @throws ValidationError when `content` is not a string; PayloadTooLargeError when it is longer
+ * than `maxLength` characters.
+ */
+export function requireContentLength(content: unknown, maxLength: number): asserts content is string {
+  if (typeof content !== 'string') throw new ValidationError('content must be a string', { field: 'content' });
+  const length = characterCount(content, maxLength);
+  if (length > maxLength) {
+    throw new PayloadTooLargeError(`content is longer than ${maxLength} characters`, { field: 'content', maxLength, length });
+  }
+}
+
 function checkContent(input: SendMessageInput, maxLength: number): MessageType {
   const messageType = input.messageType ?? 'TEXT';
   if (!(MESSAGE_TYPES as readonly string[]).includes(messageType)) {
     throw new ValidationError(`messageType must be one of ${MESSAGE_TYPES.join(', ')}`, { field: 'messageType' });
   }
-  if (typeof input.content !== 'string') throw new ValidationError('content must be a string', { field: 'content' });
-  const length = characterCount(input.content, maxLength);
-  if (length > maxLength) {
-    throw new PayloadTooLargeError(`content is longer than ${maxLength} characters`, { field: 'content', maxLength, length });
-  }
+  requireContentLength(input.content, maxLength);
   const blank = input.content.trim() === '';
   const hasAttachments = input.attachments !== undefined && input.attachments !== null;
   if (blank && messageType === 'TEXT') throw new ValidationError('A text message needs content', { field: 'content' });
@@ -96,7 +106,7 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * catches up with `GET …/messages?after=<seq>`.
  */
 export function makeSendMessage(deps: SendMessageDeps) {
-  const { messages, rateLimiter, deliver, clock, metrics, logger, limits } = deps;
+  const { messages, rateLimiter, clock, metrics, logger, limits } = deps;
   return async (input: SendMessageInput): Promise<SendMessageResult> => {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
@@ -114,7 +124,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
 
     // The store checks the sender's side in the same statement that appends: no access read first.
     const party = requireParty(identity, ADMIN_READ_ONLY);
-    const { message, created } = await messages.append({
+    const { message, created, changes } = await messages.append({
       conversationId,
       senderId: identity.userId,
       senderRole: party.side,
@@ -134,9 +144,8 @@ export function makeSendMessage(deps: SendMessageDeps) {
       customerId: party.side === 'customer' ? party.partyId : message.receiverId,
       providerId: party.side === 'provider' ? party.partyId : message.receiverId,
     };
-    await notifyAfterCommit(logger, 'chat-new-message', async () => {
-      await deliver(frame('chat-new-message', { message: wire }), await conversationAudience(deps, conversation));
-    });
+    // A repeat records no change: its event went out with the first attempt (or the sweeper sends it).
+    await announce(deps, conversation, frame('chat-new-message', { message: wire }), changes, { message });
     return { message: wire, created };
   };
 }

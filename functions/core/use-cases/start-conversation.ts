@@ -1,10 +1,12 @@
 import { ForbiddenError, ValidationError } from '#core/errors';
 import { sideOf, type Identity } from '#core/model';
 import type { ConversationStore } from '#core/ports';
+import type { PublishChanges } from './publish.ts';
 import { toWireConversation, type WireConversation } from './wire.ts';
 
 export interface StartConversationDeps {
   conversations: Pick<ConversationStore, 'startOrGet' | 'summaryFor'>;
+  publish: PublishChanges;
 }
 
 export interface StartConversationInput {
@@ -36,7 +38,7 @@ function isPositiveInt(value: unknown): value is number {
  * @throws ValidationError for ids that are not positive integers.
  * @throws ForbiddenError when the caller may not speak for that customer or provider.
  */
-export function makeStartConversation({ conversations }: StartConversationDeps) {
+export function makeStartConversation({ conversations, publish }: StartConversationDeps) {
   return async (input: StartConversationInput): Promise<StartConversationResult> => {
     const { identity, providerId, customerId } = input;
     const orderId = input.orderId ?? null;
@@ -54,7 +56,8 @@ export function makeStartConversation({ conversations }: StartConversationDeps) 
       );
     }
 
-    const { conversation, created } = await conversations.startOrGet(key);
+    const { conversation, created, changes } = await conversations.startOrGet(key);
+    await publish(changes, { conversation });
     if (!side) return { conversation: toWireConversation(conversation), created };
     // A new conversation's side view is known without asking: nothing unread, nothing archived.
     const summary = created

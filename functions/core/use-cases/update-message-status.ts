@@ -1,8 +1,8 @@
 import { ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { isForward, type Identity, type Message } from '#core/model';
 import type { Clock, ConnectionStore, ConversationStore, Logger, MessageStore, SubscriptionStore } from '#core/ports';
-import { conversationAudience } from './access.ts';
-import { notifyAfterCommit, type Deliver } from './deliver.ts';
+import type { Deliver } from './deliver.ts';
+import { announce, type PublishChanges } from './publish.ts';
 import type { StatusUpdatedData } from './mark-read.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
 
@@ -12,6 +12,7 @@ export interface UpdateMessageStatusDeps {
   connections: Pick<ConnectionStore, 'forParties'>;
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
   deliver: Deliver;
+  publish: PublishChanges;
   clock: Clock;
   logger: Logger;
 }
@@ -53,7 +54,7 @@ function isReceiver(identity: Identity, message: Pick<Message, 'senderRole' | 'r
  * @throws ForbiddenError for the sending side, non-participants and admins.
  */
 export function makeUpdateMessageStatus(deps: UpdateMessageStatusDeps) {
-  const { conversations, messages, deliver, clock, logger } = deps;
+  const { conversations, messages, clock } = deps;
   return async ({ identity, messageId, status }: UpdateMessageStatusInput): Promise<UpdateMessageStatusResult> => {
     if (status !== 'DELIVERED' && status !== 'READ') {
       throw new ValidationError('status must be DELIVERED or READ', { field: 'status' });
@@ -73,12 +74,11 @@ export function makeUpdateMessageStatus(deps: UpdateMessageStatusDeps) {
       return { message: toWireMessage(current), changed: false };
     }
 
-    await notifyAfterCommit(logger, 'chat-message-status-updated', async () => {
-      const conversation = await conversations.get(updated.conversationId);
-      if (!conversation) return;
-      const data: StatusUpdatedData = { messageId, conversationId: updated.conversationId, status, userId: identity.userId, at: iso(now) };
-      await deliver(frame('chat-message-status-updated', data), await conversationAudience(deps, conversation));
-    });
-    return { message: toWireMessage(updated), changed: true };
+    const conversation = await conversations.get(updated.message.conversationId);
+    if (conversation) {
+      const data: StatusUpdatedData = { messageId, conversationId: conversation.id, status, userId: identity.userId, at: iso(now) };
+      await announce(deps, conversation, frame('chat-message-status-updated', data), updated.changes, { message: updated.message, conversation });
+    }
+    return { message: toWireMessage(updated.message), changed: true };
   };
 }

@@ -18,6 +18,8 @@ import { makeTypingStore } from '#adapters/dynamodb/typing-store';
 import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
 import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
+import { createSqsClient } from '#adapters/sqs/client';
+import { makeEventPublisher } from '#adapters/sqs/event-publisher';
 import { loggerPort, metricsPort, tracer } from './observability.ts';
 
 /** The Postgres URL: DATABASE_URL locally; in AWS, built from the RDS Proxy host and the Secrets Manager secret. */
@@ -86,6 +88,11 @@ export function buildContainer(config: Settings = settings()): Container {
     const client = tracer.captureAWSv3Client(createManagementClient(config.WEBSOCKET_CALLBACK_URL, config.AWS_REGION));
     return makeBroadcaster({ client, logger: loggerPort });
   });
+  const events = once(() => {
+    // Without a queue the change log still holds every change; the sweeper publishes once one is configured.
+    if (!config.EVENTS_QUEUE_URL) throw new UnavailableError('EVENTS_QUEUE_URL is not configured');
+    return makeEventPublisher({ client: tracer.captureAWSv3Client(createSqsClient(config)), queueUrl: config.EVENTS_QUEUE_URL });
+  });
   const verifier = once(() => {
     if (!config.AUTH_ISSUER || !config.AUTH_AUDIENCE) throw new UnavailableError('AUTH_ISSUER and AUTH_AUDIENCE are not configured');
     return makeJwtVerifier({
@@ -105,6 +112,8 @@ export function buildContainer(config: Settings = settings()): Container {
       clock,
       conversations: deferred(async () => (await import('#adapters/postgres/conversation-store')).makeConversationStore({ prisma: await prisma() })),
       messages: deferred(async () => (await import('#adapters/postgres/message-store')).makeMessageStore({ prisma: await prisma() })),
+      changes: deferred(async () => (await import('#adapters/postgres/change-log')).makeChangeLog({ prisma: await prisma() })),
+      events: deferred(async () => events()),
       connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),
       subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
       presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),

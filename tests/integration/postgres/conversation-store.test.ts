@@ -113,7 +113,7 @@ describe('listForParty', () => {
     const customerId = fresh();
     const { conversation } = await conversations.startOrGet({ providerId, customerId, orderId: null });
     const archived = await conversations.archive(conversation.id, 'customer', new Date());
-    expect(archived?.archivedAt).toBeInstanceOf(Date);
+    expect(archived?.summary.archivedAt).toBeInstanceOf(Date);
 
     const customer = { side: 'customer' as const, partyId: customerId };
     expect((await conversations.listForParty(customer, { archived: false, limit: 10 })).conversations).toHaveLength(0);

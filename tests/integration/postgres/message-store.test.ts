@@ -178,12 +178,13 @@ describe('status', () => {
     const { message } = await messages.append(fromCustomer(conv, 'status me'));
     const at = new Date('2026-01-01T10:00:00.000Z');
     const delivered = await messages.advanceStatus(message.id, 'DELIVERED', at);
-    expect(delivered).toMatchObject({ status: 'DELIVERED', deliveredAt: at, readAt: null });
+    expect(delivered?.message).toMatchObject({ status: 'DELIVERED', deliveredAt: at, readAt: null });
+    expect(delivered?.changes).toEqual([expect.objectContaining({ type: 'message.status', data: { status: 'DELIVERED' } })]);
     expect(await messages.advanceStatus(message.id, 'DELIVERED', new Date())).toBeNull();
 
     const readAt = new Date('2026-01-01T10:05:00.000Z');
     const read = await messages.advanceStatus(message.id, 'READ', readAt);
-    expect(read).toMatchObject({ status: 'READ', deliveredAt: at, readAt });
+    expect(read?.message).toMatchObject({ status: 'READ', deliveredAt: at, readAt });
     expect(await messages.advanceStatus(message.id, 'DELIVERED', new Date())).toBeNull();
     expect(await messages.advanceStatus(message.id, 'READ', new Date())).toBeNull();
     expect((await participant(conv.id, 'provider')).unreadCount).toBe(0);
@@ -193,7 +194,7 @@ describe('status', () => {
     const conv = await newConversation();
     const { message } = await messages.append(fromProvider(conv, 'hi'));
     const at = new Date('2026-02-02T02:02:02.002Z');
-    expect(await messages.advanceStatus(message.id, 'READ', at)).toMatchObject({ status: 'READ', deliveredAt: at, readAt: at });
+    expect((await messages.advanceStatus(message.id, 'READ', at))?.message).toMatchObject({ status: 'READ', deliveredAt: at, readAt: at });
     expect((await participant(conv.id, 'customer')).unreadCount).toBe(0);
   });
 

@@ -21,6 +21,9 @@ const message: Message = {
   replyToId: null,
   metadata: { source: 'app' },
   clientMessageId: 'c-1',
+  editedAt: new Date('2030-01-01T09:01:00.000Z'),
+  deletedAt: null,
+  reactions: [{ emoji: '👍', userIds: [7, 8] }],
 };
 
 describe('wire shapes', () => {
@@ -32,6 +35,8 @@ describe('wire shapes', () => {
       readAt: '2030-01-01T09:00:02.000Z',
       createdAt: '2030-01-01T09:00:00.000Z',
       updatedAt: '2030-01-01T09:00:00.000Z',
+      editedAt: '2030-01-01T09:01:00.000Z',
+      reactions: [{ emoji: '👍', count: 2, userIds: [7, 8] }],
     });
     expect(JSON.parse(JSON.stringify(wire))).toEqual(wire);
   });

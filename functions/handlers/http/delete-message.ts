@@ -1,0 +1,9 @@
+/** DELETE /conversations/:id/messages/:messageId: its sender or an admin leaves a tombstone. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { messageIdParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: messageIdParam }, async ({ identity, params }) => ({
+  status: 200,
+  body: await useCases().deleteMessage({ identity, ...params }),
+}));

@@ -1,0 +1,9 @@
+/** PATCH /conversations/:id/messages/:messageId: its sender edits a TEXT message's content. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { editMessageBody, messageIdParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: messageIdParam, body: editMessageBody }, async ({ identity, params, body }) => ({
+  status: 200,
+  body: await useCases().editMessage({ identity, ...params, content: body.content }),
+}));

@@ -1,0 +1,9 @@
+/** PUT (add) and DELETE (remove) /conversations/:id/messages/:messageId/reactions/:emoji. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { reactionParam } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: reactionParam }, async ({ identity, params, event }) => ({
+  status: 200,
+  body: await useCases().react({ identity, ...params, added: event.requestContext.http.method !== 'DELETE' }),
+}));

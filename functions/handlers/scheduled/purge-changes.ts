@@ -1,0 +1,5 @@
+/** Scheduled: deletes change-log rows older than CHAT_SYNC_RETENTION_DAYS. */
+import { scheduledHandler } from '#handlers/shared/scheduled';
+import { useCases } from '#handlers/shared/use-cases';
+
+export const handler = scheduledHandler(() => useCases().purgeChanges());

@@ -1,0 +1,87 @@
+/**
+ * The one middy stack of the queue-triggered handlers: Powertools tracer, logger and metrics,
+ * then Powertools' batch processor, so that each SQS record is handled on its own and the ones
+ * that failed are reported as `batchItemFailures` (the event source mapping has
+ * ReportBatchItemFailures on): only they are delivered again, and after the queue's
+ * maxReceiveCount they move to its dead-letter queue.
+ *
+ * A record whose body is not JSON or does not match the handler's schema is a poison record: it
+ * is logged (its id and the schema's complaints, never the body, which holds users' messages),
+ * counted, and reported as failed, so it ends in the dead-letter queue for inspection.
+ */
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { z } from 'zod';
+import { logger, metricsPort, publishMetrics, tracer } from './observability.ts';
+
+/** A record that can never be handled as it is: not JSON, or not what the schema expects. */
+export class PoisonRecordError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; code: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'PoisonRecordError';
+  }
+}
+
+/** The record's body, parsed and validated; throws PoisonRecordError. */
+export function parseRecord<T>(schema: z.ZodType<T>, record: SQSRecord): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch {
+    throw new PoisonRecordError('the record body is not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new PoisonRecordError(
+      'the record body does not match the schema',
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), code: issue.code })),
+    );
+  }
+  return parsed.data;
+}
+
+function recordKeys(record: SQSRecord) {
+  return { messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) };
+}
+
+/**
+ * A queue-triggered Lambda handler: `handle` runs once per record (in parallel), with the body
+ * parsed by `recordSchema`; a record whose `handle` throws is reported failed, the others not.
+ */
+export function queueHandler<T>(recordSchema: z.ZodType<T>, handle: (item: T, record: SQSRecord) => Promise<void>) {
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
+    let item: T;
+    try {
+      item = parseRecord(recordSchema, record);
+    } catch (error) {
+      const poison = error as PoisonRecordError;
+      logger.error('poison record: reported failed, it will reach the dead-letter queue', { ...recordKeys(record), reason: poison.message, issues: poison.issues });
+      metricsPort.count('EventRecordFailures');
+      throw error;
+    }
+    try {
+      await handle(item, record);
+    } catch (error) {
+      logger.error('record failed: reported failed, it will be delivered again', { ...recordKeys(record), error: error as Error });
+      metricsPort.count('EventRecordFailures');
+      throw error;
+    }
+  };
+
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics())
+    .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+      // One processor per invocation: locally, concurrent invocations share the module.
+      const processor = new BatchProcessor(EventType.SQS, { logger });
+      // A batch that failed whole is reported like any other, not thrown: the outcome is the same, and the records' own errors are logged above.
+      return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+    });
+}
