@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole product on this machine. Embedded PostgreSQL and DynamoDB Local keep
  * their data under $CHAT_DATA_DIR (default .data/), the handlers run behind the local API Gateway
- * emulator (HTTP on $PORT, WebSocket and @connections on $WS_PORT), and Ctrl-C stops everything.
+ * emulator (HTTP on $PORT, WebSocket and @connections on $WS_PORT), the queue consumers off the
+ * local SQS (on $SQS_PORT, in memory), and Ctrl-C stops everything.
  *
  *   npm start
  *   PORT=4000 WS_PORT=4001 CHAT_DATA_DIR=/tmp/chat npm start
@@ -31,6 +32,7 @@ Local runtime ready in ${seconds} s (data in ${runtime.dataDir})
   API docs        ${httpUrl}/api/docs
   PostgreSQL      ${safeDatabaseUrl}
   DynamoDB        ${runtime.dynamoEndpoint}
+  SQS             ${runtime.sqsEndpoint}  (${Object.values(runtime.queueUrls).map(({ url, deadLetterUrl }) => `${url.split('/').pop()}, ${deadLetterUrl.split('/').pop()}`).join(', ')}; any credentials)
 
 Try it (from this directory):
   TOKEN=$(${token('{"userId":2,"role":"customer"}')})

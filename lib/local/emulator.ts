@@ -7,7 +7,18 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DevIssuer } from '#adapters/auth/dev-issuer';
-import { HTTP_ROUTES, SCHEDULED_TASKS, WEBSOCKET_ROUTES, type HttpRoute, type ScheduledTask, type WebSocketRoute } from '#config/routes';
+import type { QueueKey } from '#config/queues';
+import {
+  HTTP_ROUTES,
+  QUEUE_CONSUMERS,
+  SCHEDULED_TASKS,
+  WEBSOCKET_ROUTES,
+  type HttpRoute,
+  type QueueConsumer,
+  type ScheduledTask,
+  type WebSocketRoute,
+} from '#config/routes';
+import { startEventSource, type EventSourceMapping } from './event-source.ts';
 import { startScheduler } from './scheduler.ts';
 import { createHttpApi, LOCAL_CORS, type CorsConfig } from './http-api.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
@@ -42,6 +53,16 @@ export interface EmulatorOptions extends Partial<WebSocketLimits> {
   cors?: CorsConfig | false;
   /** Scheduled tasks to run on timers; the manifest's by default, [] for none. */
   scheduledTasks?: readonly ScheduledTask[];
+  /**
+   * Queue-triggered handlers, polled like Lambda's SQS event source mappings; the manifest's by
+   * default, [] for none. To add one (a test's probe), pass `[...QUEUE_CONSUMERS, probe]`; an
+   * absolute `entry` (without `.ts`) serves a module outside handlersDir.
+   */
+  queueConsumers?: readonly QueueConsumer[];
+  /** The SQS the consumers poll: its endpoint and the queues' URLs. Without it no consumer runs. */
+  sqs?: { endpoint: string; queueUrls: Partial<Record<QueueKey, string>> };
+  /** How long each consumer's receive long-polls (1–20 s); 20 by default, as Lambda's pollers. */
+  queueWaitTimeSeconds?: number;
   /** Sees every `POST @connections/{id}` (tests). */
   onPost?: (post: ConnectionPost) => void;
   /** Where the emulator reports failures; stderr by default. */
@@ -62,7 +83,7 @@ export interface Emulator {
   wsPort: number;
   /** Open WebSocket connections. */
   connections(): ConnectionInfo[];
-  /** Closes every WebSocket (1001, firing $disconnect), then both servers. */
+  /** Stops the queue consumers (after the batch under way), closes every WebSocket (1001, firing $disconnect), then both servers. */
   stop(): Promise<void>;
 }
 
@@ -140,6 +161,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     accountId,
   });
 
+  const mappings: EventSourceMapping[] = [];
+  for (const consumer of options.sqs ? (options.queueConsumers ?? QUEUE_CONSUMERS) : []) {
+    const queueUrl = options.sqs?.queueUrls[consumer.queue];
+    if (!queueUrl) {
+      log.warn(`queue consumer ${consumer.name}: no URL for queue "${consumer.queue}"; it will not run`);
+      continue;
+    }
+    mappings.push({
+      function: { name: consumer.name, entry: consumer.entry },
+      queueUrl,
+      batchSize: consumer.batchSize,
+      maxBatchingWindowSeconds: consumer.maxBatchingWindowSeconds,
+    });
+  }
+  const eventSource = options.sqs
+    ? startEventSource({
+        mappings,
+        lambdas,
+        endpoint: options.sqs.endpoint,
+        region: options.region ?? 'us-east-1',
+        log,
+        waitTimeSeconds: options.queueWaitTimeSeconds,
+      })
+    : undefined;
+
   let stopped: Promise<void> | undefined;
   return {
     httpUrl: `http://${host}:${httpPort}`,
@@ -151,6 +197,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stop() {
       scheduler.stop();
       stopped ??= (async () => {
+        // Queue consumers finish the batch they hold (and delete what they handled) while everything still answers.
+        await eventSource?.stop();
         // WebSockets first, while @connections still answers: $disconnect handlers may post to others.
         await webSocketApi.closeAll();
         const closing = [closeServer(httpServer), closeServer(wsServer)];

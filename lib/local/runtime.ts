@@ -1,20 +1,25 @@
 /**
- * The whole local runtime in one call: Postgres, DynamoDB, the local token issuer, the handlers'
- * environment and the API Gateway emulator. `npm start` (bin/start.ts) runs it on the usual ports
- * with data under `.data/`; tests and benchmarks run it in-process on free ports with a temp
- * data directory, or against servers they already started.
+ * The whole local runtime in one call: Postgres, DynamoDB, the local SQS with the product's
+ * queues, the local token issuer, the handlers' environment and the API Gateway emulator (with
+ * the queue consumers). `npm start` (bin/start.ts) runs it on the usual ports with data under
+ * `.data/`; tests and benchmarks run it in-process on free ports with a temp data directory, or
+ * against servers they already started.
  *
- * Order matters: the handlers' environment is set before the emulator serves its first request,
- * and handler modules are only loaded by that first request, so every module-scope read of
- * process.env (settings are parsed once per container) sees the local values.
+ * Order matters: the handlers' environment is set before the emulator serves its first request
+ * (or a queue consumer receives its first batch), and handler modules are only loaded by that
+ * first invocation, so every module-scope read of process.env (settings are parsed once per
+ * container) sees the local values.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { DEV_JWKS_FILE, loadOrCreateDevIssuer, type DevIssuer } from '#adapters/auth/dev-issuer';
 import { createDynamoClient } from '#adapters/dynamodb/client';
+import { createSqsClient } from '#adapters/sqs/client';
+import { deadLetterName, QUEUE_KEYS, QUEUES, type QueueKey } from '#config/queues';
 import { applyMigrations } from '#adapters/postgres/migrator';
 import { loadSettings } from '#config/settings';
 import { ensureTables, TABLE_KEYS, TABLES, tableNamesFrom, type TableNames } from '#config/tables';
@@ -22,12 +27,18 @@ import { waitUntilDynamoAnswers, startDynamoLocal } from './dynamodb.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
 import { consoleLog } from './log.ts';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.ts';
+import { startSqsEmulator, type SqsEmulator } from './sqs.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
 const REGION = 'us-east-1';
 /** The database the runtime keeps its data in, on the embedded server. */
 const DATABASE_NAME = 'chat';
+/**
+ * The local queues' visibility timeout: AWS's (functions/config/queues.ts, minutes) would make a
+ * failed record wait that long before its next try; locally it comes back in seconds.
+ */
+export const LOCAL_QUEUE_VISIBILITY_SECONDS = 10;
 
 export interface LocalRuntimeOptions {
   /** Where data lives across restarts (Postgres, DynamoDB, the issuer's key); `.data` by default. */
@@ -41,6 +52,10 @@ export interface LocalRuntimeOptions {
   databaseUrl?: string;
   /** Use this DynamoDB instead of starting DynamoDB Local (tables are still ensured). */
   dynamoEndpoint?: string;
+  /** The local SQS port: 0 (the default) for any free port; `npm start` uses 3002 (SQS_PORT). */
+  sqsPort?: number;
+  /** Visibility timeout of the local queues (not their dead-letter queues); 10 s by default. */
+  queueVisibilityTimeoutSeconds?: number;
   /** Physical table names (tests use their own per file); the settings defaults otherwise. */
   tableNames?: TableNames;
   /** Apply pending migrations; true by default. */
@@ -49,8 +64,8 @@ export interface LocalRuntimeOptions {
   issuer?: DevIssuer;
   /** More environment for the handlers (settings such as CHAT_MESSAGE_LIMIT). */
   env?: Record<string, string>;
-  /** Emulator settings: handlersDir, timeouts, WebSocket limits, onPost, log… */
-  emulator?: Omit<EmulatorOptions, 'host' | 'httpPort' | 'wsPort' | 'issuer'>;
+  /** Emulator settings: handlersDir, timeouts, WebSocket limits, queueConsumers, onPost, log… */
+  emulator?: Omit<EmulatorOptions, 'host' | 'httpPort' | 'wsPort' | 'issuer' | 'sqs'>;
   /** Progress lines ("Postgres ready in 812 ms"); silent by default. */
   progress?: (line: string) => void;
 }
@@ -62,6 +77,11 @@ export interface LocalRuntime {
   callbackUrl: string;
   databaseUrl: string;
   dynamoEndpoint: string;
+  /** SQS_ENDPOINT: the local SQS (`sqs.queues()` shows every queue's counts). */
+  sqsEndpoint: string;
+  sqs: SqsEmulator;
+  /** Each queue's URL (EVENTS_QUEUE_URL…), and its dead-letter queue's. */
+  queueUrls: Record<QueueKey, { url: string; deadLetterUrl: string }>;
   dataDir: string;
   tableNames: TableNames;
   issuer: DevIssuer;
@@ -70,7 +90,7 @@ export interface LocalRuntime {
   env: Record<string, string>;
   /** Milliseconds per start-up step, and `total`. */
   timings: Record<string, number>;
-  /** Closes WebSockets (firing $disconnect), the servers, DynamoDB Local and Postgres; restores process.env. */
+  /** Stops the queue consumers, closes WebSockets (firing $disconnect), the servers, the local SQS, DynamoDB Local and Postgres; restores process.env. */
   stop(): Promise<void>;
 }
 
@@ -80,6 +100,10 @@ const port = z.coerce.number().int().min(0).max(65_535);
 export const runtimeEnvSchema = z.object({
   PORT: port.default(3000),
   WS_PORT: port.default(3001),
+  /** The local SQS (SQS_ENDPOINT of the handlers). */
+  SQS_PORT: port.default(3002),
+  /** Visibility timeout of the local queues, so a failed record is retried within seconds. */
+  CHAT_LOCAL_QUEUE_VISIBILITY_SECONDS: z.coerce.number().int().min(0).max(43_200).default(LOCAL_QUEUE_VISIBILITY_SECONDS),
   CHAT_DATA_DIR: z.string().min(1).default('.data'),
   /** An external Postgres database to use instead of the embedded one. */
   DATABASE_URL: z.string().startsWith('postgres').optional(),
@@ -105,6 +129,8 @@ export function runtimeOptionsFromEnv(env: Record<string, string | undefined> = 
     dataDir: values.CHAT_DATA_DIR,
     httpPort: values.PORT,
     wsPort: values.WS_PORT,
+    sqsPort: values.SQS_PORT,
+    queueVisibilityTimeoutSeconds: values.CHAT_LOCAL_QUEUE_VISIBILITY_SECONDS,
     databaseUrl: values.DATABASE_URL,
     dynamoEndpoint: values.DYNAMODB_ENDPOINT,
     emulator: {
@@ -127,6 +153,37 @@ async function postgresPassword(dataDir: string): Promise<string> {
   const password = randomBytes(18).toString('base64url');
   await writeFile(file, `${password}\n`, { mode: 0o600 });
   return password;
+}
+
+/**
+ * Creates every queue of functions/config/queues.ts with its dead-letter queue and redrive
+ * policy, through the SDK as the stack does in AWS.
+ */
+async function createQueues(client: SQSClient, visibilityTimeoutSeconds: number): Promise<LocalRuntime['queueUrls']> {
+  const entries = await Promise.all(
+    QUEUE_KEYS.map(async (key) => {
+      const queue = QUEUES[key];
+      const deadLetter = await client.send(
+        new CreateQueueCommand({
+          QueueName: deadLetterName(queue.localName),
+          Attributes: { MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds) },
+        }),
+      );
+      const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetter.QueueUrl, AttributeNames: ['QueueArn'] }));
+      const created = await client.send(
+        new CreateQueueCommand({
+          QueueName: queue.localName,
+          Attributes: {
+            VisibilityTimeout: String(visibilityTimeoutSeconds),
+            MessageRetentionPeriod: String(queue.retentionSeconds),
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: queue.maxReceiveCount }),
+          },
+        }),
+      );
+      return [key, { url: created.QueueUrl!, deadLetterUrl: deadLetter.QueueUrl! }] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as LocalRuntime['queueUrls'];
 }
 
 async function timed<T>(timings: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> {
@@ -203,14 +260,49 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     return endpoint;
   };
 
+  const queues = async (): Promise<{ sqs: SqsEmulator; queueUrls: LocalRuntime['queueUrls'] }> => {
+    const sqs = await timed(timings, 'sqs', async () => {
+      try {
+        return await startSqsEmulator({ host: options.host, port: options.sqsPort ?? 0, region: REGION, log: options.emulator?.log ?? consoleLog() });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new Error(`${(error as Error).message}: another process uses the port (set SQS_PORT to another)`, { cause: error });
+        }
+        throw error;
+      }
+    });
+    stops.push(() => sqs.stop());
+    const client = createSqsClient({ AWS_REGION: REGION, SQS_ENDPOINT: sqs.endpoint });
+    try {
+      const queueUrls = await timed(timings, 'queues', () => createQueues(client, options.queueVisibilityTimeoutSeconds ?? LOCAL_QUEUE_VISIBILITY_SECONDS));
+      return { sqs, queueUrls };
+    } finally {
+      client.destroy();
+    }
+  };
+
   let databaseUrl: string;
   let dynamoEndpoint: string;
   let issuer: DevIssuer;
+  let sqs: SqsEmulator;
+  let queueUrls: LocalRuntime['queueUrls'];
   try {
-    const results = await Promise.allSettled([postgres(), dynamo(), options.issuer ? Promise.resolve(options.issuer) : loadOrCreateDevIssuer(dataDir)]);
+    const results = await Promise.allSettled([
+      postgres(),
+      dynamo(),
+      options.issuer ? Promise.resolve(options.issuer) : loadOrCreateDevIssuer(dataDir),
+      queues(),
+    ]);
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
-    [databaseUrl, dynamoEndpoint, issuer] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [string, string, DevIssuer];
+    let local: { sqs: SqsEmulator; queueUrls: LocalRuntime['queueUrls'] };
+    [databaseUrl, dynamoEndpoint, issuer, local] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
+      string,
+      string,
+      DevIssuer,
+      { sqs: SqsEmulator; queueUrls: LocalRuntime['queueUrls'] },
+    ];
+    ({ sqs, queueUrls } = local);
   } catch (error) {
     await stopAll();
     throw error;
@@ -230,6 +322,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         httpPort: options.httpPort,
         wsPort: options.wsPort,
         issuer,
+        sqs: {
+          endpoint: sqs.endpoint,
+          queueUrls: Object.fromEntries(QUEUE_KEYS.map((key) => [key, queueUrls[key].url])),
+        },
       }),
     );
   } catch (error) {
@@ -246,6 +342,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ...options.env,
     DATABASE_URL: databaseUrl,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
+    SQS_ENDPOINT: sqs.endpoint,
+    ...Object.fromEntries(QUEUE_KEYS.map((key) => [QUEUES[key].urlSettingsKey, queueUrls[key].url])),
     WEBSOCKET_CALLBACK_URL: emulator.callbackUrl,
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,
@@ -272,6 +370,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     callbackUrl: emulator.callbackUrl,
     databaseUrl,
     dynamoEndpoint,
+    sqsEndpoint: sqs.endpoint,
+    sqs,
+    queueUrls,
     dataDir,
     tableNames,
     issuer,
