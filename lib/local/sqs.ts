@@ -168,35 +168,24 @@ const queueUrl = z.string().min(1);
 const batchEntryId = z.string();
 const stringMap = z.record(z.string(), z.string());
 
+/** One message to send: SendMessage's own fields, and each entry of SendMessageBatch. */
+const messageToSend = z.object({
+  MessageBody: z.string(),
+  DelaySeconds: int.optional(),
+  MessageAttributes: messageAttributes,
+  MessageSystemAttributes: z.record(z.string(), attributeValue).optional(),
+  MessageGroupId: z.string().optional(),
+  MessageDeduplicationId: z.string().optional(),
+});
+
 const schemas = {
   CreateQueue: z.object({ QueueName: z.string(), Attributes: stringMap.optional(), tags: stringMap.optional() }),
   GetQueueUrl: z.object({ QueueName: z.string(), QueueOwnerAWSAccountId: z.string().optional() }),
   ListQueues: z.object({ QueueNamePrefix: z.string().optional(), MaxResults: int.min(1).max(1000).optional(), NextToken: z.string().optional() }),
   GetQueueAttributes: z.object({ QueueUrl: queueUrl, AttributeNames: z.array(z.string()).optional() }),
   SetQueueAttributes: z.object({ QueueUrl: queueUrl, Attributes: stringMap }),
-  SendMessage: z.object({
-    QueueUrl: queueUrl,
-    MessageBody: z.string(),
-    DelaySeconds: int.optional(),
-    MessageAttributes: messageAttributes,
-    MessageSystemAttributes: z.record(z.string(), attributeValue).optional(),
-    MessageGroupId: z.string().optional(),
-    MessageDeduplicationId: z.string().optional(),
-  }),
-  SendMessageBatch: z.object({
-    QueueUrl: queueUrl,
-    Entries: z.array(
-      z.object({
-        Id: batchEntryId,
-        MessageBody: z.string(),
-        DelaySeconds: int.optional(),
-        MessageAttributes: messageAttributes,
-        MessageSystemAttributes: z.record(z.string(), attributeValue).optional(),
-        MessageGroupId: z.string().optional(),
-        MessageDeduplicationId: z.string().optional(),
-      }),
-    ),
-  }),
+  SendMessage: messageToSend.extend({ QueueUrl: queueUrl }),
+  SendMessageBatch: z.object({ QueueUrl: queueUrl, Entries: z.array(messageToSend.extend({ Id: batchEntryId })) }),
   ReceiveMessage: z.object({
     QueueUrl: queueUrl,
     MaxNumberOfMessages: int.optional(),
