@@ -8,7 +8,7 @@ import type { Settings } from './settings.ts';
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
   urlSettingsKey: 'EVENTS_QUEUE_URL';
-  /** The queue's name locally (in AWS CloudFormation names it). */
+  /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
   localName: string;
   /**
    * How long a received message stays invisible before it is delivered again. AWS asks for at

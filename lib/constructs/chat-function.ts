@@ -1,7 +1,7 @@
 /**
  * One Lambda function of the product, with the defaults every function shares, and `bind…()`
  * helpers that set an environment variable and grant the matching access in one call, so a
- * function never has a table name without the right to use it (or the reverse).
+ * function never has a table name or queue URL without the right to use it (or the reverse).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,14 +12,17 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IDatabaseProxy } from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUES, type QueueKey } from '#config/queues';
 import { TABLES, type TableKey } from '#config/tables';
 import { nagResource } from '#lib/constructs/nag';
-import type { TableAccess } from '#lib/stacks/function-access';
+import type { QueueAccess, TableAccess } from '#lib/stacks/function-access';
 
 /** The repository root: NodejsFunction bundles from here with the project's lockfile and tsconfig. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,6 +93,7 @@ export class ChatFunction extends Construct {
   /** The manifest entry this function serves. */
   readonly entry: string;
   private readonly boundTables = new Map<TableKey, TableAccess>();
+  private readonly boundQueues = new Map<QueueKey, QueueAccess>();
 
   constructor(scope: Construct, id: string, props: ChatFunctionProps) {
     super(scope, id);
@@ -176,6 +180,11 @@ export class ChatFunction extends Construct {
     return this.boundTables;
   }
 
+  /** The queues this function sends to or consumes. */
+  get queues(): ReadonlyMap<QueueKey, QueueAccess> {
+    return this.boundQueues;
+  }
+
   /** Sets an environment variable on the function. */
   addEnvironment(name: string, value: string): this {
     this.function.addEnvironment(name, value);
@@ -198,6 +207,39 @@ export class ChatFunction extends Construct {
         reason: `Queries the ${key} table's global secondary indexes (${TABLES[key].globalSecondaryIndexes.map((index) => index.name).join(', ')}); the grant is limited to that one table's indexes.`,
       });
     }
+    return this;
+  }
+
+  /**
+   * Lets the function send to one SQS queue: its URL in the queue's settings variable
+   * (EVENTS_QUEUE_URL, …) and sqs:SendMessage (with GetQueueAttributes and GetQueueUrl) on that
+   * queue only. Never receive or delete: a publisher cannot take what a consumer should get.
+   */
+  bindQueue(key: QueueKey, queue: IQueue): this {
+    if (this.boundQueues.has(key)) throw new Error(`${this.node.path} is already bound to the ${key} queue`);
+    this.boundQueues.set(key, 'send');
+    this.function.addEnvironment(QUEUES[key].urlSettingsKey, queue.queueUrl);
+    queue.grantSendMessages(this.function);
+    return this;
+  }
+
+  /**
+   * Makes one SQS queue trigger the function: an event source mapping with the batch size and
+   * window given, reporting partial batch failures (the handler answers `batchItemFailures`, so
+   * only the failed records are delivered again, and after the queue's maxReceiveCount they move
+   * to its dead-letter queue). The mapping grants receive, delete and change-visibility on this
+   * queue only. The function gets no URL and no right to send: it is handed its records.
+   */
+  consumeQueue(key: QueueKey, queue: IQueue, options: { batchSize: number; maxBatchingWindow: Duration }): this {
+    if (this.boundQueues.has(key)) throw new Error(`${this.node.path} is already bound to the ${key} queue`);
+    this.boundQueues.set(key, 'consume');
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize,
+        maxBatchingWindow: options.maxBatchingWindow,
+        reportBatchItemFailures: true,
+      }),
+    );
     return this;
   }
 

@@ -10,8 +10,10 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS, type MetricName } from '#core/ports';
+import type { QueueKey } from '#config/queues';
 import type { TableKey } from '#config/tables';
 import type { ChatFunction } from './chat-function.ts';
 
@@ -35,7 +37,19 @@ export const ALARM_THRESHOLDS = {
   deliveryFailureRatePercent: 5,
   /** ...once at least this many messages were sent in those 5 minutes. */
   deliveryMinimumMessages: 20,
+  /** Messages in a dead-letter queue (maximum over 5 minutes): one is enough, each is an event nobody handled. */
+  deadLetterMessages: 1,
+  /** Age of a queue's oldest message in seconds (maximum over 5 minutes): its consumers are behind or failing. */
+  queueOldestMessageAgeSeconds: 300,
+  /** EventPublishFailures per event publish attempted (published, republished or failed) over 5 minutes, in percent... */
+  eventPublishFailureRatePercent: 5,
+  /** ...once at least this many publishes were attempted in those 5 minutes. */
+  eventPublishMinimumAttempts: 20,
 } as const;
+
+/** The event pipeline's business metrics, plotted beside the queues rather than with the chat's. */
+const EVENT_METRICS = ['EventsPublished', 'EventsRepublished', 'EventPublishFailures', 'EventRecordFailures'] as const satisfies readonly MetricName[];
+const CHANGE_LOG_METRICS = ['ChangesPurged'] as const satisfies readonly MetricName[];
 
 const PERIOD = Duration.minutes(5);
 
@@ -43,6 +57,14 @@ export interface FunctionGroup {
   /** Shown on the dashboard: HTTP, WebSocket, Deployment. */
   name: string;
   functions: ChatFunction[];
+}
+
+/** A queue of functions/config/queues.ts, its dead-letter queue and the functions it triggers. */
+export interface ObservedQueue {
+  key: QueueKey;
+  queue: IQueue;
+  deadLetterQueue: IQueue;
+  consumers: ChatFunction[];
 }
 
 export interface ObservabilityProps {
@@ -55,6 +77,7 @@ export interface ObservabilityProps {
   webSocketStage: IWebSocketStage;
   functionGroups: FunctionGroup[];
   tables: Record<TableKey, ITable>;
+  queues: ObservedQueue[];
   databaseInstanceIdentifier: string;
   /** The instance's max_connections (estimated from its size unless given). */
   databaseMaxConnections: number;
@@ -142,6 +165,17 @@ export class Observability extends Construct {
       dimensionsMap: { service: this.props.serviceName },
       statistic,
       period: PERIOD,
+    });
+  }
+
+  private queueMetric(queue: IQueue, metricName: string, statistic: string, label?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SQS',
+      metricName,
+      dimensionsMap: { QueueName: queue.queueName },
+      statistic,
+      period: PERIOD,
+      ...(label ? { label } : {}),
     });
   }
 
@@ -261,6 +295,43 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+
+    for (const { key, queue, deadLetterQueue } of p.queues) {
+      this.alarm(`${key}DeadLetterMessages`, {
+        name: `dead-letters-${key}`,
+        alarmDescription: `The ${key} queue's dead-letter queue holds at least ${t.deadLetterMessages} message(s): events its consumers failed on every delivery. Runbook: docs/operations.md#dead-letters`,
+        metric: this.queueMetric(deadLetterQueue, 'ApproximateNumberOfMessagesVisible', 'Maximum'),
+        threshold: t.deadLetterMessages,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      this.alarm(`${key}QueueOldestMessage`, {
+        name: `queue-age-${key}`,
+        alarmDescription: `The ${key} queue's oldest message is more than ${t.queueOldestMessageAgeSeconds} s old: its consumers are behind or failing. Runbook: docs/operations.md#queue-age`,
+        metric: this.queueMetric(queue, 'ApproximateAgeOfOldestMessage', 'Maximum'),
+        threshold: t.queueOldestMessageAgeSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
+
+    this.alarm('EventPublishFailureRate', {
+      name: 'event-publish-failure-rate',
+      alarmDescription: `More than ${t.eventPublishFailureRatePercent} of every 100 domain event publishes failed in 5 minutes (with at least ${t.eventPublishMinimumAttempts} attempts). Runbook: docs/operations.md#event-publish-failure-rate`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(published, 0) + FILL(republished, 0) + FILL(failures, 0) >= ${t.eventPublishMinimumAttempts}, 100 * FILL(failures, 0) / (FILL(published, 0) + FILL(republished, 0) + FILL(failures, 0)), 0)`,
+        usingMetrics: {
+          published: this.customMetric('EventsPublished'),
+          republished: this.customMetric('EventsRepublished'),
+          failures: this.customMetric('EventPublishFailures'),
+        },
+        label: 'Event publish failures per 100 attempts',
+        period: PERIOD,
+      }),
+      threshold: t.eventPublishFailureRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
   }
 
   // ── Dashboard ────────────────────────────────────────────────────────────────────────────
@@ -364,7 +435,8 @@ export class Observability extends Construct {
       ]),
     );
 
-    const counts = METRICS.filter((metric) => metric !== 'FanOutLatency');
+    const pipeline: readonly MetricName[] = [...EVENT_METRICS, ...CHANGE_LOG_METRICS];
+    const counts = METRICS.filter((metric) => metric !== 'FanOutLatency' && !pipeline.includes(metric));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Chat: messages and deliveries',
@@ -381,6 +453,45 @@ export class Observability extends Construct {
         width: 12,
         height: 6,
       }),
+    );
+
+    // ── The event pipeline: publishing, the queues, their consumers, the change log ──────────
+    const consumers = [...new Set(p.queues.flatMap((queue) => queue.consumers))];
+    const labelled = (f: ChatFunction, metric: cloudwatch.Metric, what: string) => metric.with({ label: `${f.entry} ${what}` });
+    this.dashboard.addWidgets(
+      graph(
+        'Events: published / republished / failed',
+        EVENT_METRICS.map((metric) => this.customMetric(metric).with({ label: metric })),
+      ),
+      graph(
+        'Queues: depth / oldest message',
+        p.queues.flatMap(({ key, queue }) => [
+          this.queueMetric(queue, 'ApproximateNumberOfMessagesVisible', 'Maximum', `${key} visible`),
+          this.queueMetric(queue, 'ApproximateNumberOfMessagesNotVisible', 'Maximum', `${key} in flight`),
+        ]),
+        {
+          right: p.queues.map(({ key, queue }) => this.queueMetric(queue, 'ApproximateAgeOfOldestMessage', 'Maximum', `${key} oldest message (s)`)),
+          rightAnnotations: [{ value: ALARM_THRESHOLDS.queueOldestMessageAgeSeconds, label: 'age alarm' }],
+        },
+      ),
+      graph(
+        'Queues: dead-letter depth',
+        p.queues.map(({ key, deadLetterQueue }) =>
+          this.queueMetric(deadLetterQueue, 'ApproximateNumberOfMessagesVisible', 'Maximum', `${key} dead letters`),
+        ),
+        { leftAnnotations: [{ value: ALARM_THRESHOLDS.deadLetterMessages, label: 'alarm' }] },
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph('Queue consumers: invocations / errors', [
+        ...consumers.map((f) => labelled(f, f.function.metricInvocations({ period: PERIOD, statistic: 'Sum' }), 'invocations')),
+        ...consumers.map((f) => labelled(f, f.function.metricErrors({ period: PERIOD, statistic: 'Sum' }), 'errors')),
+      ]),
+      graph('Queue consumers: duration', [
+        ...consumers.map((f) => labelled(f, f.function.metricDuration({ period: PERIOD, statistic: 'p50' }), 'p50')),
+        ...consumers.map((f) => labelled(f, f.function.metricDuration({ period: PERIOD, statistic: 'p99' }), 'p99')),
+      ]),
+      graph('Change log: rows purged', CHANGE_LOG_METRICS.map((metric) => this.customMetric(metric).with({ label: metric }))),
     );
 
     this.dashboard.addWidgets(

@@ -1,28 +1,39 @@
 /**
  * What each handler may touch, beyond Postgres (which the route manifest's `database` flag
- * decides): the DynamoDB tables it reads or writes and whether it posts to WebSocket connections.
- * The stateless stack grants exactly this and nothing else, so a function's IAM policy names only
- * its own tables.
+ * decides): the DynamoDB tables it reads or writes, whether it posts to WebSocket connections, and
+ * the SQS queues it sends to or consumes. The stateless stack grants exactly this and nothing
+ * else, so a function's IAM policy names only its own tables and queues.
  *
  * Keyed by the manifest's handler entries: the type makes a new entry in
  * functions/config/routes.ts fail to compile until its access is written down here.
  */
-import type { HTTP_ROUTES, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
+import type { QueueKey } from '#config/queues';
+import type { HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import type { TableKey } from '#config/tables';
+import { ROUTE_KEYS, unionOfAccess, WS_ACTIONS, type ActionAccess, type RouteKey } from '#core/protocol';
 
 /** A handler module under functions/handlers, as the route manifest names it. */
 export type HandlerEntry =
   | (typeof HTTP_ROUTES)[number]['entry']
   | (typeof WEBSOCKET_ROUTES)[number]['entry']
-  | (typeof SCHEDULED_TASKS)[number]['entry'];
+  | (typeof SCHEDULED_TASKS)[number]['entry']
+  | (typeof QUEUE_CONSUMERS)[number]['entry'];
 
 /** read: Get/BatchGet/Query/Scan/DescribeTable; readWrite adds Put/Update/Delete/BatchWrite. */
 export type TableAccess = 'read' | 'readWrite';
+
+/**
+ * send: sqs:SendMessage on the queue, and its URL in the queue's settings variable
+ * (EVENTS_QUEUE_URL, …). consume: the queue triggers the function (an event source mapping of
+ * QUEUE_CONSUMERS), which may receive, delete and change the visibility of its messages.
+ */
+export type QueueAccess = 'send' | 'consume';
 
 export interface FunctionAccess {
   tables: Partial<Record<TableKey, TableAccess>>;
   /** Posts frames to, or closes, WebSocket connections through `@connections`. */
   connectionsApi: boolean;
+  queues: Partial<Record<QueueKey, QueueAccess>>;
 }
 
 /**
@@ -33,46 +44,69 @@ export interface FunctionAccess {
 const FAN_OUT: FunctionAccess = {
   tables: { connections: 'readWrite', subscriptions: 'readWrite', presence: 'readWrite' },
   connectionsApi: true,
+  queues: {},
 };
 
-const NOTHING: FunctionAccess = { tables: {}, connectionsApi: false };
+const NOTHING: FunctionAccess = { tables: {}, connectionsApi: false, queues: {} };
 
-function extend(base: FunctionAccess, tables: FunctionAccess['tables']): FunctionAccess {
-  return { tables: { ...base.tables, ...tables }, connectionsApi: base.connectionsApi };
+/**
+ * Records changes in the change log, so publishes their domain events on the events queue after
+ * commit (functions/core/events.ts).
+ */
+const SENDS_EVENTS: FunctionAccess['queues'] = { events: 'send' };
+
+function extend(base: FunctionAccess, tables: FunctionAccess['tables'], queues: FunctionAccess['queues'] = {}): FunctionAccess {
+  return { tables: { ...base.tables, ...tables }, connectionsApi: base.connectionsApi, queues: { ...base.queues, ...queues } };
 }
 
+/** An action's declared access as the stack grants it (actions only ever send to queues). */
+function fromActionAccess(access: ActionAccess): FunctionAccess {
+  return { tables: { ...access.tables }, connectionsApi: access.connectionsApi, queues: { ...access.queues } };
+}
+
+/** Each WebSocket action route's access, computed from WS_ACTIONS. */
+const WS_ACTION_ACCESS = Object.fromEntries(ROUTE_KEYS.map((key) => [WS_ACTIONS[key].entry, fromActionAccess(WS_ACTIONS[key].access)])) as {
+  [K in RouteKey as (typeof WS_ACTIONS)[K]['entry']]: FunctionAccess;
+};
+
 export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
-  // HTTP: Postgres only, unless the route fans out or reads live state.
-  'http/start-conversation': NOTHING,
+  // HTTP: Postgres only, unless the route fans out or reads live state. Routes that change a
+  // conversation record the change and publish its event.
+  'http/start-conversation': extend(NOTHING, {}, SENDS_EVENTS),
   'http/list-conversations': NOTHING,
   'http/get-messages': NOTHING,
-  'http/archive-conversation': NOTHING,
-  'http/send-message': extend(FAN_OUT, { rateLimits: 'readWrite' }),
-  'http/mark-read': FAN_OUT,
-  'http/get-typing': { tables: { typing: 'read' }, connectionsApi: false },
-  'http/online-users': { tables: { presence: 'read' }, connectionsApi: false },
+  'http/archive-conversation': extend(NOTHING, {}, SENDS_EVENTS),
+  'http/send-message': extend(FAN_OUT, { rateLimits: 'readWrite' }, SENDS_EVENTS),
+  'http/mark-read': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/edit-message': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/delete-message': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/react': extend(FAN_OUT, {}, SENDS_EVENTS),
+  // Reads the change log: Postgres only.
+  'http/sync': NOTHING,
+  'http/get-typing': { tables: { typing: 'read' }, connectionsApi: false, queues: {} },
+  'http/online-users': { tables: { presence: 'read' }, connectionsApi: false, queues: {} },
   // Readiness pings DynamoDB through the connections table.
-  'http/health': { tables: { connections: 'read' }, connectionsApi: false },
+  'http/health': { tables: { connections: 'read' }, connectionsApi: false, queues: {} },
   'http/api-docs': NOTHING,
 
-  // WebSocket: every route answers its own connection through @connections, and every route but
-  // authenticate and ping first reads the connection's identity (a late bare one is closed).
+  // WebSocket: $connect signs in (evicting and announcing presence); $disconnect forgets the
+  // connection and prunes. Every action route's access is declared once, with the action, in
+  // WS_ACTIONS (functions/core/protocol/actions.ts).
   'ws/connect': FAN_OUT,
   'ws/disconnect': FAN_OUT,
-  'ws/authenticate': FAN_OUT,
-  // Replies to the caller only (no fan-out, so no pruning).
-  'ws/join-conversation': { tables: { connections: 'read', subscriptions: 'readWrite' }, connectionsApi: true },
-  'ws/leave-conversation': { tables: { connections: 'read', subscriptions: 'readWrite' }, connectionsApi: true },
-  'ws/send-message': extend(FAN_OUT, { rateLimits: 'readWrite' }),
-  'ws/typing': extend(FAN_OUT, { typing: 'readWrite' }),
-  'ws/update-message-status': FAN_OUT,
-  'ws/mark-read': FAN_OUT,
-  // Answers chat-pong and touches no state.
-  'ws/ping': { tables: {}, connectionsApi: true },
-  // The protocol shim dispatches seed event names to every action above, so it needs their union.
-  'ws/default': extend(FAN_OUT, { typing: 'readWrite', rateLimits: 'readWrite' }),
+  ...WS_ACTION_ACCESS,
+  // The protocol shim dispatches seed event names to every action, so it needs their union.
+  'ws/default': fromActionAccess(unionOfAccess(ROUTE_KEYS.map((key) => WS_ACTIONS[key].access))),
 
   // Scheduled: finds bare connections past their deadline (byAuthDeadline index), tells each
   // why, closes it and deletes its record.
-  'scheduled/close-unauthenticated': { tables: { connections: 'readWrite' }, connectionsApi: true },
+  'scheduled/close-unauthenticated': { tables: { connections: 'readWrite' }, connectionsApi: true, queues: {} },
+  // Publishes again, from the change log, the changes whose event was never confirmed.
+  'scheduled/republish-events': extend(NOTHING, {}, SENDS_EVENTS),
+  // Deletes change-log rows past retention: Postgres only.
+  'scheduled/purge-changes': NOTHING,
+
+  // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
+  // change published (Postgres); it will send to the consumers' own queues once they exist.
+  'queue/route-events': extend(NOTHING, {}, { events: 'consume' }),
 };

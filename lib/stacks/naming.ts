@@ -1,6 +1,7 @@
 /**
  * Physical names, derived from the stage so several stages share an account without clashing.
  */
+import { deadLetterName, type QueueKey } from '#config/queues';
 import type { TableKey } from '#config/tables';
 
 /** Powertools' service name, the `service` dimension of every custom metric. */
@@ -26,6 +27,19 @@ export function stackNames(stage: string): { stateful: string; stateless: string
  */
 export function tableName(stage: string, key: TableKey): string {
   return `${resourcePrefix(stage)}-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+/**
+ * A queue's physical name, and its dead-letter queue's (`…-events`, `…-events-dlq`). Fixed for
+ * the same reasons as the tables' names, and so the dead-letter queue's redrive allow policy can
+ * name its source queue without the two queues referring to each other.
+ */
+export function queueName(stage: string, key: QueueKey): string {
+  return `${resourcePrefix(stage)}-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+export function deadLetterQueueName(stage: string, key: QueueKey): string {
+  return deadLetterName(queueName(stage, key));
 }
 
 /** PascalCase of a camelCase or kebab/slash-separated name: `ws/join-conversation` → `WsJoinConversation`. */

@@ -1,7 +1,8 @@
 /**
  * Everything that holds data or identity and outlives a code deployment: the network, Postgres
- * (RDS behind RDS Proxy), the DynamoDB tables and, without an external issuer, the Cognito user
- * pool. Deployed before, and changed far less often than, the stateless stack.
+ * (RDS behind RDS Proxy), the DynamoDB tables, the SQS queues with their dead-letter queues and,
+ * without an external issuer, the Cognito user pool. Deployed before, and changed far less often
+ * than, the stateless stack.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -10,10 +11,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { QUEUE_KEYS, QUEUES, type QueueDefinition, type QueueKey } from '#config/queues';
 import { TABLE_KEYS, TABLES, type KeyAttribute, type TableDefinition, type TableKey } from '#config/tables';
 import type { ClaimNames, DeploymentSettings } from './deployment-settings.ts';
-import { DATABASE_NAME, DATABASE_USER, pascalCase, resourcePrefix, tableName } from './naming.ts';
+import { queueVisibilityTimeout } from './function-timeouts.ts';
+import { DATABASE_NAME, DATABASE_USER, deadLetterQueueName, pascalCase, queueName, resourcePrefix, tableName } from './naming.ts';
 
 /** Subnet groups: NAT gateways, Lambda functions, and the database with its proxy. */
 export const SUBNETS = {
@@ -30,6 +34,12 @@ export interface TokenIssuer {
   audience: string[];
   jwksUri: string;
   claims: ClaimNames;
+}
+
+/** A queue of functions/config/queues.ts and the dead-letter queue its failed messages move to. */
+export interface ChatQueue {
+  queue: sqs.Queue;
+  deadLetterQueue: sqs.Queue;
 }
 
 export interface StatefulStackProps extends StackProps {
@@ -51,6 +61,8 @@ export class StatefulStack extends Stack {
   readonly databaseInstanceIdentifier: string;
   readonly proxyName: string;
   readonly tables: Record<TableKey, dynamodb.Table>;
+  /** Fixed names too: the stateless stack addresses them by name, like the tables. */
+  readonly queues: Record<QueueKey, ChatQueue>;
   readonly tokenIssuer: TokenIssuer;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
@@ -219,6 +231,12 @@ export class StatefulStack extends Stack {
       dynamodb.Table
     >;
 
+    // ── SQS ──────────────────────────────────────────────────────────────────────────────
+    // Here rather than in the stateless stack: an event waiting in a queue, and above all one in a
+    // dead-letter queue waiting to be replayed, is data that a redeploy of the code must not
+    // delete. See docs/operations.md, "The event pipeline".
+    this.queues = Object.fromEntries(QUEUE_KEYS.map((key) => [key, this.createQueue(key, settings)])) as Record<QueueKey, ChatQueue>;
+
     // ── Identity ─────────────────────────────────────────────────────────────────────────
     if (settings.identity.kind === 'external') {
       const { issuer, audience, jwksUri, claims } = settings.identity;
@@ -239,6 +257,53 @@ export class StatefulStack extends Stack {
 
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.proxy.endpoint });
     new CfnOutput(this, 'DatabaseSecretArn', { value: this.databaseSecret.secretArn });
+    for (const key of QUEUE_KEYS) {
+      const { queue, deadLetterQueue } = this.queues[key];
+      const name = pascalCase(key);
+      new CfnOutput(this, `${name}QueueUrl`, { value: queue.queueUrl, description: `The ${key} queue (aws sqs get-queue-attributes --queue-url …)` });
+      new CfnOutput(this, `${name}QueueArn`, { value: queue.queueArn });
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl, description: `The ${key} queue's dead-letter queue: inspect with aws sqs receive-message` });
+      new CfnOutput(this, `${name}DeadLetterQueueArn`, {
+        value: deadLetterQueue.queueArn,
+        description: `Replay with aws sqs start-message-move-task --source-arn <this ARN> (docs/operations.md)`,
+      });
+    }
+  }
+
+  /**
+   * One queue of functions/config/queues.ts with its dead-letter queue: SQS-managed encryption,
+   * TLS required, the definition's retention, and a redrive policy that moves a message to the
+   * dead-letter queue after maxReceiveCount receives. Only this queue may use that dead-letter
+   * queue (and so redrive its messages back); no queue may use the main queue as its own.
+   */
+  private createQueue(key: QueueKey, settings: DeploymentSettings): ChatQueue {
+    const definition: QueueDefinition = QUEUES[key];
+    const name = queueName(settings.stage, key);
+    const removalPolicy = settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Named by ARN, not by the queue itself: the queue refers to its dead-letter queue already.
+    const source = sqs.Queue.fromQueueAttributes(this, `${pascalCase(key)}QueueSource`, {
+      queueArn: this.formatArn({ service: 'sqs', resource: name }),
+      queueName: name,
+    });
+    const deadLetterQueue = new sqs.Queue(this, `${pascalCase(key)}DeadLetterQueue`, {
+      queueName: deadLetterQueueName(settings.stage, key),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(definition.deadLetterRetentionSeconds),
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [source] },
+      removalPolicy,
+    });
+    const queue = new sqs.Queue(this, `${pascalCase(key)}Queue`, {
+      queueName: name,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(definition.retentionSeconds),
+      visibilityTimeout: queueVisibilityTimeout(key),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: definition.maxReceiveCount },
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+      removalPolicy,
+    });
+    return { queue, deadLetterQueue };
   }
 
   private createTable(key: TableKey, settings: DeploymentSettings): dynamodb.Table {

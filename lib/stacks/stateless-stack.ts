@@ -1,7 +1,8 @@
 /**
  * Everything that is code and configuration: one Lambda function per handler module in the route
- * manifest, the HTTP and WebSocket APIs wired from the manifest, the migrations custom resource,
- * and the dashboard and alarms. Safe to destroy and redeploy; it holds no data.
+ * manifest, the HTTP and WebSocket APIs wired from the manifest, the schedules and queue event
+ * sources that trigger the other functions, the migrations custom resource, and the dashboard and
+ * alarms. Safe to destroy and redeploy; it holds no data (the queues live in the stateful stack).
  */
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -24,15 +25,18 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { HANDLER_ENTRIES, HTTP_ROUTES, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
+import { QUEUE_KEYS, type QueueKey } from '#config/queues';
+import { HANDLER_ENTRIES, HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import { TABLE_KEYS, TABLES, type TableKey } from '#config/tables';
 import { ChatFunction, type ChatFunctionNetwork } from '#lib/constructs/chat-function';
 import { DatabaseMigrations } from '#lib/constructs/database-migrations';
 import { Observability } from '#lib/constructs/observability';
 import type { DeploymentSettings } from './deployment-settings.ts';
-import { FUNCTION_ACCESS, type HandlerEntry } from './function-access.ts';
-import { pascalCase, resourcePrefix, SERVICE_NAME, tableName } from './naming.ts';
+import { FUNCTION_ACCESS, type HandlerEntry, type QueueAccess } from './function-access.ts';
+import { FUNCTION_TIMEOUTS } from './function-timeouts.ts';
+import { deadLetterQueueName, pascalCase, queueName, resourcePrefix, SERVICE_NAME, tableName } from './naming.ts';
 import { SUBNETS, type StatefulStack } from './stateful-stack.ts';
 
 /** API Gateway throttling per stage (requests per second, and burst). */
@@ -42,8 +46,6 @@ const WEBSOCKET_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** Functions that use Postgres get more memory: Prisma compiles its query engine (WASM) at cold start. */
 const DATABASE_FUNCTION_MEMORY_MB = 1024;
 const FUNCTION_MEMORY_MB = 512;
-/** Below API Gateway's integration timeouts (30 s HTTP, 29 s WebSocket), with room for a cold start. */
-const FUNCTION_TIMEOUT = Duration.seconds(10);
 
 const HTTP_ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
@@ -140,6 +142,23 @@ export class StatelessStack extends Stack {
       }),
     ) as Record<TableKey, dynamodb.ITable>;
 
+    // Queues by their fixed names too (the stateful stack creates them).
+    const queueByName = (id: string, name: string) =>
+      sqs.Queue.fromQueueAttributes(this, id, {
+        queueName: name,
+        queueArn: this.formatArn({ service: 'sqs', resource: name }),
+        queueUrl: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/${name}`,
+      });
+    const queues = Object.fromEntries(
+      QUEUE_KEYS.map((key) => [
+        key,
+        {
+          queue: queueByName(`${pascalCase(key)}Queue`, queueName(settings.stage, key)),
+          deadLetterQueue: queueByName(`${pascalCase(key)}DeadLetterQueue`, deadLetterQueueName(settings.stage, key)),
+        },
+      ]),
+    ) as Record<QueueKey, { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue }>;
+
     // ── WebSocket API (first: the functions need its callback URL) ─────────────────────────
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       apiName: `${prefix}-ws`,
@@ -181,12 +200,12 @@ export class StatelessStack extends Stack {
       AUTH_CLAIM_ROLE: auth.claims.role,
       AUTH_CLAIM_PROVIDER_ID: auth.claims.providerId,
     };
-    // Scheduled tasks say nothing about Postgres: they use none (they stay out of the VPC).
-    const routes = [...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS.map((task) => ({ ...task, database: false }))] as readonly {
-      entry: HandlerEntry;
-      database: boolean;
-      summary: string;
-    }[];
+    // Every trigger of the manifest, with how long its kind of function may run.
+    const routes = [
+      ...[...HTTP_ROUTES, ...WEBSOCKET_ROUTES].map((route) => ({ ...route, timeout: FUNCTION_TIMEOUTS.api })),
+      ...SCHEDULED_TASKS.map((task) => ({ ...task, timeout: FUNCTION_TIMEOUTS.scheduled })),
+      ...QUEUE_CONSUMERS.map((consumer) => ({ ...consumer, timeout: FUNCTION_TIMEOUTS.queue })),
+    ] as readonly { entry: HandlerEntry; database: boolean; summary: string; timeout: Duration }[];
     for (const entry of HANDLER_ENTRIES as HandlerEntry[]) {
       const served = routes.filter((route) => route.entry === entry);
       const database = served.some((route) => route.database);
@@ -195,7 +214,7 @@ export class StatelessStack extends Stack {
         entry,
         description: `${entry}: ${served[0]?.summary ?? ''}`.slice(0, 256),
         memorySize: database ? DATABASE_FUNCTION_MEMORY_MB : FUNCTION_MEMORY_MB,
-        timeout: FUNCTION_TIMEOUT,
+        timeout: Duration.seconds(Math.max(...served.map((route) => route.timeout.toSeconds()))),
         serviceName: SERVICE_NAME,
         metricsNamespace: settings.metricsNamespace,
         logRetention,
@@ -207,7 +226,27 @@ export class StatelessStack extends Stack {
         chatFunction.bindTable(key, tables[key], level);
       }
       if (access.connectionsApi) chatFunction.bindConnectionsApi(this.webSocketApi, this.webSocketStage);
+      for (const [key, level] of Object.entries(access.queues) as [QueueKey, QueueAccess][]) {
+        if (level === 'send') {
+          chatFunction.bindQueue(key, queues[key].queue);
+          continue;
+        }
+        // A consumer's access and its trigger are one decision: the manifest must name it too.
+        const consumers = QUEUE_CONSUMERS.filter((consumer) => consumer.entry === entry && consumer.queue === key);
+        if (consumers.length !== 1) {
+          throw new Error(`${entry} consumes the ${key} queue (lib/stacks/function-access.ts) but QUEUE_CONSUMERS names it ${consumers.length} times for that queue`);
+        }
+        chatFunction.consumeQueue(key, queues[key].queue, {
+          batchSize: consumers[0]!.batchSize,
+          maxBatchingWindow: Duration.seconds(consumers[0]!.maxBatchingWindowSeconds),
+        });
+      }
       this.functions.set(entry, chatFunction);
+    }
+    for (const consumer of QUEUE_CONSUMERS) {
+      if (FUNCTION_ACCESS[consumer.entry].queues[consumer.queue] !== 'consume') {
+        throw new Error(`QUEUE_CONSUMERS has ${consumer.entry} consume the ${consumer.queue} queue; give it { ${consumer.queue}: 'consume' } in lib/stacks/function-access.ts`);
+      }
     }
 
     // ── Migrations: applied before any function that needs the new schema is updated ───────
@@ -322,9 +361,17 @@ export class StatelessStack extends Stack {
         group('HTTP', HTTP_ROUTES),
         group('WebSocket', WEBSOCKET_ROUTES),
         group('Scheduled', SCHEDULED_TASKS),
+        group('Queue', QUEUE_CONSUMERS),
         { name: 'Deployment', functions: [this.migrations.handler] },
       ],
       tables,
+      queues: QUEUE_KEYS.map((key) => ({
+        key,
+        ...queues[key],
+        consumers: [...new Set(QUEUE_CONSUMERS.filter((consumer) => consumer.queue === key).map((consumer) => consumer.entry))].map(
+          (entry) => this.functions.get(entry)!,
+        ),
+      })),
       databaseInstanceIdentifier: stateful.databaseInstanceIdentifier,
       databaseMaxConnections: maxConnections,
       proxyName: stateful.proxyName,

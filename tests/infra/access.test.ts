@@ -1,13 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { HANDLER_ENTRIES, HTTP_ROUTES, WEBSOCKET_ROUTES } from '#config/routes';
+import { QUEUE_KEYS, QUEUES, type QueueKey } from '#config/queues';
+import { HANDLER_ENTRIES, HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import { TABLE_KEYS, type TableKey } from '#config/tables';
 import { FUNCTION_ACCESS, type HandlerEntry } from '#lib/stacks/function-access';
-import { tableName } from '#lib/stacks/naming';
+import { deadLetterQueueName, queueName, tableName } from '#lib/stacks/naming';
 import { actionsOf, functionLogicalId, functionStatements, resources, synth, type PolicyStatement } from './synth.ts';
 
 const { statelessTemplate: template, statefulTemplate } = synth();
 const entries = HANDLER_ENTRIES as HandlerEntry[];
-const usesDatabase = (entry: string) => [...HTTP_ROUTES, ...WEBSOCKET_ROUTES].some((route) => route.entry === entry && route.database);
+const usesDatabase = (entry: string) =>
+  [...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS, ...QUEUE_CONSUMERS].some((route) => route.entry === entry && route.database);
+
+/** What grantSendMessages and grantConsumeMessages allow, and nothing more. */
+const SEND_ACTIONS = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+const CONSUME_ACTIONS = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+
+/** The queues (by key) and dead-letter queues (by `<key>-dlq`) a statement names, by their fixed names. */
+function queuesIn(statement: PolicyStatement): string[] {
+  const text = JSON.stringify(statement.Resource);
+  return QUEUE_KEYS.flatMap((key) => [
+    ...(text.includes(`:${queueName('dev', key)}"`) ? [key] : []),
+    ...(text.includes(`:${deadLetterQueueName('dev', key)}"`) ? [`${key}-dlq`] : []),
+  ]);
+}
+
+function sqsStatements(entry: string) {
+  return functionStatements(template, functionLogicalId(template, entry)).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+}
 
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
@@ -82,6 +101,78 @@ describe('least privilege', () => {
     for (const statement of secretReads) expect(JSON.stringify(statement.Resource)).toContain('DatabaseSecret');
   });
 
+  it.each(entries)('%s: sends to, or consumes, exactly the queues its access names, with only the actions that needs', (entry) => {
+    const expected = FUNCTION_ACCESS[entry].queues;
+    const granted = new Map<string, Set<string>>();
+    for (const statement of sqsStatements(entry)) {
+      const queues = queuesIn(statement);
+      expect(queues.length, `an SQS statement of ${entry} names no known queue: ${JSON.stringify(statement.Resource)}`).toBe(1);
+      const actions = granted.get(queues[0]!) ?? new Set<string>();
+      for (const action of actionsOf(statement)) actions.add(action);
+      granted.set(queues[0]!, actions);
+    }
+    // Never a dead-letter queue: nothing sends to it but SQS's redrive, nothing reads it but on-call.
+    expect([...granted.keys()].sort()).toEqual((Object.keys(expected) as QueueKey[]).sort());
+    for (const [key, actions] of granted) {
+      const level = expected[key as QueueKey];
+      expect([...actions].sort(), `${entry} on ${key}`).toEqual(level === 'send' ? SEND_ACTIONS : CONSUME_ACTIONS);
+    }
+  });
+
+  it.each(entries)('%s: may put messages on a queue only if it publishes, and may receive only if it consumes', (entry) => {
+    const actions = sqsStatements(entry).flatMap(actionsOf);
+    const levels = Object.values(FUNCTION_ACCESS[entry].queues);
+    expect(actions.includes('sqs:SendMessage'), entry).toBe(levels.includes('send'));
+    expect(actions.includes('sqs:ReceiveMessage'), entry).toBe(levels.includes('consume'));
+    expect(actions.includes('sqs:DeleteMessage'), entry).toBe(levels.includes('consume'));
+    expect(actions.some((action) => action.endsWith('*')), entry).toBe(false);
+  });
+
+  it.each(entries)('%s: gets the URL of each queue it sends to, and only those', (entry) => {
+    const variables = environment(entry);
+    for (const key of QUEUE_KEYS) {
+      const variable = QUEUES[key].urlSettingsKey;
+      if (FUNCTION_ACCESS[entry].queues[key] === 'send') {
+        expect(JSON.stringify(variables[variable]), entry).toContain(`/${queueName('dev', key)}"`);
+      } else {
+        expect(variables[variable], entry).toBeUndefined();
+      }
+    }
+  });
+
+  it('lets every handler that records changes publish their events, and the sync reader and purge nothing', () => {
+    const publishers = entries.filter((entry) => FUNCTION_ACCESS[entry].queues.events === 'send');
+    expect(publishers).toEqual(
+      expect.arrayContaining([
+        'http/start-conversation',
+        'http/send-message',
+        'http/mark-read',
+        'http/archive-conversation',
+        'http/edit-message',
+        'http/delete-message',
+        'http/react',
+        'ws/send-message',
+        'ws/update-message-status',
+        'ws/mark-read',
+        'ws/default',
+        'scheduled/republish-events',
+      ]),
+    );
+    for (const entry of ['http/sync', 'scheduled/purge-changes', 'http/get-messages', 'ws/typing', 'ws/ping'] as HandlerEntry[]) {
+      expect(FUNCTION_ACCESS[entry].queues, entry).toEqual({});
+      expect(sqsStatements(entry), entry).toEqual([]);
+    }
+  });
+
+  it.each(QUEUE_CONSUMERS.map((consumer) => [consumer.entry, consumer] as const))('%s consumes its own queue only, and sends to neither it nor its dead-letter queue', (entry, consumer) => {
+    expect(FUNCTION_ACCESS[entry].queues[consumer.queue]).toBe('consume');
+    for (const statement of sqsStatements(entry)) {
+      if (actionsOf(statement).includes('sqs:ReceiveMessage')) expect(queuesIn(statement)).toEqual([consumer.queue]);
+      expect(queuesIn(statement)).not.toContain(`${consumer.queue}-dlq`);
+      if (queuesIn(statement).includes(consumer.queue)) expect(actionsOf(statement)).not.toContain('sqs:SendMessage');
+    }
+  });
+
   it('grants nothing on every resource except X-Ray (which has no resource-level permissions)', () => {
     for (const [, policy] of resources(template, 'AWS::IAM::Policy')) {
       for (const statement of (policy.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement) {
@@ -101,6 +192,19 @@ describe('network placement', () => {
   const [databaseGroup] = resources(statefulTemplate, 'AWS::EC2::SecurityGroup').find(([, group]) =>
     String(group.Properties?.GroupDescription).startsWith('RDS PostgreSQL'),
   )!;
+
+  it('runs the scheduled tasks and queue consumers that use Postgres in the VPC (the manifest says which)', () => {
+    const background = [...SCHEDULED_TASKS, ...QUEUE_CONSUMERS].filter((task) => task.database).map((task) => task.entry);
+    expect(background).toEqual(expect.arrayContaining(['scheduled/republish-events', 'scheduled/purge-changes', 'queue/route-events']));
+    for (const entry of background) {
+      const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(template, entry)]!;
+      expect(JSON.stringify(fn.Properties.VpcConfig?.SecurityGroupIds), entry).toContain(clientGroup);
+      expect(environment(entry).DATABASE_HOST, entry).toBeDefined();
+    }
+    // A scheduled task without Postgres still stays out of the VPC.
+    const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(template, 'scheduled/close-unauthenticated')]!;
+    expect(fn.Properties.VpcConfig).toBeUndefined();
+  });
 
   it.each(entries)('%s: runs in the VPC, in the database clients group, exactly when it uses Postgres', (entry) => {
     const fn = template.findResources('AWS::Lambda::Function')[functionLogicalId(template, entry)]!;

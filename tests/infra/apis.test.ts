@@ -1,5 +1,8 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
-import { HANDLER_ENTRIES, HTTP_ROUTES, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
+import { HANDLER_ENTRIES, HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
+import { FUNCTION_TIMEOUTS } from '#lib/stacks/function-timeouts';
 import { functionLogicalId, integrationTarget, resources, routeIntegration, synth } from './synth.ts';
 
 const { statelessTemplate: template } = synth();
@@ -109,11 +112,18 @@ describe('WebSocket API', () => {
 describe('functions', () => {
   it('are one per handler entry, each invoked only by API Gateway or, for scheduled tasks, EventBridge', () => {
     const scheduled = new Set<string>(SCHEDULED_TASKS.map((task) => task.entry));
+    const consumers = new Set<string>(QUEUE_CONSUMERS.map((consumer) => consumer.entry));
     for (const entry of HANDLER_ENTRIES) {
       const id = functionLogicalId(template, entry);
       const permissions = resources(template, 'AWS::Lambda::Permission').filter(
         ([, permission]) => JSON.stringify(permission.Properties?.FunctionName).includes(id),
       );
+      // Queue consumers are invoked by Lambda's own poller (an event source mapping), which
+      // needs no resource policy: nobody else may invoke them.
+      if (consumers.has(entry)) {
+        expect(permissions, entry).toEqual([]);
+        continue;
+      }
       expect(permissions.length, entry).toBeGreaterThan(0);
       const principal = scheduled.has(entry) ? 'events.amazonaws.com' : 'apigateway.amazonaws.com';
       for (const [, permission] of permissions) expect(permission.Properties?.Principal, entry).toBe(principal);
@@ -125,9 +135,19 @@ describe('functions', () => {
     const rules = resources(template, 'AWS::Events::Rule').filter(([, rule]) => JSON.stringify(rule.Properties?.Targets).includes(id));
     expect(rules).toHaveLength(1);
     expect(rules[0]![1].Properties).toMatchObject({
-      ScheduleExpression: `rate(${task.everyMinutes} minute${task.everyMinutes === 1 ? '' : 's'})`,
+      // CDK writes whole hours as hours: rate(60 minutes) is rate(1 hour).
+      ScheduleExpression: events.Schedule.rate(Duration.minutes(task.everyMinutes)).expressionString,
       State: 'ENABLED',
     });
+    expect(rules[0]![1].Properties?.ScheduleExpression).toMatch(/^rate\(\d+ (minute|minutes|hour|hours)\)$/);
+  });
+
+  it('time out API functions under API Gateway\'s limits, and background functions later', () => {
+    const timeout = (entry: string) => template.findResources('AWS::Lambda::Function')[functionLogicalId(template, entry)]!.Properties.Timeout;
+    for (const route of [...HTTP_ROUTES, ...WEBSOCKET_ROUTES]) expect(timeout(route.entry), route.entry).toBe(FUNCTION_TIMEOUTS.api.toSeconds());
+    for (const task of SCHEDULED_TASKS) expect(timeout(task.entry), task.entry).toBe(FUNCTION_TIMEOUTS.scheduled.toSeconds());
+    for (const consumer of QUEUE_CONSUMERS) expect(timeout(consumer.entry), consumer.entry).toBe(FUNCTION_TIMEOUTS.queue.toSeconds());
+    expect(FUNCTION_TIMEOUTS.api.toSeconds()).toBeLessThan(29);
   });
 
   it('run Node.js 22 on ARM64 with active tracing, a retained log group and the Powertools settings', () => {
@@ -163,5 +183,13 @@ describe('functions', () => {
         AUTH_JWKS_URI: expect.anything(),
       },
     });
+  });
+});
+
+describe('CloudFormation limits', () => {
+  it('keep the stateless template under 80 % of the 1 MB template limit (unindented) and its resources under 80 % of 500', () => {
+    const body = JSON.stringify(template.toJSON());
+    expect(body.length).toBeLessThan(800_000);
+    expect(Object.keys(template.toJSON().Resources as object).length).toBeLessThan(400);
   });
 });

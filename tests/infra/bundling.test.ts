@@ -17,7 +17,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ChatFunction, HANDLERS_DIR } from '#lib/constructs/chat-function';
-import { DatabaseMigrations } from '#lib/constructs/database-migrations';
+import { DatabaseMigrations, MIGRATIONS_DIR } from '#lib/constructs/database-migrations';
 import { createTestDatabase, withClient, type TestDatabase } from '#tests/support/postgres';
 import { createTestTables, type TestTables } from '#tests/support/dynamodb';
 
@@ -95,9 +95,12 @@ describe('the migrations handler bundle', () => {
     process.env.DATABASE_URL = database.url;
     const handler = await loadHandler(migrationsBundle);
     const response = (await handler({ RequestType: 'Create', LogicalResourceId: 'DatabaseMigrations' })) as { Data: { Applied: string } };
-    expect(response.Data.Applied).toMatch(/_init$/);
+    // Every migration of the repository, oldest (the _init one) first.
+    const migrations = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    expect(migrations[0]).toMatch(/_init$/);
+    expect(response.Data.Applied.split(',')).toEqual(migrations);
     const { rows } = await withClient(database.url, (client) => client.query(`SELECT count(*)::int AS n FROM "_prisma_migrations"`));
-    expect(rows[0].n).toBe(1);
+    expect(rows[0].n).toBe(migrations.length);
   });
 });
 

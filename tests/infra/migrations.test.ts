@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTP_ROUTES, WEBSOCKET_ROUTES } from '#config/routes';
+import { HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import { loadSettings } from '#config/settings';
 import { makeMigrateHandler, PHYSICAL_RESOURCE_ID } from '#handlers/custom-resources/migrate';
 import { hashDirectory, MIGRATIONS_DIR } from '#lib/constructs/database-migrations';
@@ -24,7 +24,7 @@ describe('the migrations custom resource', () => {
   });
 
   it('runs before any function that uses Postgres is updated', () => {
-    const databaseEntries = new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES].filter((route) => route.database).map((route) => route.entry));
+    const databaseEntries = new Set([...HTTP_ROUTES, ...WEBSOCKET_ROUTES, ...SCHEDULED_TASKS, ...QUEUE_CONSUMERS].filter((route) => route.database).map((route) => route.entry));
     const functions = template.findResources('AWS::Lambda::Function');
     for (const entry of databaseEntries) {
       expect(functions[functionLogicalId(template, entry)]!.DependsOn, entry).toContain(resourceId);

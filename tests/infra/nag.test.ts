@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/stacks/app';
 import { synth } from './synth.ts';
 
@@ -23,6 +23,11 @@ const CONFIGURATIONS: [string, Record<string, unknown>][] = [
 ];
 
 describe('cdk-nag AwsSolutions checks', () => {
+  // Each synthesis takes seconds (tens on a busy machine): build them under the hook's timeout.
+  beforeAll(() => {
+    for (const [, context] of CONFIGURATIONS) synth(context);
+  });
+
   it.each(CONFIGURATIONS)('find nothing unacknowledged: %s', (_name, context) => {
     const { app } = synth(context);
     const report = new AwsSolutionsChecks().validateScope(app);

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HANDLER_ENTRIES } from '#config/routes';
+import { QUEUE_KEYS } from '#config/queues';
+import { HANDLER_ENTRIES, QUEUE_CONSUMERS } from '#config/routes';
 import { TABLE_KEYS } from '#config/tables';
 import { METRICS } from '#core/ports';
 import { ALARM_THRESHOLDS } from '#lib/constructs/observability';
+import { deadLetterQueueName, queueName } from '#lib/stacks/naming';
 import { estimateMaxConnections } from '#lib/stacks/stateless-stack';
 import { resources, synth } from './synth.ts';
 
@@ -73,10 +76,59 @@ describe('alarms', () => {
     expect(metrics).toContain('{"Name":"service","Value":"provider-customer-chat"}');
   });
 
+  it.each(QUEUE_KEYS)('page when the %s queue\'s dead-letter queue holds a message', (key) => {
+    expect(alarm(`dead-letters-${key}`)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Statistic: 'Maximum',
+      Dimensions: [{ Name: 'QueueName', Value: deadLetterQueueName('dev', key) }],
+      Threshold: ALARM_THRESHOLDS.deadLetterMessages,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(ALARM_THRESHOLDS.deadLetterMessages).toBe(1);
+  });
+
+  it.each(QUEUE_KEYS)('page when the %s queue\'s oldest message waits too long (its consumers are behind)', (key) => {
+    expect(alarm(`queue-age-${key}`)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Statistic: 'Maximum',
+      Dimensions: [{ Name: 'QueueName', Value: queueName('dev', key) }],
+      Threshold: ALARM_THRESHOLDS.queueOldestMessageAgeSeconds,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('watch the event publish-failure rate from the Powertools metrics', () => {
+    const properties = alarm('event-publish-failure-rate');
+    expect(properties.Threshold).toBe(ALARM_THRESHOLDS.eventPublishFailureRatePercent);
+    const metrics = JSON.stringify(properties.Metrics);
+    for (const metric of ['EventPublishFailures', 'EventsPublished', 'EventsRepublished']) expect(metrics).toContain(`"MetricName":"${metric}"`);
+    expect(metrics).toContain('"Namespace":"ProviderCustomerChat"');
+    expect(metrics).toContain('{"Name":"service","Value":"provider-customer-chat"}');
+    expect(metrics).toContain(`>= ${ALARM_THRESHOLDS.eventPublishMinimumAttempts}`);
+  });
+
+  it.each(QUEUE_CONSUMERS.map((consumer) => consumer.entry))('watch errors and throttles of the queue consumer %s like every function', (entry) => {
+    const name = entry.replace(/[^a-z0-9]+/gi, '-');
+    expect(alarm(`lambda-errors-${name}`)).toMatchObject({ MetricName: 'Errors' });
+    expect(alarm(`lambda-throttles-${name}`)).toMatchObject({ MetricName: 'Throttles' });
+  });
+
+  it('link every alarm to its runbook entry, which exists in docs/operations.md', () => {
+    const operations = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const anchors = new Set([...operations.matchAll(/^### (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const [, a] of resources(template, 'AWS::CloudWatch::Alarm')) {
+      const link = /Runbook: docs\/operations\.md#([a-z0-9-]+)/.exec(String(a.Properties?.AlarmDescription));
+      expect(link, String(a.Properties?.AlarmName)).not.toBeNull();
+      expect(anchors.has(link![1]!), `${String(a.Properties?.AlarmName)} → #${link![1]}`).toBe(true);
+    }
+  });
+
   it('all notify the alarm topic, when they fire and when they clear', () => {
     const [topicId] = resources(template, 'AWS::SNS::Topic')[0]!;
     const alarms = resources(template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3);
+    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3 + 2 * QUEUE_KEYS.length + 1);
     for (const [, a] of alarms) {
       expect(a.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties?.OKActions).toEqual([{ Ref: topicId }]);
@@ -112,6 +164,13 @@ describe('dashboard', () => {
     'RDS Proxy: connections',
     'Chat: messages and deliveries',
     'Chat: fan-out latency (ms)',
+    'Queue functions: errors',
+    'Events: published / republished / failed',
+    'Queues: depth / oldest message',
+    'Queues: dead-letter depth',
+    'Queue consumers: invocations / errors',
+    'Queue consumers: duration',
+    'Change log: rows purged',
     'Alarms',
   ])('shows "%s"', (title) => {
     expect(body).toContain(`\\"title\\":\\"${title}\\"`);
@@ -121,6 +180,17 @@ describe('dashboard', () => {
     for (const metric of ['ConnectCount', 'MessageCount', '"5xx', 'ConcurrentExecutions', 'Duration', 'ReadThrottleEvents', 'FreeStorageSpace', 'ClientConnections']) {
       expect(body).toContain(metric);
     }
+  });
+
+  it.each(QUEUE_KEYS)('plots the %s queue\'s depth, oldest message and dead letters', (key) => {
+    for (const metric of ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateAgeOfOldestMessage']) {
+      expect(body).toContain(`\\"AWS/SQS\\",\\"${metric}\\",\\"QueueName\\",\\"${queueName('dev', key)}\\"`);
+    }
+    expect(body).toContain(`\\"AWS/SQS\\",\\"ApproximateNumberOfMessagesVisible\\",\\"QueueName\\",\\"${deadLetterQueueName('dev', key)}\\"`);
+  });
+
+  it('plots the queue consumers\' invocations', () => {
+    expect(body).toContain('Invocations');
   });
 
   it.each(METRICS)('plots the custom metric %s in the configured namespace', (metric) => {
