@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { ChatSocket, TimeoutError, type Arrival } from './chat-socket.ts';
-import type { ConnectOutcome, PairSpec, SendOutcome, TaskMap, TaskName, TaskRequest, TaskResponse } from './tasks.ts';
+import type { ConnectOutcome, HttpRequestsOutcome, PairSpec, SendOutcome, SyncWalkOutcome, TaskMap, TaskName, TaskRequest, TaskResponse } from './tasks.ts';
 
 const API = '/api/provider-customer-chat';
 /** How long one message may take before it counts as an error. */
@@ -26,6 +26,7 @@ function describe(error: unknown): string {
 
 class Tally {
   latencies: number[] = [];
+  replyLatencies: number[] = [];
   completed = 0;
   errors = 0;
   errorSamples: string[] = [];
@@ -40,6 +41,7 @@ class Tally {
   outcome(): SendOutcome {
     return {
       latencies: this.latencies,
+      replyLatencies: this.replyLatencies,
       completed: this.completed,
       errors: this.errors,
       errorSamples: this.errorSamples,
@@ -77,7 +79,10 @@ async function sendOverWebSocket(pair: OpenPair, from: 'customer' | 'provider', 
   record(tally, started, await Promise.allSettled([arrival, ack, ...others]));
 }
 
-/** Counts one send: a failure if any awaited frame or answer failed, else the receiver's latency (the first result). */
+/**
+ * Counts one send: a failure if any awaited frame or answer failed, else the receiver's latency
+ * (the first result) and the reply's (the second: the ack, or the HTTP answer).
+ */
 function record(tally: Tally, started: number, settled: PromiseSettledResult<unknown>[]): void {
   tally.last = Math.max(tally.last, performance.now());
   const failure = settled.find((result) => result.status === 'rejected');
@@ -87,6 +92,7 @@ function record(tally: Tally, started: number, settled: PromiseSettledResult<unk
   }
   tally.completed++;
   tally.latencies.push((settled[0] as PromiseFulfilledResult<Arrival>).value.at - started);
+  tally.replyLatencies.push((settled[1] as PromiseFulfilledResult<{ at: number }>).value.at - started);
 }
 
 /** One `POST …/messages` by the customer; completes when every connection of both sides got the message. */
@@ -104,7 +110,9 @@ async function sendOverHttp(httpUrl: string, pair: OpenPair, tag: string, tally:
     body: JSON.stringify({ content: `Benchmark message ${sequence} over HTTP`, clientMessageId }),
   }).then(async (answer) => {
     const text = await answer.text();
+    const at = performance.now();
     if (answer.status !== 201) throw new Error(`HTTP ${answer.status}: ${text.slice(0, 200)}`);
+    return { at };
   });
   record(tally, started, await Promise.allSettled([arrival, response, ...others]));
 }
@@ -231,6 +239,89 @@ async function history({ httpUrl, token, queries, warmup, rounds }: TaskMap['his
   return { samples, errors, returned };
 }
 
+async function httpRequests({ httpUrl, requests, keepBodies }: TaskMap['httpRequests']['params']): Promise<HttpRequestsOutcome> {
+  const outcome: HttpRequestsOutcome = { latencies: [], completed: 0, errors: 0, errorSamples: [], ...(keepBodies ? { bodies: [] } : {}) };
+  for (const request of requests) {
+    const started = performance.now();
+    try {
+      const response = await fetch(`${httpUrl}${request.path}`, {
+        method: request.method,
+        headers: { authorization: `Bearer ${request.token}`, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      });
+      const text = await response.text();
+      const elapsed = performance.now() - started;
+      if (response.status !== request.expect) throw new Error(`${request.method} ${request.path.split('?')[0]}: HTTP ${response.status}: ${text.slice(0, 200)}`);
+      outcome.completed++;
+      outcome.latencies.push(elapsed);
+      outcome.bodies?.push(text ? JSON.parse(text) : null);
+    } catch (error) {
+      outcome.errors++;
+      if (outcome.errorSamples.length < MAX_ERROR_SAMPLES) outcome.errorSamples.push(describe(error));
+      outcome.bodies?.push(null);
+    }
+  }
+  return outcome;
+}
+
+interface SyncAnswer {
+  changes?: { cursor: string; type: string }[];
+  cursor?: string;
+  hasMore?: boolean;
+}
+
+async function getSync(httpUrl: string, token: string, since: string, limit: number): Promise<{ status: number; body: SyncAnswer; elapsed: number }> {
+  const started = performance.now();
+  const response = await fetch(`${httpUrl}${API}/sync?since=${encodeURIComponent(since)}&limit=${limit}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await response.json()) as SyncAnswer;
+  return { status: response.status, body, elapsed: performance.now() - started };
+}
+
+async function syncWalk({ httpUrl, token, since, limit, pages }: TaskMap['syncWalk']['params']): Promise<SyncWalkOutcome> {
+  const cursors = [since];
+  const seen = new Set<string>();
+  const types: Record<string, number> = {};
+  let changes = 0;
+  let errors = 0;
+  let hasMore = true;
+  for (let page = 0; page < pages && hasMore; page++) {
+    const { status, body } = await getSync(httpUrl, token, cursors.at(-1)!, limit);
+    if (status !== 200 || !body.changes || !body.cursor) {
+      errors++;
+      break;
+    }
+    for (const change of body.changes) {
+      seen.add(change.cursor);
+      types[change.type] = (types[change.type] ?? 0) + 1;
+    }
+    changes += body.changes.length;
+    hasMore = body.hasMore === true;
+    cursors.push(body.cursor);
+  }
+  return { cursors, changes, distinct: seen.size, types, hasMore, errors };
+}
+
+async function syncPages({ httpUrl, token, queries, warmup, rounds }: TaskMap['syncPages']['params']): Promise<TaskMap['syncPages']['result']> {
+  const samples: Record<string, number[]> = Object.fromEntries(queries.map((query) => [query.label, []]));
+  const returned: TaskMap['syncPages']['result']['returned'] = {};
+  let errors = 0;
+  for (let round = 0; round < warmup + rounds; round++) {
+    for (const query of queries) {
+      const started = performance.now();
+      const response = await fetch(`${httpUrl}${query.path}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await response.json()) as SyncAnswer;
+      const elapsed = performance.now() - started;
+      if (response.status !== 200 || !body.changes) {
+        errors++;
+        continue;
+      }
+      if (round >= warmup) samples[query.label]!.push(elapsed);
+      returned[query.label] = { count: body.changes.length, hasMore: body.hasMore === true, types: [...new Set(body.changes.map((change) => change.type))] };
+    }
+  }
+  return { samples, errors, returned };
+}
+
 /** Every task the main thread may ask for (client-thread.ts imports this type, so the type check covers this file). */
 export type ClientTasks = typeof TASKS;
 
@@ -242,6 +333,9 @@ const TASKS: { [K in TaskName]: (params: TaskMap[K]['params']) => Promise<TaskMa
   connectStorm,
   closeStorm,
   history,
+  httpRequests,
+  syncWalk,
+  syncPages,
 };
 
 if (!parentPort) throw new Error('bench/client-worker.ts runs as a worker thread');

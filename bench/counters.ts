@@ -1,5 +1,5 @@
 /**
- * Counts what the handlers send to Postgres, DynamoDB and the `@connections` API. The local
+ * Counts what the handlers send to Postgres, DynamoDB, the `@connections` API and SQS. The local
  * runtime runs the handlers in this process, so the counting happens at the client side of each
  * call, inside this process, without touching product code:
  *
@@ -8,13 +8,18 @@
  *   wrapped. Each of those messages is one point where the driver hands the server a complete
  *   request and waits for its answer: one network round trip. `Client#query` is wrapped too, to
  *   say which statements they were. Prisma's driver adapter (`@prisma/adapter-pg`) sends every
- *   statement through these.
+ *   statement through these. Each round trip is also put down to the statement its client was
+ *   running (`Client#query` names it, on that client's connection), so that the events queue
+ *   consumer's confirmations can be told apart from the request's own statements.
  * - DynamoDB and `@connections`: Node's `http.client.request.start` diagnostics channel sees
  *   every HTTP request the AWS SDK clients start (the SDK's Node handler is built on `http`).
  *   Requests to the DynamoDB endpoint are counted by their `X-Amz-Target` (the operation);
  *   requests to the WebSocket endpoint's `/@connections/` by method. SDK retries would show up
  *   as extra requests. `ClientRequest#end` is wrapped too, to read the table a DynamoDB request
  *   names from its JSON body.
+ * - SQS: requests to the local SQS endpoint (`SQS_ENDPOINT`) the same way, by their
+ *   `X-Amz-Target` (`AmazonSQS.SendMessageBatch` …): the handlers' publishing and the local
+ *   event source's polling (ReceiveMessage, DeleteMessageBatch) alike, told apart by operation.
  *
  * Beside the counts, the time spent waiting on each kind of call is summed (Postgres: a
  * `Client#query` call to its callback or promise; HTTP: a request's start to its response's
@@ -27,6 +32,8 @@ import pg from 'pg';
 export interface CounterSnapshot {
   /** Query + Sync protocol messages sent to Postgres: round trips. */
   postgresRoundTrips: number;
+  /** The same round trips by the statement their client was running. */
+  postgresRoundTripsByStatement: Record<string, number>;
   /** Statements by their opening words. */
   postgresStatements: Record<string, number>;
   /** DynamoDB requests by operation (GetItem, Query, …). */
@@ -36,25 +43,38 @@ export interface CounterSnapshot {
   dynamodbTotal: number;
   /** Requests to `@connections` by method (POST = PostToConnection, DELETE, GET). */
   connections: Record<string, number>;
-  /** Summed waiting time per kind of call (ms). */
-  waitingMs: { postgres: number; dynamodb: number; connections: number };
+  /** SQS requests by operation (SendMessageBatch, ReceiveMessage, DeleteMessageBatch, …). */
+  sqs: Record<string, number>;
+  sqsTotal: number;
+  /** Summed waiting time per kind of call (ms); SQS by operation. */
+  waitingMs: { postgres: number; dynamodb: number; connections: number; sqs: Record<string, number> };
+}
+
+/** A statement as a client handed it to Postgres: its text and parameter values. */
+export interface CapturedStatement {
+  text: string;
+  values: unknown[];
 }
 
 export interface Counters {
   reset(): void;
   snapshot(): CounterSnapshot;
+  /** Keeps (true) or stops keeping (false) every statement's text and values, from now; see captured(). */
+  capture(on: boolean): void;
+  /** The statements kept since capture(true), in the order they were handed over. */
+  captured(): CapturedStatement[];
   dispose(): void;
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 /** Replaces `object[name]` with a counting wrapper; returns the undo. */
-function wrap(object: object, name: string, before: (args: unknown[]) => void): () => void {
+function wrap(object: object, name: string, before: (self: unknown, args: unknown[]) => void): () => void {
   const target = object as Record<string, Method>;
   const original = target[name];
   if (typeof original !== 'function') throw new Error(`Cannot count calls of ${name}: not a method`);
   target[name] = function counted(this: unknown, ...args: unknown[]) {
-    before(args);
+    before(this, args);
     return original.apply(this, args);
   };
   return () => {
@@ -68,39 +88,54 @@ export function statementLabel(text: string): string {
   return flat.length > 72 ? `${flat.slice(0, 72)}…` : flat;
 }
 
-export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: string }): Counters {
+export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: string; sqsEndpoint?: string }): Counters {
   const dynamoHost = new URL(targets.dynamoEndpoint).host;
   const callbackHost = new URL(targets.callbackUrl).host;
+  const sqsHost = targets.sqsEndpoint ? new URL(targets.sqsEndpoint).host : undefined;
   let snapshot = empty();
+  let capturing: CapturedStatement[] | undefined;
 
+  // The statement each connection's client last handed over: pg.Pool lends a client to one
+  // caller at a time, and Prisma's adapter runs one statement at a time on it.
+  const running = new WeakMap<object, string>();
+  const roundTrip = (connection: unknown) => {
+    snapshot.postgresRoundTrips++;
+    const label: string = (connection ? running.get(connection as object) : undefined) ?? '(no statement named)';
+    snapshot.postgresRoundTripsByStatement[label] = (snapshot.postgresRoundTripsByStatement[label] ?? 0) + 1;
+  };
   const { Connection, Client } = pg as unknown as { Connection: { prototype: object }; Client: { prototype: object } };
-  const undo = [
-    wrap(Connection.prototype, 'query', () => {
-      snapshot.postgresRoundTrips++;
-    }),
-    wrap(Connection.prototype, 'sync', () => {
-      snapshot.postgresRoundTrips++;
-    }),
-  ];
-  undo.push(timeQueries(Client.prototype, (text, elapsed) => {
+  const undo = [wrap(Connection.prototype, 'query', roundTrip), wrap(Connection.prototype, 'sync', roundTrip)];
+  undo.push(timeQueries(Client.prototype, (client, text, args) => {
+    const connection = (client as { connection?: object }).connection;
+    if (connection) running.set(connection, statementLabel(text));
+    if (capturing) {
+      const [first, second] = args;
+      const values = Array.isArray(second) ? second : ((first as { values?: unknown[] } | undefined)?.values ?? []);
+      capturing.push({ text, values: [...values] });
+    }
+  }, (text, elapsed) => {
     const label = statementLabel(text);
     snapshot.postgresStatements[label] = (snapshot.postgresStatements[label] ?? 0) + 1;
     snapshot.waitingMs.postgres += elapsed;
   }));
 
-  const started = new WeakMap<ClientRequest, { at: number; kind: 'dynamodb' | 'connections' }>();
+  const started = new WeakMap<ClientRequest, { at: number; kind: 'dynamodb' | 'connections' | 'sqs'; operation: string }>();
   const onRequest = (message: unknown) => {
     const request = (message as { request: ClientRequest }).request;
     const host = String(request.getHeader('host') ?? '');
     if (host === dynamoHost) {
-      started.set(request, { at: performance.now(), kind: 'dynamodb' });
-      const target = String(request.getHeader('x-amz-target') ?? 'unknown');
-      const operation = target.slice(target.indexOf('.') + 1);
+      const operation = operationOf(request);
+      started.set(request, { at: performance.now(), kind: 'dynamodb', operation });
       snapshot.dynamodb[operation] = (snapshot.dynamodb[operation] ?? 0) + 1;
       snapshot.dynamodbTotal++;
     } else if (host === callbackHost && request.path.includes('/@connections/')) {
-      started.set(request, { at: performance.now(), kind: 'connections' });
+      started.set(request, { at: performance.now(), kind: 'connections', operation: request.method });
       snapshot.connections[request.method] = (snapshot.connections[request.method] ?? 0) + 1;
+    } else if (sqsHost !== undefined && host === sqsHost) {
+      const operation = operationOf(request);
+      started.set(request, { at: performance.now(), kind: 'sqs', operation });
+      snapshot.sqs[operation] = (snapshot.sqs[operation] ?? 0) + 1;
+      snapshot.sqsTotal++;
     }
   };
   const onResponse = (message: unknown) => {
@@ -108,7 +143,9 @@ export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: 
     const start = started.get(request);
     if (!start) return;
     started.delete(request);
-    snapshot.waitingMs[start.kind] += performance.now() - start.at;
+    const elapsed = performance.now() - start.at;
+    if (start.kind === 'sqs') snapshot.waitingMs.sqs[start.operation] = (snapshot.waitingMs.sqs[start.operation] ?? 0) + elapsed;
+    else snapshot.waitingMs[start.kind] += elapsed;
   };
   // Which table: the SDK hands the JSON body to ClientRequest#end (before the channel above reports the request).
   const originalEnd = ClientRequest.prototype.end;
@@ -141,6 +178,12 @@ export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: 
     snapshot() {
       return structuredClone(snapshot);
     },
+    capture(on) {
+      capturing = on ? [] : undefined;
+    },
+    captured() {
+      return [...(capturing ?? [])];
+    },
     dispose() {
       diagnostics.unsubscribe('http.client.request.start', onRequest);
       diagnostics.unsubscribe('http.client.response.finish', onResponse);
@@ -149,17 +192,24 @@ export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: 
   };
 }
 
+/** The operation an AWS JSON-protocol request names: `DynamoDB_20120810.Query` → `Query`. */
+function operationOf(request: ClientRequest): string {
+  const target = String(request.getHeader('x-amz-target') ?? 'unknown');
+  return target.slice(target.indexOf('.') + 1);
+}
+
 /**
- * Wraps `Client#query` to report each statement's text and the time until its answer, whether the
- * caller passed a callback (as pg.Pool does) or took the promise.
+ * Wraps `Client#query` to report each statement's text as it is handed over and the time until
+ * its answer, whether the caller passed a callback (as pg.Pool does) or took the promise.
  */
-function timeQueries(prototype: object, report: (text: string, elapsedMs: number) => void): () => void {
+function timeQueries(prototype: object, start: (client: unknown, text: string, args: unknown[]) => void, report: (text: string, elapsedMs: number) => void): () => void {
   const target = prototype as Record<string, Method>;
   const original = target.query as Method;
   target.query = function timed(this: unknown, ...args: unknown[]) {
     const first = args[0];
     const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
     if (typeof text !== 'string') return original.apply(this, args);
+    start(this, text, args);
     const began = performance.now();
     const done = () => report(text, performance.now() - began);
     const last = args.length - 1;
@@ -182,5 +232,16 @@ function timeQueries(prototype: object, report: (text: string, elapsedMs: number
 }
 
 function empty(): CounterSnapshot {
-  return { postgresRoundTrips: 0, postgresStatements: {}, dynamodb: {}, dynamodbTargets: {}, dynamodbTotal: 0, connections: {}, waitingMs: { postgres: 0, dynamodb: 0, connections: 0 } };
+  return {
+    postgresRoundTrips: 0,
+    postgresRoundTripsByStatement: {},
+    postgresStatements: {},
+    dynamodb: {},
+    dynamodbTargets: {},
+    dynamodbTotal: 0,
+    connections: {},
+    sqs: {},
+    sqsTotal: 0,
+    waitingMs: { postgres: 0, dynamodb: 0, connections: 0, sqs: {} },
+  };
 }

@@ -5,6 +5,7 @@
 import type { LocalRuntime } from '#lib/local/runtime';
 import type { ClientThread } from './client-thread.ts';
 import type { CounterSnapshot, Counters } from './counters.ts';
+import type { PublishingSwitch } from './publishing.ts';
 import { startCpuMeasure, type CpuFigures } from './cpu.ts';
 import { customerToken, makePairs, rangeVersusOffset, seedHistory, startConversation, type Ids } from './fixtures.ts';
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
@@ -19,24 +20,33 @@ export interface BenchContext {
   /** `@connections` posts the emulator delivered, by the frame's event; reset with the counters. */
   posts: Map<string, number>;
   ids: Ids;
+  /** Turns the events queue publishing off and on (publishing.ts). */
+  publishing: PublishingSwitch;
   progress: (line: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Messages on the local queues not yet deleted by a consumer (received or not). */
+function queued(runtime: LocalRuntime): number {
+  return runtime.sqs.queues().reduce((sum, queue) => sum + queue.visible + queue.inFlight + queue.delayed, 0);
+}
+
 /**
- * Waits until the handlers stopped calling out (no new Postgres, DynamoDB or `@connections`
- * request for `quietMs`) and, with `closed`, every WebSocket is gone first, so that one step's
- * work (`$disconnect`s above all) does not run into the next step's figures.
+ * Waits until the handlers stopped calling out (no new Postgres, DynamoDB, `@connections` or
+ * SQS request for `quietMs`, and nothing left on the queues for a consumer) and, with `closed`,
+ * every WebSocket is gone first, so that one step's work (`$disconnect`s, the events queue
+ * consumer's confirmations) does not run into the next step's figures.
  */
 export async function settle(context: BenchContext, options: { quietMs?: number; closed?: boolean } = {}): Promise<void> {
   const quietMs = options.quietMs ?? 300;
   const deadline = Date.now() + 15_000;
   const activity = () => {
     const s = context.counters.snapshot();
-    return s.postgresRoundTrips + s.dynamodbTotal + Object.values(s.connections).reduce((a, b) => a + b, 0);
+    return s.postgresRoundTrips + s.dynamodbTotal + s.sqsTotal + Object.values(s.connections).reduce((a, b) => a + b, 0);
   };
   while (options.closed && Date.now() < deadline && context.runtime.emulator.connections().length > 0) await sleep(20);
+  while (Date.now() < deadline && queued(context.runtime) > 0) await sleep(20);
   let last = activity();
   let quietSince = Date.now();
   while (Date.now() < deadline) {
@@ -45,21 +55,35 @@ export async function settle(context: BenchContext, options: { quietMs?: number;
     if (now !== last) {
       last = now;
       quietSince = Date.now();
-    } else if (Date.now() - quietSince >= quietMs) {
+    } else if (Date.now() - quietSince >= quietMs && queued(context.runtime) === 0) {
       return;
     }
   }
 }
 
-function resetCounts(context: BenchContext): void {
+export function resetCounts(context: BenchContext): void {
   context.counters.reset();
   context.posts.clear();
 }
 
+/**
+ * Statements of the events queue's consumer (queue/route-events: confirming each event in the
+ * change log), not of the operation's own request; they run after it, off its path.
+ */
+export function isConsumerStatement(label: string): boolean {
+  return /^UPDATE "chatChanges" SET "publishedAt"/.test(label);
+}
+
+/** SQS operations of the local event source (Lambda's poller in AWS), not of the handlers. */
+export const EVENT_SOURCE_OPERATIONS = new Set(['ReceiveMessage', 'DeleteMessageBatch', 'DeleteMessage', 'ChangeMessageVisibilityBatch', 'ChangeMessageVisibility']);
+
 export interface PerOperation {
   operations: number;
+  /** Round trips of the operation itself: every round trip but the queue consumer's. */
   postgresRoundTrips: number;
-  postgresStatements: { statement: string; perOperation: number }[];
+  /** Round trips of the events queue consumer confirming the operation's events, after it. */
+  consumerRoundTrips: number;
+  postgresStatements: { statement: string; perOperation: number; consumer: boolean }[];
   dynamodb: Record<string, number>;
   /** By operation and table/index. */
   dynamodbTargets: Record<string, number>;
@@ -68,33 +92,50 @@ export interface PerOperation {
   connectionsRequests: Record<string, number>;
   /** Frames the emulator delivered, by event (server side of the same posts). */
   framesDelivered: Record<string, number>;
-  /** Time spent waiting on each kind of call, summed over its calls (ms per operation). */
-  waitingMs: { postgres: number; dynamodb: number; connections: number };
+  /** SQS requests by operation: the handlers' sends and the local event source's polling. */
+  sqs: Record<string, number>;
+  /** SQS requests the handlers made (SendMessageBatch, SendMessage). */
+  sqsSends: number;
+  /** Time spent waiting on each kind of call, summed over its calls (ms per operation); SQS: the handlers' sends. */
+  waitingMs: { postgres: number; dynamodb: number; connections: number; sqs: number };
 }
 
-function perOperation(snapshot: CounterSnapshot, posts: Map<string, number>, operations: number): PerOperation {
+export function perOperation(snapshot: CounterSnapshot, posts: Map<string, number>, operations: number): PerOperation {
   const per = (value: number) => round(value / operations, 2);
   const perRecord = (record: Record<string, number>) => Object.fromEntries(Object.entries(record).map(([key, value]) => [key, per(value)]));
+  const consumer = Object.entries(snapshot.postgresRoundTripsByStatement)
+    .filter(([label]) => isConsumerStatement(label))
+    .reduce((sum, [, count]) => sum + count, 0);
+  const sends = Object.entries(snapshot.sqs)
+    .filter(([operation]) => !EVENT_SOURCE_OPERATIONS.has(operation))
+    .reduce((sum, [, count]) => sum + count, 0);
+  const sendWaiting = Object.entries(snapshot.waitingMs.sqs)
+    .filter(([operation]) => !EVENT_SOURCE_OPERATIONS.has(operation))
+    .reduce((sum, [, ms]) => sum + ms, 0);
   return {
     operations,
-    postgresRoundTrips: per(snapshot.postgresRoundTrips),
+    postgresRoundTrips: per(snapshot.postgresRoundTrips - consumer),
+    consumerRoundTrips: per(consumer),
     postgresStatements: Object.entries(snapshot.postgresStatements)
-      .map(([statement, count]) => ({ statement, perOperation: per(count) }))
-      .sort((a, b) => b.perOperation - a.perOperation),
+      .map(([statement, count]) => ({ statement, perOperation: per(count), consumer: isConsumerStatement(statement) }))
+      .sort((a, b) => Number(a.consumer) - Number(b.consumer) || b.perOperation - a.perOperation),
     dynamodb: perRecord(snapshot.dynamodb),
     dynamodbTargets: perRecord(snapshot.dynamodbTargets),
     dynamodbTotal: per(snapshot.dynamodbTotal),
     connectionsRequests: perRecord(snapshot.connections),
     framesDelivered: perRecord(Object.fromEntries(posts)),
+    sqs: perRecord(snapshot.sqs),
+    sqsSends: per(sends),
     waitingMs: {
       postgres: per(snapshot.waitingMs.postgres),
       dynamodb: per(snapshot.waitingMs.dynamodb),
       connections: per(snapshot.waitingMs.connections),
+      sqs: per(sendWaiting),
     },
   };
 }
 
-function checkOutcome(what: string, outcome: SendOutcome, expected: number): void {
+export function checkOutcome(what: string, outcome: SendOutcome, expected: number): void {
   if (outcome.completed !== expected || outcome.errors > 0) {
     throw new Error(`${what}: ${outcome.completed} of ${expected} completed, ${outcome.errors} errors (${outcome.errorSamples.join('; ')})`);
   }

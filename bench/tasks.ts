@@ -14,6 +14,8 @@ export interface PairSpec {
 export interface SendOutcome {
   /** Send → the receiver's `chat-new-message`, per completed message (ms). */
   latencies: number[];
+  /** Send → the sender's `chat-ack` (WebSocket) or the end of the HTTP answer, per completed message (ms). */
+  replyLatencies: number[];
   /** Messages whose every expected frame arrived. */
   completed: number;
   /** `chat-error` answers, non-2xx HTTP answers, timeouts. */
@@ -33,6 +35,41 @@ export interface ConnectOutcome {
   openAllMs: number;
   /** The first few failures. */
   errorSamples: string[];
+}
+
+/** One HTTP request of the API, with the token it is made with. */
+export interface HttpRequestSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Path and query under the HTTP URL. */
+  path: string;
+  token: string;
+  body?: unknown;
+  /** The status that counts as success. */
+  expect: number;
+}
+
+export interface HttpRequestsOutcome {
+  /** Request → the end of its answer, per successful request (ms). */
+  latencies: number[];
+  completed: number;
+  errors: number;
+  errorSamples: string[];
+  /** The answers' JSON bodies, when asked for (in request order; null for a failed request). */
+  bodies?: unknown[];
+}
+
+/** Where a walk through `GET /sync` got to. */
+export interface SyncWalkOutcome {
+  /** `cursors[k]` is the cursor to ask for page k + 1 with: [0] is `since` itself. */
+  cursors: string[];
+  /** Changes seen over all pages. */
+  changes: number;
+  /** Whether every change's cursor was seen once only. */
+  distinct: number;
+  types: Record<string, number>;
+  /** `hasMore` of the last page. */
+  hasMore: boolean;
+  errors: number;
 }
 
 export interface HistoryQuerySpec {
@@ -71,6 +108,15 @@ export interface TaskMap {
   history: {
     params: { httpUrl: string; token: string; queries: HistoryQuerySpec[]; warmup: number; rounds: number };
     result: { samples: Record<string, number[]>; errors: number; returned: Record<string, { count: number; firstSeq: number; lastSeq: number }> };
+  };
+  /** Makes the requests one after another; with `keepBodies`, answers their JSON bodies too. */
+  httpRequests: { params: { httpUrl: string; requests: HttpRequestSpec[]; keepBodies?: boolean }; result: HttpRequestsOutcome };
+  /** Follows `GET /sync` from `since`, `pages` pages of `limit` (or until `hasMore` is false). */
+  syncWalk: { params: { httpUrl: string; token: string; since: string; limit: number; pages: number }; result: SyncWalkOutcome };
+  /** Times `GET /sync` pages, the queries interleaved, after `warmup` rounds. */
+  syncPages: {
+    params: { httpUrl: string; token: string; queries: HistoryQuerySpec[]; warmup: number; rounds: number };
+    result: { samples: Record<string, number[]>; errors: number; returned: Record<string, { count: number; hasMore: boolean; types: string[] }> };
   };
 }
 

@@ -6,21 +6,24 @@
  *
  *   npm run bench
  *   npm run bench -- --quick                  # smaller counts, for trying changes to the bench
- *   npm run bench -- --only latency,history   # round-trips, latency, connects, history, bundles
+ *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, bundles
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { QUEUE_CONSUMERS } from '#config/routes';
 import { startLocalRuntime, type LocalRuntime } from '#lib/local/runtime';
 import { bundleAll, measureInit, scratchDir } from '../bench/bundles.ts';
 import { startClientThread, type ClientThread } from '../bench/client-thread.ts';
 import { installCounters, type Counters } from '../bench/counters.ts';
+import { operations, publishing, sync } from '../bench/changes.ts';
 import { Ids } from '../bench/fixtures.ts';
 import { connects, history, latency, roundTrips, settle, warmUp, type BenchContext } from '../bench/phases.ts';
+import { installPublishingSwitch, type PublishingSwitch } from '../bench/publishing.ts';
 import { formatReport, type BenchResults } from '../bench/report.ts';
 
-const PHASES = ['round-trips', 'latency', 'connects', 'history', 'bundles'] as const;
+const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'bundles'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -58,7 +61,28 @@ const PLAN = {
   historyLimit: 50,
   historyWarmup: 10,
   historyRounds: quick ? 30 : 100,
+  /** Edits, reactions, deletes and mark-reads counted, of each. */
+  operationRequests: quick ? 10 : 20,
+  syncChanges: 10_000,
+  syncLimit: 100,
+  syncPerTransaction: 50,
+  syncWarmup: 10,
+  syncRounds: quick ? 30 : 100,
+  /** Messages of another conversation added before the second pass of sync pages. */
+  syncBackground: quick ? 20_000 : 50_000,
+  /** Blocks of each mode (on, off), alternating: on off off on … */
+  publishingBlocks: quick ? 1 : 2,
+  publishingSendsPerBlock: quick ? 30 : 50,
+  publishingConversations: 10,
+  publishingLoadBlockMs: quick ? 1_500 : 2_000,
   initRuns: 3,
+  /**
+   * The local event source's batching window for the queue consumers (the manifest's is 1 s):
+   * 0, so the local poller takes what is on the queue at once instead of polling every 50 ms for
+   * a second to fill a batch, which in AWS happens outside the account and here on the handlers'
+   * main thread. The consumer's work per event (one UPDATE) does not depend on it.
+   */
+  consumerBatchingWindowSeconds: 0,
 };
 
 /**
@@ -74,6 +98,17 @@ const SETTINGS: Record<string, string> = {
 };
 
 const progress = (line: string) => console.log(`· ${line}`);
+
+/** Wall time per phase (s), for the report. */
+const phaseSeconds: Record<string, number> = {};
+async function phase<T>(name: Phase, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    phaseSeconds[name] = Math.round((performance.now() - started) / 100) / 10;
+  }
+}
 
 async function main(): Promise<void> {
   // The runtime's own DynamoDB client (creating tables) is made before it sets this for the handlers.
@@ -104,10 +139,12 @@ async function main(): Promise<void> {
     let runtime: LocalRuntime | undefined;
     let client: ClientThread | undefined;
     let counters: Counters | undefined;
+    let toggle: PublishingSwitch | undefined;
     const stopAll = async () => {
       await client?.stop().catch(() => {});
       await runtime?.stop().catch(() => {});
       counters?.dispose();
+      toggle?.dispose();
       await rm(dataDir, { recursive: true, force: true }).catch(() => {});
     };
     const interrupted = () => {
@@ -124,8 +161,10 @@ async function main(): Promise<void> {
         wsPort: 0,
         env: SETTINGS,
         emulator: {
-          // No timers firing in the middle of a measurement: every connection here signs in with ?token.
+          // No timers firing in the middle of a measurement: every connection here signs in with ?token,
+          // and the sweeper (republish-events) would only find the changes of publishing-off blocks.
           scheduledTasks: [],
+          queueConsumers: QUEUE_CONSUMERS.map((consumer) => ({ ...consumer, maxBatchingWindowSeconds: PLAN.consumerBatchingWindowSeconds })),
           onPost: (post) => {
             let event = 'unknown';
             try {
@@ -140,9 +179,10 @@ async function main(): Promise<void> {
         progress,
       });
       results.runtimeStartupMs = runtime.timings;
-      counters = installCounters({ dynamoEndpoint: runtime.dynamoEndpoint, callbackUrl: runtime.callbackUrl });
+      counters = installCounters({ dynamoEndpoint: runtime.dynamoEndpoint, callbackUrl: runtime.callbackUrl, sqsEndpoint: runtime.sqsEndpoint });
+      toggle = installPublishingSwitch();
       client = startClientThread();
-      const context: BenchContext = { runtime, client, counters, posts, ids: new Ids(), progress };
+      const context: BenchContext = { runtime, client, counters, posts, ids: new Ids(), publishing: toggle, progress };
 
       progress(`warming up: ${PLAN.warmUp.conversations} conversations × ${PLAN.warmUp.messages} messages, not recorded`);
       const warm = await warmUp(context, PLAN.warmUp.conversations, PLAN.warmUp.messages);
@@ -150,30 +190,62 @@ async function main(): Promise<void> {
 
       if (runs('round-trips')) {
         progress('counting calls per send');
-        results.roundTrips = await roundTrips(context, PLAN.roundTripSends);
+        results.roundTrips = await phase('round-trips', () => roundTrips(context, PLAN.roundTripSends));
+      }
+      if (runs('operations')) {
+        progress(`counting calls per edit, reaction, delete and mark-read (${PLAN.operationRequests} of each)`);
+        results.operations = await phase('operations', () => operations(context, PLAN.operationRequests));
       }
       if (runs('latency')) {
         progress('measuring send → receive latency');
-        const measured = await latency(context, PLAN.latencyLevels, {
-          warmup: PLAN.warmupPerConversation,
-          timeLimitMs: PLAN.latencyTimeLimitMs,
-          sustainedMs: PLAN.sustainedMs,
-        });
+        const measured = await phase('latency', () =>
+          latency(context, PLAN.latencyLevels, {
+            warmup: PLAN.warmupPerConversation,
+            timeLimitMs: PLAN.latencyTimeLimitMs,
+            sustainedMs: PLAN.sustainedMs,
+          }),
+        );
         results.latency = measured.latency;
         results.sustained = measured.sustained;
       }
+      if (runs('publishing')) {
+        progress('measuring sends with the events queue publishing on and off');
+        results.publishing = await phase('publishing', () =>
+          publishing(context, {
+            blocks: PLAN.publishingBlocks,
+            sendsPerBlock: PLAN.publishingSendsPerBlock,
+            conversations: PLAN.publishingConversations,
+            loadBlockMs: PLAN.publishingLoadBlockMs,
+          }),
+        );
+      }
       if (runs('connects')) {
         progress(`opening ${PLAN.connectSockets} connections at once`);
-        results.connects = await connects(context, PLAN.connectSockets);
+        results.connects = await phase('connects', () => connects(context, PLAN.connectSockets));
       }
       if (runs('history')) {
         progress(`writing a history of ${PLAN.historyMessages} messages`);
-        results.history = await history(context, {
-          messages: PLAN.historyMessages,
-          limit: PLAN.historyLimit,
-          warmup: PLAN.historyWarmup,
-          rounds: PLAN.historyRounds,
-        });
+        results.history = await phase('history', () =>
+          history(context, {
+            messages: PLAN.historyMessages,
+            limit: PLAN.historyLimit,
+            warmup: PLAN.historyWarmup,
+            rounds: PLAN.historyRounds,
+          }),
+        );
+      }
+      if (runs('sync')) {
+        progress(`writing a change log of ${PLAN.syncChanges} changes`);
+        results.sync = await phase('sync', () =>
+          sync(context, {
+            changes: PLAN.syncChanges,
+            limit: PLAN.syncLimit,
+            perTransaction: PLAN.syncPerTransaction,
+            warmup: PLAN.syncWarmup,
+            rounds: PLAN.syncRounds,
+            background: PLAN.syncBackground,
+          }),
+        );
       }
       await settle(context, { closed: true });
     } finally {
@@ -187,6 +259,7 @@ async function main(): Promise<void> {
   if (runs('bundles')) {
     // With the databases stopped, so that init timings do not compete with them for the CPU.
     progress('bundling every Lambda function');
+    const bundlesStarted = performance.now();
     const root = scratchDir(`chat-bench-bundles-${process.pid}`);
     try {
       const deployed = await bundleAll('deployed', path.join(root, 'deployed'));
@@ -197,10 +270,12 @@ async function main(): Promise<void> {
       results.bundles = { variants: { deployed: strip(deployed, 10), 'sdk-external': strip(external, 0) }, init, initRuns: PLAN.initRuns };
     } finally {
       await rm(root, { recursive: true, force: true });
+      phaseSeconds.bundles = Math.round((performance.now() - bundlesStarted) / 100) / 10;
     }
   }
 
   results.durationSeconds = Math.round((performance.now() - began) / 100) / 10;
+  results.phaseSeconds = phaseSeconds;
   console.log(formatReport(results));
 
   const outDir = path.resolve(values.out);
