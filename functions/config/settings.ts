@@ -14,6 +14,8 @@ export const settingsSchema = z.object({
   CHAT_MAX_CONNECTIONS_PER_USER: positiveInt.max(100).default(3),
   // The product's own limits.
   CHAT_MAX_CONTENT_LENGTH: positiveInt.max(16_000).default(4000),
+  /** UTF-8 bytes of a message's attachments and metadata together, serialised as JSON (keeps a message in one WebSocket frame). */
+  CHAT_MAX_METADATA_BYTES: positiveInt.max(16_384).default(8192),
   CHAT_SEND_RATE_LIMIT: positiveInt.default(30),
   CHAT_SEND_RATE_WINDOW_MS: positiveInt.default(10_000),
   CHAT_AUTH_TIMEOUT_MS: positiveInt.default(30_000),
@@ -36,6 +38,14 @@ export const settingsSchema = z.object({
   RATE_LIMITS_TABLE: z.string().min(3).default('chat-rate-limits'),
   /** Only set locally: the DynamoDB emulator's endpoint. */
   DYNAMODB_ENDPOINT: optionalUrl,
+  // Every DynamoDB call is bounded so an outage answers 503 well inside the 10 s function timeout:
+  // at most DYNAMODB_MAX_ATTEMPTS × (DYNAMODB_CONNECT_TIMEOUT_MS + DYNAMODB_REQUEST_TIMEOUT_MS).
+  /** Opening a connection to DynamoDB. */
+  DYNAMODB_CONNECT_TIMEOUT_MS: positiveInt.max(30_000).default(1000),
+  /** One DynamoDB request, from sending it to its last byte. */
+  DYNAMODB_REQUEST_TIMEOUT_MS: positiveInt.max(30_000).default(1500),
+  /** Attempts per DynamoDB call, the first included (the SDK retries throttles, 5xx and network errors). */
+  DYNAMODB_MAX_ATTEMPTS: positiveInt.max(10).default(2),
 
   // Postgres: a URL locally; in AWS a Secrets Manager secret read through RDS Proxy.
   DATABASE_URL: z.string().startsWith('postgres').optional(),
@@ -43,6 +53,17 @@ export const settingsSchema = z.object({
   DATABASE_HOST: z.string().optional(),
   DATABASE_NAME: z.string().default('chat'),
   DATABASE_POOL_SIZE: positiveInt.max(50).default(2),
+  // Postgres stalls end well inside the function timeout (10 s in AWS, 30 s locally) with 503, so
+  // the client retries (a send with its clientMessageId gets the stored message) instead of
+  // Lambda timing out. Worst case for one query: connect + statement + 1 s.
+  /** Opening a connection, and waiting for a free one of the pool (pg's connectionTimeoutMillis). */
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.max(30_000).default(2000),
+  /**
+   * The server cancels a statement (lock waits included) running longer than this
+   * (statement_timeout; also idle_in_transaction_session_timeout). The client gives up waiting
+   * for an answer 1 s later (query_timeout), for when the network, not the server, stalls.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.max(30_000).default(3000),
 
   // SQS queues (functions/config/queues.ts): URLs come from the stack; locally from the runtime.
   EVENTS_QUEUE_URL: optionalUrl,

@@ -13,13 +13,36 @@ export interface CreatePrismaClientOptions {
    * serves one request at a time, and RDS Proxy multiplexes the rest.
    */
   poolSize?: number;
+  /**
+   * Opening a connection, and waiting for a free one of the pool, give up after this long
+   * (pg's connectionTimeoutMillis: "Connection terminated due to connection timeout", "timeout
+   * exceeded when trying to connect"). Unset: wait forever.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * The server cancels a statement running longer than this, lock waits included (SQLSTATE
+   * 57014), and ends a session idle in a transaction as long; the client stops waiting for an
+   * answer 1 s later ("Query read timeout"), for a network that stalls. Unset: no limit.
+   */
+  statementTimeoutMs?: number;
 }
+
+/** How much longer than the server's statement_timeout the client waits for an answer. */
+export const QUERY_TIMEOUT_MARGIN_MS = 1000;
 
 /** A PrismaClient for `connectionString`. It connects lazily, on its first query. */
 export function createPrismaClient(connectionString: string, options: CreatePrismaClientOptions = {}): PrismaClient {
   const adapter = new PrismaPg({
     connectionString,
     ...(options.poolSize === undefined ? {} : { max: options.poolSize }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    ...(options.statementTimeoutMs === undefined
+      ? {}
+      : {
+          statement_timeout: options.statementTimeoutMs,
+          idle_in_transaction_session_timeout: options.statementTimeoutMs,
+          query_timeout: options.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+        }),
   });
   return new PrismaClient({ adapter });
 }

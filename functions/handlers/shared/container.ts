@@ -76,12 +76,24 @@ export function buildContainer(config: Settings = settings()): Container {
   const clock = systemClock;
   const tables = tableNamesFrom(config);
   // X-Ray subsegments for every DynamoDB and @connections call (a no-op where tracing is off).
-  const doc = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION }));
+  const doc = tracer.captureAWSv3Client(
+    createDocumentClient({
+      endpoint: config.DYNAMODB_ENDPOINT,
+      region: config.AWS_REGION,
+      connectTimeoutMs: config.DYNAMODB_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.DYNAMODB_REQUEST_TIMEOUT_MS,
+      maxAttempts: config.DYNAMODB_MAX_ATTEMPTS,
+    }),
+  );
   // Prisma (most of a bundle: its query compiler is WebAssembly) is evaluated only when a
   // function first touches Postgres, so functions that never do start faster.
   const prisma = once(async () => {
     const { createPrismaClient } = await import('#adapters/postgres/prisma-client');
-    return createPrismaClient(await resolveDatabaseUrl(config), { poolSize: config.DATABASE_POOL_SIZE });
+    return createPrismaClient(await resolveDatabaseUrl(config), {
+      poolSize: config.DATABASE_POOL_SIZE,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    });
   });
   const broadcaster = once(() => {
     if (!config.WEBSOCKET_CALLBACK_URL) throw new UnavailableError('WEBSOCKET_CALLBACK_URL is not configured');

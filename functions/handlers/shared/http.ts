@@ -13,7 +13,7 @@ import { UnauthorizedError, ValidationError } from '#core/errors';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '#core/protocol';
 import type { Identity } from '#core/model';
 import { container, type Container } from './container.ts';
-import { describeError, errorBody } from './errors.ts';
+import { describeError, errorBody, retryAfterSeconds } from './errors.ts';
 import { logger, publishMetrics, tracer } from './observability.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -43,8 +43,21 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { statusCode: status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** `application/json`, with parameters (`; charset=utf-8`) allowed; any other charset is not. */
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
 function parseBody(event: HttpEvent): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  // A body is JSON and says so: no form posts or text/plain read as JSON by accident.
+  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType.trim())) {
+    throw new ValidationError(
+      contentType === undefined
+        ? 'A request body needs content-type: application/json'
+        : `The request body must be application/json, not ${contentType.slice(0, 100)}`,
+      { field: 'content-type', expected: 'application/json' },
+    );
+  }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   let parsed: unknown;
   try {
@@ -83,7 +96,9 @@ function withStack(run: (event: HttpEvent, context: Context) => Promise<HttpResp
         const described = describeError(request.error);
         if (described.internal) logger.error('request failed', { error: request.error as Error });
         else logger.info('request refused', { code: described.code, message: described.message });
-        request.response = json(described.status, errorBody(described));
+        // RFC 9110: a 429 says when to come back, in whole seconds.
+        const headers: Record<string, string> = described.status === 429 ? { 'retry-after': String(retryAfterSeconds(described.details)) } : {};
+        request.response = json(described.status, errorBody(described), headers);
       },
     })
     .handler(run);
