@@ -237,11 +237,34 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            WHERE id = ${messageId} AND status::text IN ${from}
           RETURNING *
         ), unread AS (
+          -- The reader's side reads in seq order: reading its oldest unread message moves its
+          -- read position past every message from the other side that is READ by now (up to the
+          -- next one that is not, or the newest seq), and its unread count drops by the messages
+          -- it passed. A message read past a gap moves nothing until the gap is read (or a
+          -- mark-read covers it). The count is lowered by messages counted from this statement's
+          -- snapshot, which holds every message up to the seq it moves to; the row's latest
+          -- version (locked) gives the base, so racing sends and mark-reads are never lost.
           UPDATE ${T.participants} p
-             SET "unreadCount" = GREATEST(p."unreadCount" - 1, 0), "updatedAt" = ${at}
+             SET "lastReadSeq" = target.seq,
+                 "unreadCount" = GREATEST(p."unreadCount" - (
+                   SELECT count(*)::int FROM ${T.messages} m
+                    WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side
+                      AND m.seq > p."lastReadSeq" AND m.seq <= target.seq), 0),
+                 "updatedAt" = ${at}
             FROM updated u
+            CROSS JOIN LATERAL (
+              SELECT COALESCE(
+                       (SELECT min(m.seq) - 1 FROM ${T.messages} m
+                         WHERE m."conversationId" = u."conversationId" AND m."senderRole" = u."senderRole"
+                           AND m.seq > u.seq AND m.status IN ('SENT', 'DELIVERED')),
+                       (SELECT c."lastSeq" FROM ${T.conversations} c WHERE c.id = u."conversationId")) AS seq
+            ) target
            WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId"
              AND p.side <> u."senderRole" AND u.seq > p."lastReadSeq"
+             AND NOT EXISTS (
+                   SELECT 1 FROM ${T.messages} m
+                    WHERE m."conversationId" = u."conversationId" AND m."senderRole" = u."senderRole"
+                      AND m.seq > p."lastReadSeq" AND m.seq < u.seq AND m.status IN ('SENT', 'DELIVERED'))
         ), change AS (
           INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", data, at)
           SELECT ${CURRENT_TXID}, u."conversationId", c."customerId", c."providerId", 'message.status', u.id,
@@ -263,12 +286,10 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
         WITH previous AS (
           SELECT p."lastReadSeq" FROM ${T.participants} p
            WHERE p."conversationId" = ${conversationId} AND p.side = ${side}::"ChatSide"
-        ), participant AS (
-          UPDATE ${T.participants} p
-             SET "unreadCount" = 0, "lastReadSeq" = GREATEST(p."lastReadSeq", c."lastSeq"), "updatedAt" = ${at}
-            FROM ${T.conversations} c
-           WHERE c.id = p."conversationId" AND p."conversationId" = ${conversationId} AND p.side = ${side}::"ChatSide"
-          RETURNING p."lastReadSeq"
+        ), conv AS (
+          -- This statement's snapshot: it holds every message up to this lastSeq (a send commits
+          -- its message and lastSeq together), and none above it.
+          SELECT "lastSeq", "customerId", "providerId" FROM ${T.conversations} WHERE id = ${conversationId}
         ), updated AS (
           UPDATE ${T.messages} m
              SET status = 'READ', "readAt" = ${at}, "deliveredAt" = COALESCE(m."deliveredAt", ${at}), "updatedAt" = ${at}
@@ -276,8 +297,22 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            WHERE m."conversationId" = ${conversationId} AND m.seq > previous."lastReadSeq"
              AND m."senderRole" <> ${side}::"ChatSide" AND m.status IN ('SENT', 'DELIVERED')
           RETURNING m.*
-        ), conv AS (
-          SELECT "customerId", "providerId" FROM ${T.conversations} WHERE id = ${conversationId}
+        ), participant AS (
+          -- The read position moves to the snapshot's lastSeq. The unread count is not reset to 0:
+          -- it drops by the messages from the other side between the row's latest read position
+          -- and that seq (all in the snapshot), from the row's latest version (locked), so a send
+          -- that committed after the snapshot stays counted and a racing receipt is not counted twice.
+          -- Joining "updated" makes the messages' locks come before this row's, the order a single
+          -- READ receipt takes them in (message, then participant): the two never deadlock.
+          UPDATE ${T.participants} p
+             SET "unreadCount" = GREATEST(p."unreadCount" - (
+                   SELECT count(*)::int FROM ${T.messages} m
+                    WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side
+                      AND m.seq > p."lastReadSeq" AND m.seq <= conv."lastSeq"), 0),
+                 "lastReadSeq" = GREATEST(p."lastReadSeq", conv."lastSeq"), "updatedAt" = ${at}
+            FROM conv, (SELECT count(*) FROM updated) moved
+           WHERE p."conversationId" = ${conversationId} AND p.side = ${side}::"ChatSide"
+          RETURNING p."lastReadSeq"
         ), read_change AS (
           -- Only when the side's read position moved: a repeated mark-read records nothing.
           INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, data, at)

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { QueueKey } from '../../config/queues.ts';
 import type { TableKey } from '../../config/tables.ts';
 import { SERVER_EVENT_SCHEMAS, type ServerEvent } from './events.ts';
-import { emoji, id } from './primitives.ts';
+import { emoji, fieldError, id, text } from './primitives.ts';
 import { conversationIdParam, messageContent } from './requests.ts';
 import { markReadResult, messageResult, messageStatusResult, sendMessageResult, typingData } from './wire.ts';
 
@@ -65,7 +65,7 @@ const messageRef = { messageId: id, conversationId: id.optional() };
 export const WS_ACTIONS = {
   authenticate: {
     event: 'chat-authenticate',
-    data: z.object({ token: z.string().min(1).max(8192) }),
+    data: z.object({ token: text().min(1, { error: fieldError }).max(8192, { error: fieldError }) }),
     ack: SERVER_EVENT_SCHEMAS['chat-authenticated'],
     reply: 'chat-authenticated',
     signedIn: false,
@@ -109,7 +109,7 @@ export const WS_ACTIONS = {
   },
   typing: {
     event: 'chat-typing',
-    data: z.object({ conversationId: id, isTyping: z.boolean() }),
+    data: z.object({ conversationId: id, isTyping: z.boolean({ error: fieldError }) }),
     ack: typingData,
     signedIn: true,
     entry: 'ws/typing',
@@ -210,9 +210,9 @@ export function routeKeyOf(action: unknown): RouteKey | null {
 
 /** A client → server frame, before its data is validated against the action's schema. */
 export const clientFrame = z.object({
-  action: z.string().min(1).max(64),
+  action: text().min(1, { error: fieldError }).max(64, { error: fieldError }),
   data: z.unknown().optional(),
-  requestId: z.string().min(1).max(128).optional(),
+  requestId: text().min(1, { error: fieldError }).max(128, { error: fieldError }).optional(),
 });
 
 /** The union of several actions' access: every table at the widest access any of them needs. */

@@ -130,7 +130,7 @@ export const HTTP_CONTRACT = {
       403: fail(notParticipant),
       404: fail(noConversation),
       409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended)'),
-      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters; details {field, maxLength, length}'),
+      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters (details {field, maxLength, length}), or attachments and metadata over CHAT_MAX_METADATA_BYTES bytes of JSON (details {field, maxBytes, bytes})'),
       429: fail('RATE_LIMITED: over CHAT_SEND_RATE_LIMIT sends per window; details {retryAfterMs, resetAt}'),
       500: INTERNAL,
       503: UNAVAILABLE,

@@ -8,20 +8,80 @@ import type { Json } from '../model.ts';
 /** Postgres text cannot hold U+0000, and jsonb refuses it and unpaired surrogates (`\ud800`). */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 export const noNul = (text: string) => !text.includes('\u0000');
-const storableJsonText = (text: string) => noNul(text) && !LONE_SURROGATE.test(text);
+/** Whether `text` is valid Unicode (no unpaired surrogate) without U+0000: what Postgres stores unchanged. */
+export const storableText = (text: string) => noNul(text) && !LONE_SURROGATE.test(text);
 export const NUL_MESSAGE = 'must not contain the character U+0000';
+export const STORABLE_MESSAGE = 'must be valid Unicode text (no unpaired surrogate) without U+0000';
+
+// ─── Messages that name the field ────────────────────────────────────────────────────────
+
+interface IssueLike {
+  code?: string;
+  input?: unknown;
+  path?: readonly PropertyKey[];
+  expected?: string;
+  origin?: string;
+  minimum?: unknown;
+  maximum?: unknown;
+  inclusive?: boolean;
+}
+
+const fieldOf = (issue: IssueLike) => (issue.path && issue.path.length > 0 ? issue.path.map(String).join('.') : 'the value');
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+const an = (what: string) => (/^[aeiou]/.test(what) ? `an ${what}` : `a ${what}`);
+
+/**
+ * The error map of every request schema: messages that name the field and say what it must be
+ * ("providerId is required", "providerId must be an integer, got string"). Issues it does not
+ * know keep zod's message.
+ */
+export function fieldError(issue: IssueLike): string | undefined {
+  const field = fieldOf(issue);
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `${field} is required`;
+    return `${field} must be ${an(issue.expected ?? 'valid value')}, got ${kindOf(issue.input)}`;
+  }
+  const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+  if (issue.code === 'too_small') {
+    if (issue.origin === 'string' && issue.minimum === 1) return `${field} must not be empty`;
+    return `${field} must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${String(issue.minimum)}${unit}`;
+  }
+  if (issue.code === 'too_big') return `${field} must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${unit}`;
+  return undefined;
+}
+const err = { error: fieldError };
+
+/** Any text a client sends: valid Unicode without U+0000 (lone surrogates would reach Postgres as U+FFFD). */
+export const text = () => z.string(err).refine(storableText, STORABLE_MESSAGE);
 
 /** An id a client sends (path parameter or frame field). */
-export const id = z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE);
-/** A positive Postgres `integer` id (userId, providerId, orderId). */
-export const intId = z.coerce.number().int().positive().max(2_147_483_647);
-/** A seq: a Postgres `integer`. */
-export const seq = z.coerce.number().int().max(2_147_483_647);
-const jsonText = z.string().refine(storableJsonText, 'must be valid Unicode text without U+0000');
+export const id = text().trim().min(1, err).max(64, err);
+/** An integer in a JSON body: a number, never a string (bodies are typed strictly). */
+export const bodyInt = () =>
+  z
+    .number({
+      error: (issue) => (issue.input === undefined ? `${fieldOf(issue)} is required` : `${fieldOf(issue)} must be an integer, got ${kindOf(issue.input)}`),
+    })
+    .int({ error: (issue) => `${fieldOf(issue)} must be an integer, got ${String(issue.input)}` })
+    .max(2_147_483_647, err);
+/** An integer of any size in a path or query string, where everything arrives as text (a page size). */
+export const queryNumber = () =>
+  z.coerce
+    .number({ error: (issue) => (issue.input === undefined ? `${fieldOf(issue)} is required` : `${fieldOf(issue)} must be an integer`) })
+    .int({ error: (issue) => `${fieldOf(issue)} must be an integer, got ${String(issue.input)}` });
+/** A Postgres `integer` in a path or query string. */
+export const queryInt = () => queryNumber().max(2_147_483_647, err);
+/** A positive Postgres `integer` id in a body (userId, providerId, orderId). */
+export const intId = bodyInt().positive({ error: (issue) => `${fieldOf(issue)} must be a positive integer, got ${String(issue.input)}` });
+/** A seq in a query: a Postgres `integer`. */
+export const seq = queryInt();
+const jsonText = text();
 /** JSON values only: what a jsonb column can hold and a client can send. */
 export const jsonValue: z.ZodType<Json> = z
   .lazy(() => z.union([jsonText, z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(jsonText, jsonValue)]))
   .meta({ id: 'JsonValue', description: 'Any JSON value' });
+/** A JSON object (string keys, any JSON values). */
+export const jsonObject = z.record(jsonText, jsonValue, err);
 
 /** An ISO-8601 UTC time as the API writes it (`2030-01-01T09:00:00.000Z`). */
 export const isoDate = z.iso.datetime();
@@ -68,8 +128,8 @@ export function isOneEmoji(text: string): boolean {
 
 /** One emoji (a reaction): `👍`, `🇩🇪`, `👩🏽‍💻`. */
 export const emoji = z
-  .string()
-  .min(1)
+  .string(err)
+  .min(1, err)
   .max(MAX_EMOJI_LENGTH)
   .refine(isOneEmoji, 'must be exactly one emoji')
   .meta({ description: `One emoji: a single grapheme cluster with a pictographic or regional-indicator code point, at most ${MAX_EMOJI_LENGTH} UTF-16 units` });

@@ -1,10 +1,16 @@
 /**
  * What clients send over HTTP: path parameters, queries and bodies. The HTTP handlers validate
  * with these, and the HTTP contract (./http.ts) pairs them with each route's responses.
+ *
+ * Bodies are typed strictly (a number is a JSON number, never a string); only path parameters
+ * and query strings, which arrive as text, are coerced. Every text field refuses U+0000 and
+ * unpaired surrogates, and every message names the field.
  */
 import { z } from 'zod';
 import { CONVERSATION_STATUSES, MESSAGE_TYPES } from '../model.ts';
-import { emoji, id, intId, jsonValue, noNul, NUL_MESSAGE, seq } from './primitives.ts';
+import { emoji, fieldError, id, intId, jsonObject, jsonValue, queryInt, queryNumber, seq, text } from './primitives.ts';
+
+const err = { error: fieldError };
 
 export const conversationIdParam = z.object({ conversationId: id });
 export const messageIdParam = z.object({ conversationId: id, messageId: id });
@@ -16,35 +22,59 @@ export const startConversationBody = z.object({
   orderId: intId.nullish().transform((v) => v ?? null),
 });
 
+/** The largest inbox page; a larger `limit` is capped to it. */
+export const MAX_INBOX_LIMIT = 100;
+/** The largest `/sync` page; a larger `limit` is capped to it. */
+export const MAX_SYNC_LIMIT = 500;
+
+/**
+ * A page size: a positive integer; one above `max` is capped to `max`, never refused (every
+ * route's `limit` behaves the same). The OpenAPI document shows `max` as the maximum.
+ */
+function pageLimit(max: number, fallback: number) {
+  return queryNumber()
+    .min(1, err)
+    .default(fallback)
+    .transform((value) => Math.min(value, max))
+    .meta({ maximum: max, description: `Page size, default ${fallback}; a larger limit is capped to ${max}` });
+}
+
 export const listConversationsQuery = z.object({
   status: z.enum(CONVERSATION_STATUSES).extract(['ACTIVE', 'ARCHIVED']).default('ACTIVE').describe("ACTIVE: the side's inbox; ARCHIVED: what the side archived"),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
+  limit: pageLimit(MAX_INBOX_LIMIT, 20),
+  cursor: text().max(512, err).optional(),
 });
 
 /** `page` (1 = newest) or keyset `after` / `before` a seq; at most one of the three. */
 export const historyQuery = z
   .object({
-    page: z.coerce.number().int().min(1).max(1_000_000).optional(),
-    limit: z.coerce.number().int().min(1).optional(),
-    after: seq.min(0).optional(),
-    before: seq.min(1).optional(),
+    page: queryInt().min(1, err).max(1_000_000, err).optional(),
+    // Capped by the use case at CHAT_MESSAGE_LIMIT (a setting, so not a static maximum here).
+    limit: queryNumber()
+      .min(1, err)
+      .optional()
+      .meta({ description: 'Page size, default 50; a larger limit is capped to CHAT_MESSAGE_LIMIT (default 100, a setting of at most 1000)' }),
+    after: seq.min(0, err).optional(),
+    before: seq.min(1, err).optional(),
   })
   .refine((q) => [q.page, q.after, q.before].filter((v) => v !== undefined).length <= 1, {
     message: 'use at most one of page, after and before',
   });
 
 /** What a client may send: SYSTEM messages are the product's own, never a client's. */
-const clientMessageType = z.enum(MESSAGE_TYPES).exclude(['SYSTEM']);
+const clientMessageType = z.enum(MESSAGE_TYPES, err).exclude(['SYSTEM']);
 export const CLIENT_MESSAGE_TYPES = clientMessageType.options;
 
+/** Attachments: a list of objects (the attachments feature refines each to `{id, …}`). */
+export const attachmentList = z.array(jsonObject, err);
+
 export const messageContent = {
-  content: z.string().refine(noNul, NUL_MESSAGE),
+  content: text(),
   messageType: clientMessageType.default('TEXT'),
-  attachments: jsonValue.nullish(),
+  attachments: attachmentList.nullish(),
   replyToId: id.nullish(),
   metadata: jsonValue.nullish(),
-  clientMessageId: z.string().trim().min(1).max(128).refine(noNul, NUL_MESSAGE).nullish(),
+  clientMessageId: text().trim().min(1, err).max(128, err).nullish(),
 };
 
 export const sendMessageBody = z.object(messageContent);
@@ -53,6 +83,6 @@ export const editMessageBody = z.object({ content: messageContent.content });
 
 /** `since`: the `cursor` of the previous answer (none: no changes, and the current cursor as a starting point). */
 export const syncQuery = z.object({
-  since: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  since: text().max(512, err).optional(),
+  limit: pageLimit(MAX_SYNC_LIMIT, 100),
 });

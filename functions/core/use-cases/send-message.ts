@@ -7,7 +7,7 @@ import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
 
-export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
+export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
 
 export interface SendMessageDeps {
   messages: Pick<MessageStore, 'append'>;
@@ -65,6 +65,25 @@ export function requireContentLength(content: unknown, maxLength: number): asser
   }
 }
 
+/** UTF-8 bytes of a JSON value as it is stored and sent (0 for none). */
+function jsonBytes(value: Json | null | undefined): number {
+  return value === undefined || value === null ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/**
+ * @throws PayloadTooLargeError when `attachments` and `metadata` together serialise to more than
+ * `maxBytes` UTF-8 bytes of JSON; `details: {field, maxBytes, bytes}`, `field` naming the one sent
+ * (`attachments+metadata` when both were).
+ */
+export function requireMetadataSize(attachments: Json | null | undefined, metadata: Json | null | undefined, maxBytes: number): void {
+  const attachmentBytes = jsonBytes(attachments);
+  const metadataBytes = jsonBytes(metadata);
+  const bytes = attachmentBytes + metadataBytes;
+  if (bytes <= maxBytes) return;
+  const field = attachmentBytes === 0 ? 'metadata' : metadataBytes === 0 ? 'attachments' : 'attachments+metadata';
+  throw new PayloadTooLargeError(`${field} take ${bytes} bytes as JSON; at most ${maxBytes} are allowed`, { field, maxBytes, bytes });
+}
+
 function checkContent(input: SendMessageInput, maxLength: number): MessageType {
   const messageType = input.messageType ?? 'TEXT';
   if (!(MESSAGE_TYPES as readonly string[]).includes(messageType)) {
@@ -85,7 +104,8 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  *
  * In order:
  * 1. the content: blank TEXT (or blank anything without attachments) → ValidationError; longer
- *    than `CHAT_MAX_CONTENT_LENGTH` characters → PayloadTooLargeError;
+ *    than `CHAT_MAX_CONTENT_LENGTH` characters, or attachments and metadata over
+ *    `CHAT_MAX_METADATA_BYTES` bytes of JSON → PayloadTooLargeError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
  *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
  * 3. admins are read-only (ForbiddenError);
@@ -110,6 +130,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
   return async (input: SendMessageInput): Promise<SendMessageResult> => {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
+    requireMetadataSize(input.attachments, input.metadata, limits.CHAT_MAX_METADATA_BYTES);
 
     const now = clock.now().getTime();
     const decision = await rateLimiter.consume(sendRateKey(identity.userId), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
