@@ -236,8 +236,11 @@ export interface ConnectionStore {
   /** Records a connection (bare or authenticated). */
   put(connection: Connection): Promise<void>;
   /**
-   * Attaches a verified identity to a connection and returns the ids of that user's oldest
-   * connections beyond `maxPerUser`, which the caller closes.
+   * Attaches a verified identity to a connection and returns the ids of that user's connections
+   * beyond the newest `maxPerUser`, which the caller closes. Race-free: however many sign-ins of
+   * one user run at once, once they all returned every open connection of the user but the
+   * newest `maxPerUser` (by sign-in order; the one signing in is the newest) was returned by
+   * exactly one of them. Removing a connection takes it out of that count.
    * @throws NotFoundError when the connection is gone (closed or expired).
    */
   authenticate(

@@ -474,6 +474,9 @@ function isAuthenticated(connection: Connection): connection is AuthenticatedCon
 
 export class FakeConnectionStore implements ConnectionStore {
   private readonly items = new Map<string, Connection>();
+  /** Per user: signed-in connection id → sign-in order (the DynamoDB store's roster item). */
+  private readonly rosters = new Map<number, Map<string, number>>();
+  private rosterSeq = 0;
 
   constructor(private readonly clock: Clock) {}
 
@@ -507,11 +510,24 @@ export class FakeConnectionStore implements ConnectionStore {
     };
     item.tokenExpiresAt = tokenExpiresAt;
     delete item.authDeadline;
-    const others = (await this.forUser(identity.userId))
-      .filter((other) => other.connectionId !== connectionId)
-      .sort((a, b) => a.connectedAt - b.connectedAt || a.connectionId.localeCompare(b.connectionId));
-    const excess = Math.max(0, others.length + 1 - Math.max(1, maxPerUser));
-    return { connection: copy(item) as AuthenticatedConnection, evicted: others.slice(0, excess).map((o) => o.connectionId) };
+    // The DynamoDB store's roster: sign-in order per user; the one signing in is the newest.
+    const roster = this.rosters.get(identity.userId) ?? new Map<string, number>();
+    this.rosters.set(identity.userId, roster);
+    roster.set(connectionId, ++this.rosterSeq);
+    const now = this.clock.now().getTime();
+    const others = [...roster]
+      .filter(([id]) => id !== connectionId)
+      .sort(([, a], [, b]) => b - a)
+      .map(([id]) => id);
+    const live = others.filter((id) => {
+      const other = this.items.get(id);
+      const alive = other !== undefined && other.expiresAt > now && other.identity?.userId === identity.userId;
+      if (!alive) roster.delete(id);
+      return alive;
+    });
+    const evicted = live.slice(Math.max(1, maxPerUser) - 1);
+    for (const id of evicted) roster.delete(id);
+    return { connection: copy(item) as AuthenticatedConnection, evicted };
   }
 
   async get(connectionId: string): Promise<Connection | null> {
@@ -522,6 +538,7 @@ export class FakeConnectionStore implements ConnectionStore {
   async remove(connectionId: string): Promise<Connection | null> {
     const item = this.items.get(connectionId);
     this.items.delete(connectionId);
+    if (item?.identity) this.rosters.get(item.identity.userId)?.delete(connectionId);
     return item ? copy(item) : null;
   }
 

@@ -2,8 +2,26 @@
  * ConnectionStore on DynamoDB: one item per WebSocket connection, keyed by connectionId.
  * Authenticated connections also carry `userId` (byUser index, oldest first) and `partyKey`
  * (byParty index: "customer#2", "provider#1"); bare ones carry neither and stay out of both.
+ *
+ * The per-user cap is kept with one more item per user in the same table, the **roster**
+ * (`connectionId` = "user#<userId>", never an API Gateway id, which has no `#`): a counter
+ * `rosterSeq` and one attribute `m:<connectionId>` per signed-in connection holding the counter's
+ * value when it signed in. Signing in is one UpdateItem that takes the next value and writes it
+ * under the connection's own name in the same expression (both read the item as it was), and
+ * returns the whole item: a consistent, totally ordered view of the user's connections in which
+ * the one signing in is always the newest. Everything but the newest `maxPerUser` is evicted;
+ * each eviction is claimed with a conditional REMOVE of that member (`m:<id> = <its value>`), so
+ * exactly one sign-in closes each evicted connection. The roster carries none of the indexes'
+ * keys, so it stays out of all three. See docs/protocol.md, "Connections per user".
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '#core/errors';
 import { partyOf, type Party, type Role } from '#core/model';
 import { systemClock, type AuthenticatedConnection, type Clock, type Connection, type ConnectionStore } from '#core/ports';
@@ -27,6 +45,16 @@ interface ConnectionItem {
 }
 
 const AWAITING_AUTH = 'yes';
+
+/** The roster item of a user (see the module comment). */
+export function rosterKeyOf(userId: number): string {
+  return `user#${userId}`;
+}
+const ROSTER_SEQ = 'rosterSeq';
+const MEMBER_PREFIX = 'm:';
+const memberName = (connectionId: string) => `${MEMBER_PREFIX}${connectionId}`;
+/** BatchGetItem's limit per request. */
+const BATCH_GET_LIMIT = 100;
 
 /** The byParty index key of a party: "customer#<userId>" or "provider#<providerId>". */
 export function partyKeyOf(party: Party): string {
@@ -71,11 +99,6 @@ function isAuthenticated(connection: Connection): connection is AuthenticatedCon
   return connection.identity !== null;
 }
 
-/** Oldest first; connectionId breaks ties so the choice is stable. */
-function byAge(a: Connection, b: Connection): number {
-  return a.connectedAt - b.connectedAt || a.connectionId.localeCompare(b.connectionId);
-}
-
 export interface ConnectionStoreOptions {
   doc: DynamoDBDocumentClient;
   tableName: string;
@@ -101,6 +124,87 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
   }
 
   const forUser = (userId: number) => liveIn(INDEXES.connectionsByUser, 'userId', userId);
+
+  /** Takes a member out of a roster: only while it still has `seq` when given (a claim), else any. */
+  async function leaveRoster(userId: number, connectionId: string, seq?: number): Promise<boolean> {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { connectionId: rosterKeyOf(userId) },
+          UpdateExpression: 'REMOVE #member',
+          ConditionExpression: seq === undefined ? 'attribute_exists(#member)' : '#member = :seq',
+          ExpressionAttributeNames: { '#member': memberName(connectionId) },
+          ...(seq === undefined ? {} : { ExpressionAttributeValues: { ':seq': seq } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Connection records by id, read consistently (BatchGetItem, unprocessed keys asked again). */
+  async function recordsOf(ids: string[]): Promise<Map<string, Connection>> {
+    const found = new Map<string, Connection>();
+    for (let start = 0; start < ids.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = ids.slice(start, start + BATCH_GET_LIMIT).map((connectionId) => ({ connectionId }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const result = await doc.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of result.Responses?.[tableName] ?? []) found.set(String(item.connectionId), toConnection(item));
+        keys = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Registers a signed-in connection in its user's roster and claims the evictions of every
+   * member but the newest `maxPerUser` that are still open. Members whose record is gone,
+   * expired or signed in as someone else are dropped from the roster without being counted.
+   */
+  async function enforceCap(connection: AuthenticatedConnection, userId: number, maxPerUser: number): Promise<string[]> {
+    const now = nowMs(clock);
+    const { Attributes } = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { connectionId: rosterKeyOf(userId) },
+        UpdateExpression: 'SET #seq = if_not_exists(#seq, :zero) + :one, #member = if_not_exists(#seq, :zero) + :one, #ttl = :ttl',
+        ExpressionAttributeNames: { '#seq': ROSTER_SEQ, '#member': memberName(connection.connectionId), '#ttl': 'ttl' },
+        // Every member signed in at or before now, so none outlives now + a connection's lifetime.
+        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':ttl': ttlSeconds(now + (connection.expiresAt - connection.connectedAt)) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const members = Object.entries(Attributes ?? {})
+      .filter(([name, value]) => name.startsWith(MEMBER_PREFIX) && typeof value === 'number')
+      .map(([name, value]) => ({ connectionId: name.slice(MEMBER_PREFIX.length), seq: value as number }))
+      .filter((member) => member.connectionId !== connection.connectionId)
+      // Newest first; this connection holds the highest value of all, so it always stays.
+      .sort((a, b) => b.seq - a.seq);
+    const room = Math.max(1, maxPerUser) - 1;
+    if (members.length <= room) return [];
+
+    const records = await recordsOf(members.map((member) => member.connectionId));
+    const live = [];
+    const dead = [];
+    for (const member of members) {
+      const record = records.get(member.connectionId);
+      if (record && record.expiresAt > now && record.identity?.userId === userId) live.push(member);
+      else dead.push(member);
+    }
+    const excess = live.slice(room);
+    const [claimed] = await Promise.all([
+      Promise.all(excess.map((member) => leaveRoster(userId, member.connectionId, member.seq))),
+      Promise.all(dead.map((member) => leaveRoster(userId, member.connectionId, member.seq))),
+    ]);
+    // A member another sign-in claimed first (or that signed in again, with a new value) is theirs.
+    return excess.filter((_, i) => claimed[i]).map((member) => member.connectionId);
+  }
 
   return {
     async put(connection) {
@@ -161,13 +265,8 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
         throw error;
       }
       const connection = toConnection(updated ?? {}) as AuthenticatedConnection;
-
-      // The index may not show this connection yet, so it is counted here and never evicted.
-      const others = (await forUser(identity.userId))
-        .filter((other) => other.connectionId !== connectionId)
-        .sort(byAge);
-      const excess = Math.max(0, others.length + 1 - Math.max(1, maxPerUser));
-      return { connection, evicted: others.slice(0, excess).map((other) => other.connectionId) };
+      const evicted = await enforceCap(connection, identity.userId, maxPerUser);
+      return { connection, evicted };
     },
 
     async get(connectionId) {
@@ -181,8 +280,11 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
       const { Attributes } = await doc.send(
         new DeleteCommand({ TableName: tableName, Key: { connectionId }, ReturnValues: 'ALL_OLD' }),
       );
+      if (!Attributes) return null;
       // Returned even when expired: the caller still cleans up after it.
-      return Attributes ? toConnection(Attributes) : null;
+      const removed = toConnection(Attributes);
+      if (removed.identity) await leaveRoster(removed.identity.userId, connectionId);
+      return removed;
     },
 
     async forParties(parties) {

@@ -13,7 +13,7 @@ import type {
   TokenVerifier,
 } from '#core/ports';
 import { announcePresence } from './announce.ts';
-import { closeWithError } from './closing.ts';
+import { closeOverLimit, closeWithError } from './closing.ts';
 import type { Deliver } from './deliver.ts';
 import { toAuthenticatedData, type AuthenticatedData } from './wire.ts';
 
@@ -28,6 +28,8 @@ export interface SignInDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Waits between attempts to reach an evicted connection (tests pass a fake); setTimeout by default. */
+  pause?: (ms: number) => Promise<void>;
 }
 
 export interface AuthenticateDeps extends SignInDeps {
@@ -58,9 +60,10 @@ export async function verifyToken(deps: Pick<SignInDeps, 'verifier' | 'clock' | 
 }
 
 /**
- * Attaches a verified identity to a recorded connection: closes the user's oldest connections
- * beyond the maximum, adds the connection to the user's presence, and when that brought the user
- * online announces `chat-user-online` to their counterparts. Shared by authenticate and connect.
+ * Attaches a verified identity to a recorded connection: closes the user's connections beyond the
+ * newest `maxPerUser` (this one is the newest; see ConnectionStore.authenticate), each after a
+ * `chat-error` `CONFLICT` `{reason: "connection_limit", maxConnections}`, adds the connection to
+ * the user's presence, and when that brought the user online announces `chat-user-online` to their counterparts. Shared by authenticate and connect.
  */
 export async function signIn(
   deps: SignInDeps,
@@ -68,18 +71,17 @@ export async function signIn(
   verified: { identity: Identity; expiresAt: number },
   maxPerUser: number,
 ): Promise<AuthenticatedData> {
-  const { connections, presence, broadcaster, clock, metrics, logger } = deps;
+  const { connections, presence, clock, metrics, logger } = deps;
   const { identity } = verified;
   const { connection, evicted } = await connections.authenticate(connectionId, identity, verified.expiresAt, maxPerUser);
 
+  // Each evicted connection gets a chat-error saying why, then is closed; its own $disconnect
+  // forgets it. Closing may wait for an evicted connection's $connect to end, so presence goes on meanwhile.
+  let closing: Promise<unknown> = Promise.resolve();
   if (evicted.length > 0) {
-    // Each closed connection gets its own $disconnect, which forgets it.
-    const closed = await Promise.allSettled(evicted.map((id) => broadcaster.close(id)));
     metrics.count('ConnectionsEvicted', evicted.length);
-    logger.info('Closed the oldest connections of a user past the maximum', { userId: identity.userId, evicted });
-    closed.forEach((result, i) => {
-      if (result.status === 'rejected') logger.warn('Could not close an evicted connection', { connectionId: evicted[i], error: String(result.reason) });
-    });
+    logger.info('Closing the connections of a user beyond the newest maximum', { userId: identity.userId, evicted, maxPerUser });
+    closing = Promise.all(evicted.map((id) => closeOverLimit(deps, id, maxPerUser)));
   }
 
   const { presence: now, changed } = await presence.connected({
@@ -91,6 +93,7 @@ export async function signIn(
     expiresAt: connection.expiresAt,
   });
   if (changed) await announcePresence(deps, 'chat-user-online', identity, now);
+  await closing;
   return toAuthenticatedData(identity, connectionId);
 }
 
@@ -103,8 +106,9 @@ function sameIdentity(a: Identity, b: Identity): boolean {
  *
  * - A refused token answers UnauthorizedError (counted as `AuthFailures`); the connection stays
  *   open and may try again until its deadline.
- * - The user's oldest connections beyond `CHAT_MAX_CONNECTIONS_PER_USER` are closed (counted as
- *   `ConnectionsEvicted`); this one never is.
+ * - The user's connections beyond the newest `CHAT_MAX_CONNECTIONS_PER_USER` are closed after a
+ *   `chat-error` `CONFLICT` (counted as `ConnectionsEvicted`); this one, the newest, never is.
+ *   This holds under any number of concurrent sign-ins of one user.
  * - The user's first connection announces `chat-user-online {userId, role, providerId?, lastSeen}`
  *   to the connections of everyone on the other side of a conversation with them.
  * - Signing in again as the same user refreshes the token expiry. Signing in as someone else

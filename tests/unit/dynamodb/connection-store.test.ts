@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '#core/errors';
@@ -27,30 +27,46 @@ beforeEach(() => {
 });
 
 describe('DynamoDB ConnectionStore (eviction and error paths)', () => {
-  it('closes the oldest other connections first, whatever order the index answers in', async () => {
+  const roster = (members: Record<string, number>) => ({
+    connectionId: 'user#2',
+    rosterSeq: Math.max(...Object.values(members)),
+    ...Object.fromEntries(Object.entries(members).map(([id, seq]) => [`m:${id}`, seq])),
+  });
+
+  it('evicts all but the newest sign-ins of the roster, whatever order the attributes come in', async () => {
     ddb
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [item('c', T0 - 100), item('me', T0 - 10)], LastEvaluatedKey: { connectionId: 'c' } })
-      .resolvesOnce({ Items: [item('b', T0 - 200), item('a2', T0 - 300), item('a1', T0 - 300)] });
+      .on(UpdateCommand, { Key: { connectionId: 'me' } })
+      .resolves({ Attributes: { ...item('me', T0 - 10), tokenExpiresAt: T0 + 1 } })
+      .on(UpdateCommand, { Key: { connectionId: 'user#2' }, ReturnValues: 'ALL_NEW' })
+      .resolves({ Attributes: roster({ a1: 3, b: 1, me: 6, c: 5, a2: 2 }) })
+      .on(UpdateCommand, { Key: { connectionId: 'user#2' }, UpdateExpression: 'REMOVE #member' })
+      .resolves({});
+    ddb.on(BatchGetCommand).resolves({ Responses: { connections: ['a1', 'b', 'c', 'a2'].map((id) => item(id, T0 - 100)) } });
     const { evicted } = await store.authenticate('me', identity, T0 + 1, 2);
-    // Four others plus this one, two allowed: the three oldest go; equal ages are ordered by id.
+    // Four others plus this one, two allowed: this one and the newest other (c) stay.
     expect(evicted).toEqual(['a1', 'a2', 'b']);
-    expect(ddb.commandCalls(QueryCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    const removals = ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.UpdateExpression === 'REMOVE #member');
+    expect(removals.map((call) => call.args[0].input.ConditionExpression)).toEqual(['#member = :seq', '#member = :seq', '#member = :seq']);
   });
 
-  it('closes nothing while the user is within the maximum', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [item('a', T0 - 100), item('me', T0 - 10)] });
+  it('reads nothing more while the user is within the maximum', async () => {
+    ddb
+      .on(UpdateCommand, { Key: { connectionId: 'user#2' } })
+      .resolves({ Attributes: roster({ a: 1, me: 2 }) });
     expect((await store.authenticate('me', identity, T0 + 1, 2)).evicted).toEqual([]);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(0);
   });
 
-  it('asks only for live connections of that user, so expired ones never count', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
-    await store.authenticate('me', identity, T0 + 1, 3);
-    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
-      IndexName: 'byUser',
-      FilterExpression: '#expiresAt > :now AND (attribute_not_exists(#tokenExpiresAt) OR #tokenExpiresAt > :now)',
-      ExpressionAttributeValues: { ':key': 2, ':now': T0 },
-    });
+  it('leaves out an eviction another sign-in claimed first', async () => {
+    ddb
+      .on(UpdateCommand, { Key: { connectionId: 'user#2' }, UpdateExpression: 'REMOVE #member', ExpressionAttributeNames: { '#member': 'm:a' } })
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }))
+      .on(UpdateCommand, { Key: { connectionId: 'user#2' }, ExpressionAttributeNames: { '#member': 'm:me' } }, false)
+      .resolves({ Attributes: roster({ a: 1, b: 2, me: 3 }) });
+    ddb.on(BatchGetCommand).resolves({ Responses: { connections: [item('a', T0 - 100), item('b', T0 - 100)] } });
+    ddb.on(UpdateCommand, { Key: { connectionId: 'user#2' }, UpdateExpression: 'REMOVE #member', ExpressionAttributeNames: { '#member': 'm:b' } }).resolves({});
+    expect((await store.authenticate('me', identity, T0 + 1, 1)).evicted).toEqual(['b']);
   });
 
   it('reports a connection that closed before it could sign in as not found', async () => {
