@@ -107,16 +107,16 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Path parameters when `parts` match `segments`, else null. */
+/** Path parameters when `parts` match `segments`, else null. An own-property map: any name or value is data. */
 function matchPath(segments: Segment[], parts: string[]): Record<string, string> | null {
-  const params: Record<string, string> = {};
+  const params = new Map<string, string>();
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment.kind === 'greedy') {
       const rest = parts.slice(i);
       if (rest.length === 0 || rest.every((part) => part === '')) return null;
-      params[segment.value] = safeDecode(rest.join('/'));
-      return params;
+      params.set(segment.value, safeDecode(rest.join('/')));
+      return Object.fromEntries(params);
     }
     const part = parts[i];
     if (part === undefined) return null;
@@ -124,10 +124,10 @@ function matchPath(segments: Segment[], parts: string[]): Record<string, string>
       if (safeDecode(part) !== segment.value) return null;
     } else {
       if (part === '') return null;
-      params[segment.value] = safeDecode(part);
+      params.set(segment.value, safeDecode(part));
     }
   }
-  return parts.length === segments.length ? params : null;
+  return parts.length === segments.length ? Object.fromEntries(params) : null;
 }
 
 /** Literal segments first, then single params, then greedy: API Gateway's "most specific" order. */
@@ -146,24 +146,30 @@ function moreSpecific(a: CompiledRoute, b: CompiledRoute): boolean {
   return false;
 }
 
-/** Lower-cased headers with duplicates joined by commas, as format 2.0 has them. */
-function lowerCaseHeaders(rawHeaders: string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
+/**
+ * Lower-cased headers with duplicates joined by commas, as format 2.0 has them. Collected in a Map
+ * so that names such as `__proto__`, `constructor` or `toString` are headers like any other.
+ */
+function lowerCaseHeaders(rawHeaders: string[]): Map<string, string> {
+  const headers = new Map<string, string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const value = rawHeaders[i + 1]!;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    const seen = headers.get(name);
+    headers.set(name, seen === undefined ? value : `${seen},${value}`);
   }
   return headers;
 }
 
+/** The query string with duplicates joined by commas; any name (`__proto__` included) is data. */
 function queryParameters(rawQueryString: string): Record<string, string> | undefined {
   if (!rawQueryString) return undefined;
-  const result: Record<string, string> = {};
+  const result = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    result[name] = result[name] === undefined ? value : `${result[name]},${value}`;
+    const seen = result.get(name);
+    result.set(name, seen === undefined ? value : `${seen},${value}`);
   }
-  return Object.keys(result).length > 0 ? result : undefined;
+  return result.size > 0 ? Object.fromEntries(result) : undefined;
 }
 
 export function sourceIpOf(req: IncomingMessage): string {
@@ -328,19 +334,24 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     jwt: JwtAuthorization | undefined,
   ) {
     const now = Date.now();
-    const headers = lowerCaseHeaders(req.rawHeaders);
-    const cookies = headers.cookie
+    const headerMap = lowerCaseHeaders(req.rawHeaders);
+    const cookies = headerMap
+      .get('cookie')
       ?.split(/;\s*/)
       .map((cookie) => cookie.trim())
       .filter(Boolean);
-    delete headers.cookie;
+    headerMap.delete('cookie');
     const sourceIp = sourceIpOf(req);
-    headers['x-forwarded-for'] ??= sourceIp;
-    headers['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
-    headers['x-forwarded-proto'] ??= 'http';
-    headers['x-amzn-trace-id'] ??= traceId(now);
-    const domainName = headers.host ?? '127.0.0.1';
-    const contentType = headers['content-type'];
+    const setDefault = (name: string, value: string) => {
+      if (!headerMap.has(name)) headerMap.set(name, value);
+    };
+    setDefault('x-forwarded-for', sourceIp);
+    setDefault('x-forwarded-port', String(req.socket.localPort ?? ''));
+    setDefault('x-forwarded-proto', 'http');
+    setDefault('x-amzn-trace-id', traceId(now));
+    const headers: Record<string, string> = Object.fromEntries(headerMap);
+    const domainName = headerMap.get('host') ?? '127.0.0.1';
+    const contentType = headerMap.get('content-type');
     const text = contentType === undefined || TEXT_TYPES.test(contentType);
     const queryStringParameters = queryParameters(rawQueryString);
     return {
@@ -362,7 +373,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
           path: rawPath,
           protocol: `HTTP/${req.httpVersion}`,
           sourceIp,
-          userAgent: headers['user-agent'] ?? '',
+          userAgent: headerMap.get('user-agent') ?? '',
         },
         requestId,
         routeKey: compiled.routeKey,

@@ -5,7 +5,9 @@
  * What API Gateway does, and so what this does:
  * - The identity source is `$request.header.Authorization`; the token may carry a `Bearer ` prefix.
  * - It checks the signature (RS256, `kid` in the JWKS), `iss`, `aud` (or `client_id` when there is
- *   no `aud`), `exp` and `nbf`.
+ *   no `aud`), `exp` (required: a token without one is refused), `nbf` and `iat` (must not be in the
+ *   future). aws-jwt-verify alone would accept a token without `exp` and ignores `iat`, so both
+ *   are checked here.
  * - A missing or failing token answers `401 {"message":"Unauthorized"}`; a failing one also gets a
  *   `www-authenticate: Bearer scope="" error="invalid_token" error_description="…"` header. The
  *   handler is not invoked, so the contract's own error shape never appears on these 401s.
@@ -66,6 +68,7 @@ export function createJwtAuthorizer(config: JwtAuthorizerConfig): JwtAuthorizer 
       try {
         payload = verifier.verifySync(token);
         checkAudience(payload, audiences);
+        checkTimes(payload, Date.now());
       } catch (error) {
         return { allowed: false, wwwAuthenticate: `Bearer scope="" error="invalid_token" error_description="${describe(error)}"` };
       }
@@ -75,6 +78,14 @@ export function createJwtAuthorizer(config: JwtAuthorizerConfig): JwtAuthorizer 
 }
 
 class AudienceError extends Error {}
+class MissingExpiryError extends Error {}
+class IssuedInFutureError extends Error {}
+
+/** API Gateway requires `exp`, and refuses an `iat` after the current time. */
+function checkTimes(payload: JwtPayload, nowMs: number): void {
+  if (typeof payload.exp !== 'number') throw new MissingExpiryError();
+  if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000) throw new IssuedInFutureError();
+}
 
 /** `aud` must name one of the audiences; without `aud`, `client_id` must. */
 function checkAudience(payload: JwtPayload, audiences: string[]): void {
@@ -88,6 +99,8 @@ function checkAudience(payload: JwtPayload, audiences: string[]): void {
 function describe(error: unknown): string {
   if (error instanceof JwtExpiredError) return 'the token has expired';
   if (error instanceof JwtNotBeforeError) return 'the token is not valid yet';
+  if (error instanceof MissingExpiryError) return 'the token has no expiry';
+  if (error instanceof IssuedInFutureError) return 'the token was issued in the future';
   if (error instanceof AudienceError || error instanceof JwtInvalidAudienceError) return 'the token does not have a valid audience';
   if (error instanceof JwtInvalidIssuerError) return 'the token does not have a valid issuer';
   if (

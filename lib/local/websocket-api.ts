@@ -132,40 +132,52 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-/** Headers in their original case (last value wins) and all values per name, hop-by-hop ones left out. */
+/**
+ * Headers in their original case (last value wins) and all values per name, hop-by-hop ones left
+ * out. Collected in Maps and turned into ordinary objects with own properties only, so a header
+ * named `__proto__`, `constructor` or `toString` is a header like any other (as in the JSON
+ * event Lambda parses), never a prototype's member.
+ */
 function connectHeaders(req: IncomingMessage, sourceIp: string, now: number) {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers = new Map<string, string>();
+  const multiValueHeaders = new Map<string, string[]>();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
     if (/^(connection|upgrade)$/i.test(name)) continue;
     const value = req.rawHeaders[i + 1]!;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    headers.set(name, value);
+    const values = multiValueHeaders.get(name);
+    if (values) values.push(value);
+    else multiValueHeaders.set(name, [value]);
   }
-  const has = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase());
+  const has = (name: string) => [...headers.keys()].some((key) => key.toLowerCase() === name.toLowerCase());
   const add = (name: string, value: string) => {
     if (has(name)) return;
-    headers[name] = value;
-    multiValueHeaders[name] = [value];
+    headers.set(name, value);
+    multiValueHeaders.set(name, [value]);
   };
   add('X-Amzn-Trace-Id', traceId(now));
   add('X-Forwarded-For', sourceIp);
   add('X-Forwarded-Port', String(req.socket.localPort ?? ''));
   add('X-Forwarded-Proto', 'http');
-  return { headers, multiValueHeaders };
+  return { headers: Object.fromEntries(headers), multiValueHeaders: Object.fromEntries(multiValueHeaders) };
 }
 
+/** The query string, single (last value wins) and multi-valued; any name, `__proto__` included. */
 function queryOf(url: string) {
   const at = url.indexOf('?');
   if (at === -1 || at === url.length - 1) return {};
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = new Map<string, string>();
+  const multi = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
-    single[name] = value;
-    (multi[name] ??= []).push(value);
+    single.set(name, value);
+    const values = multi.get(name);
+    if (values) values.push(value);
+    else multi.set(name, [value]);
   }
-  return Object.keys(single).length === 0 ? {} : { queryStringParameters: single, multiValueQueryStringParameters: multi };
+  return single.size === 0
+    ? {}
+    : { queryStringParameters: Object.fromEntries(single), multiValueQueryStringParameters: Object.fromEntries(multi) };
 }
 
 function abortHandshake(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {

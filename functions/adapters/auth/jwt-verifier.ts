@@ -50,6 +50,12 @@ export interface JwtVerifierOptions {
   logger?: Logger;
 }
 
+/**
+ * How far in the future `iat` may be (on top of `graceSeconds`): issuers' clocks drift a little.
+ * aws-jwt-verify never checks `iat`; a token issued later than that is refused as not valid yet.
+ */
+export const IAT_SKEW_SECONDS = 60;
+
 /** The only algorithm accepted, whatever the key set holds. */
 const ALGORITHM = 'RS256';
 /** A cache key for a pinned key set; never fetched. */
@@ -58,6 +64,11 @@ const PINNED_JWKS_URI = 'https://jwks.invalid/pinned';
 /** Thrown inside the library's custom check; becomes a plain "not valid" for the caller. */
 class TokenRejected extends Error {
   override name = 'TokenRejected';
+}
+
+/** `iat` later than now (beyond the skew): answered like a token whose `nbf` has not come. */
+class IssuedInFuture extends TokenRejected {
+  override name = 'IssuedInFuture';
 }
 
 /** A fetcher for pinned key sets: an unknown `kid` is simply an unknown key. */
@@ -91,7 +102,11 @@ export function makeJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       graceSeconds,
       customJwtCheck: ({ header, payload }: { header: JwtHeader; payload: JwtPayload }) => {
         if (header.alg !== ALGORITHM) throw new TokenRejected('unexpected algorithm');
+        // aws-jwt-verify accepts a token without exp (it only checks one that is present).
         if (typeof payload.exp !== 'number') throw new TokenRejected('no exp claim');
+        if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + graceSeconds + IAT_SKEW_SECONDS) {
+          throw new IssuedInFuture('iat is in the future');
+        }
         if (!audienceMatches(payload, audiences)) throw new TokenRejected('wrong audience');
       },
     },
@@ -166,6 +181,6 @@ function refusal(error: unknown, logger: Logger | undefined): ChatError {
   }
   logger?.info('Token refused', { reason });
   if (error instanceof JwtExpiredError) return new UnauthorizedError('The token has expired');
-  if (error instanceof JwtNotBeforeError) return new UnauthorizedError('The token is not valid yet');
+  if (error instanceof JwtNotBeforeError || error instanceof IssuedInFuture) return new UnauthorizedError('The token is not valid yet');
   return new UnauthorizedError('The token is not valid');
 }
