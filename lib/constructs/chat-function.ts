@@ -13,12 +13,12 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, SourceMapMode, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IDatabaseProxy } from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, Node } from 'constructs';
 import { QUEUES, type QueueKey } from '#config/queues';
 import { TABLES, type TableKey } from '#config/tables';
 import { nagResource } from '#lib/constructs/nag';
@@ -73,6 +73,19 @@ export interface ChatFunctionProps {
   environment?: Record<string, string>;
   /** Extra bundling steps, e.g. copying the migrations next to the bundle. */
   commandHooks?: ICommandHooks;
+}
+
+/**
+ * esbuild's log level from the context value `bundlingLogLevel` (verbose, debug, info, warning,
+ * error, silent): the test suite sets `error`, so bundle listings do not interleave its results.
+ */
+function bundlingLogLevel(scope: Construct): { logLevel?: LogLevel } {
+  const value: unknown = Node.of(scope).tryGetContext('bundlingLogLevel');
+  if (value === undefined) return {};
+  if (!(Object.values(LogLevel) as unknown[]).includes(value)) {
+    throw new Error(`Context bundlingLogLevel must be one of ${Object.values(LogLevel).join(', ')}; got ${String(value)}`);
+  }
+  return { logLevel: value as LogLevel };
 }
 
 const DEFAULT_MEMORY_MB = 512;
@@ -150,6 +163,7 @@ export class ChatFunction extends Construct {
         // pg's optional native binding is never loaded (pg-native is not installed).
         externalModules: ['pg-native'],
         ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),
+        ...bundlingLogLevel(scope),
       },
     });
 

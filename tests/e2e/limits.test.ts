@@ -30,13 +30,14 @@ beforeAll(async () => {
     emulator: {
       idleTimeoutMs: IDLE_TIMEOUT_MS,
       // The sweep of bare connections runs every minute in AWS, every 5 s locally; here, often.
-      scheduledTasks: SCHEDULED_TASKS.map((task) => ({ ...task, localEverySeconds: SWEEP_EVERY_SECONDS })),
+      scheduledTasks: SCHEDULED_TASKS.map((task) => (task.name === 'closeUnauthenticated' ? { ...task, localEverySeconds: SWEEP_EVERY_SECONDS } : task)),
     },
   });
   api = restApi(runtime.httpUrl);
   staff = await api.devToken({ userId: 7, role: 'provider', providerId: 1 });
   // Warm the sign-in handler, so a bare connection's first chat-authenticate is not a cold start racing its deadline.
-  const warm = await openChat(runtime.wsUrl);
+  // The warm-up itself connects with ?token, so its own first frame has no deadline to race.
+  const warm = await openChat(runtime.wsUrl, staff);
   await warm.ack('chat-authenticate', { token: staff });
   await warm.close();
 });

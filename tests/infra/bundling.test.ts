@@ -41,7 +41,8 @@ async function loadHandler(bundle: string): Promise<(event: unknown, context?: u
 
 beforeAll(async () => {
   outdir = await mkdtemp(path.join(tmpdir(), 'chat-bundles-'));
-  const app = new App({ outdir });
+  // Bundle listings and source-map notes only when asked for (CHAT_TEST_VERBOSE=1).
+  const app = new App({ outdir, context: process.env.CHAT_TEST_VERBOSE ? {} : { bundlingLogLevel: 'error' } });
   const stack = new Stack(app, 'BundlingProof', { env: { account: '123456789012', region: 'us-east-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     natGateways: 0,
