@@ -15,11 +15,14 @@
  * so every directory above the data directory must be traversable by that user. When that user
  * cannot reach the binaries (a project under a mode-700 home such as /root), they are copied once
  * to a root-owned, world-readable directory under the temp dir (see {@link postgresBinaries}).
+ * When it cannot reach the data directory either, the cluster lives in a directory of its own under
+ * /var/lib/provider-customer-chat (or /var/tmp, or the temp dir), and the configured data directory
+ * becomes a symlink to it, so the next start finds the same cluster (see {@link resolveClusterDir}).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -188,6 +191,91 @@ export async function postgresBinaries(user: ServerUser, options: { native?: str
     throw error;
   }
   return target;
+}
+
+/** Whether `user` can search (traverse) `dir`, and so every directory above it. */
+function canTraverse(dir: string, user: ServerUser): boolean {
+  if (user.uid === undefined) return true;
+  return spawnSync('test', ['-x', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+}
+
+/** The nearest directory at or above `dir` that exists. */
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
+  return current;
+}
+
+/** Where relocated clusters go, best first: kept across reboots, then the temp dir. */
+export const RELOCATION_ROOTS = ['/var/lib/provider-customer-chat', '/var/tmp/provider-customer-chat', path.join(tmpdir(), 'provider-customer-chat')];
+
+export interface ClusterDir {
+  /** The directory to give {@link startEmbeddedPostgres}: the configured one, or where it was moved. */
+  dir: string;
+  /** The configured directory, when it is a symlink naming `dir` (the pointer). */
+  pointer?: string;
+  /** Why the cluster is not in the configured directory (for the progress line). */
+  reason?: string;
+}
+
+/**
+ * The real directory of the cluster configured at `dataDir`. As root the server runs as the
+ * `postgres` user, which may be unable to reach `dataDir` (a project under a mode-700 home): the
+ * cluster then lives at `<root>/postgres-<hash of dataDir>` (the first of {@link RELOCATION_ROOTS}
+ * that is root-owned, not writable by others and reachable by that user; the cluster directory
+ * itself is 0700 and owned by that user, as initdb leaves it), and `dataDir` becomes a symlink to
+ * it. A `dataDir` that already is such a symlink is followed, so a restart finds the same cluster.
+ * No permission of the user's directories is changed. Not root, or reachable: `dataDir` as is.
+ */
+export async function resolveClusterDir(dataDir: string, options: { user?: ServerUser; roots?: string[] } = {}): Promise<ClusterDir> {
+  const configured = path.resolve(dataDir);
+  const user = options.user ?? (await serverUser());
+  const link = await lstat(configured).catch(() => undefined);
+  if (link?.isSymbolicLink()) {
+    const dir = path.resolve(path.dirname(configured), await readlink(configured));
+    await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+    return { dir, pointer: configured, reason: `${configured} links to it` };
+  }
+  if (user.uid === undefined || canTraverse(nearestExisting(path.dirname(configured)), user)) return { dir: configured };
+
+  const name = `postgres-${createHash('sha256').update(configured).digest('hex').slice(0, 12)}`;
+  const failures: string[] = [];
+  let dir: string | undefined;
+  for (const root of options.roots ?? RELOCATION_ROOTS) {
+    try {
+      await mkdir(root, { recursive: true, mode: 0o755 });
+      const stat = await lstat(root);
+      if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) {
+        failures.push(`${root} is not a directory of ours that only we can write`);
+        continue;
+      }
+      if (!canTraverse(root, user)) {
+        failures.push(`the postgres user cannot reach ${root}`);
+        continue;
+      }
+      dir = path.join(root, name);
+      break;
+    } catch (error) {
+      failures.push(`${root}: ${(error as Error).message}`);
+    }
+  }
+  if (!dir) throw new Error(`the postgres user cannot reach ${configured}, and there is nowhere to keep its cluster instead (${failures.join('; ')})`);
+
+  if (hasCluster(configured)) {
+    // A cluster made when the directories above were still reachable: moved, not lost.
+    if (existsSync(dir)) throw new Error(`the postgres user cannot reach the cluster in ${configured}, and ${dir} exists already; move one of them away`);
+    try {
+      await rename(configured, dir);
+    } catch (error) {
+      throw new Error(`the postgres user cannot reach the cluster in ${configured}; move it to ${dir} and link it there (ln -s ${dir} ${configured}), or set CHAT_DATA_DIR outside the private directory`, { cause: error });
+    }
+  } else {
+    // Nothing worth keeping (a half-written initdb at most).
+    await rm(configured, { recursive: true, force: true });
+  }
+  await mkdir(path.dirname(configured), { recursive: true });
+  await symlink(dir, configured, 'dir');
+  return { dir, pointer: configured, reason: `the postgres user cannot reach ${configured}, which now links to it` };
 }
 
 export interface ServerUser {

@@ -26,7 +26,7 @@ import { ensureTables, TABLE_KEYS, TABLES, tableNamesFrom, type TableNames } fro
 import { waitUntilDynamoAnswers, startDynamoLocal } from './dynamodb.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.ts';
 import { consoleLog, type EmulatorLog } from './log.ts';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.ts';
+import { ensureDatabase, resolveClusterDir, startEmbeddedPostgres, withDatabase } from './postgres.ts';
 import { startSqsEmulator, type SqsEmulator } from './sqs.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
@@ -296,11 +296,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       url = options.databaseUrl;
     } else {
       const password = await postgresPassword(dataDir);
+      // As root, the cluster moves out of directories the `postgres` user cannot reach (a symlink stays here).
+      const cluster = await resolveClusterDir(path.join(dataDir, 'postgres'));
+      if (cluster.reason) progress(`PostgreSQL data lives in ${cluster.dir} (${cluster.reason})`);
       const startServer = (port: number | undefined) =>
-        startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), password, persistent: true, durable: true, ownProcessGroup: true, port });
+        startEmbeddedPostgres({ dataDir: cluster.dir, password, persistent: true, durable: true, ownProcessGroup: true, port });
       const server = await timed(timings, 'postgres', () => startServer(options.postgresPort));
       stops.push(supervise('PostgreSQL', server, startServer, restartBudget, supervisorLog, lost));
-      progress(`PostgreSQL ${server.created ? 'created and ' : ''}started in ${timings.postgres} ms (${path.join(dataDir, 'postgres')})`);
+      progress(`PostgreSQL ${server.created ? 'created and ' : ''}started in ${timings.postgres} ms (${cluster.dir})`);
       await ensureDatabase(server.url, DATABASE_NAME);
       url = withDatabase(server.url, DATABASE_NAME);
     }

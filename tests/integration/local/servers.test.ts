@@ -5,14 +5,14 @@
  * 127.0.0.1 only, on the port asked for.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, rm, stat, chmod } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readlink, rm, stat, chmod } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDynamoLocal } from '#lib/local/dynamodb';
 import { freePort } from '#lib/local/net';
-import { nativeDir, PASSWORD_DIR_PREFIX, startEmbeddedPostgres, withPgClient } from '#lib/local/postgres';
+import { nativeDir, PASSWORD_DIR_PREFIX, resolveClusterDir, serverUser, startEmbeddedPostgres, withPgClient } from '#lib/local/postgres';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -101,6 +101,55 @@ describe('embedded PostgreSQL', () => {
     expect(await withPgClient(server.url, async (client) => (await client.query('SELECT 1 AS one')).rows[0])).toEqual({ one: 1 });
     await server.stop();
   });
+});
+
+describe('embedded PostgreSQL data under a mode-700 directory', () => {
+  const asRoot = process.getuid?.() === 0;
+
+  it(
+    asRoot ? 'keeps the cluster outside it, behind a symlink, across a restart' : 'keeps the cluster where it is configured (not root)',
+    { timeout: 120_000 },
+    async () => {
+      const home = await scratch('chat-pg-private-data-', 0o700);
+      const dataDir = path.join(home, 'project', '.data', 'postgres');
+      await mkdir(path.dirname(dataDir), { recursive: true });
+      const first = await resolveClusterDir(dataDir);
+      if (!asRoot) {
+        expect(first).toEqual({ dir: dataDir });
+        return;
+      }
+      cleanups.push(() => rm(first.dir, { recursive: true, force: true }));
+      expect(path.relative(home, first.dir).startsWith('..')).toBe(true);
+      expect(first.pointer).toBe(dataDir);
+      expect((await lstat(dataDir)).isSymbolicLink()).toBe(true);
+      expect(await readlink(dataDir)).toBe(first.dir);
+      expect(first.reason).toContain('cannot reach');
+
+      const password = randomBytes(8).toString('hex');
+      const start = (dir: string) => startEmbeddedPostgres({ dataDir: dir, password, persistent: true, durable: false });
+      let server = await start(first.dir);
+      cleanups.push(() => server.stop());
+      expect(server.created).toBe(true);
+      await withPgClient(server.url, async (client) => {
+        await client.query('CREATE TABLE kept (body text)');
+        await client.query("INSERT INTO kept VALUES ('still here')");
+      });
+      await server.stop();
+
+      const user = await serverUser();
+      const owned = await stat(first.dir);
+      expect(owned.uid).toBe(user.uid);
+      expect(owned.mode & 0o777).toBe(0o700);
+      expect((await stat(home)).mode & 0o777).toBe(0o700);
+
+      const second = await resolveClusterDir(dataDir);
+      expect(second.dir).toBe(first.dir);
+      server = await start(second.dir);
+      expect(server.created).toBe(false);
+      expect(await withPgClient(server.url, async (client) => (await client.query('SELECT body FROM kept')).rows)).toEqual([{ body: 'still here' }]);
+      await server.stop();
+    },
+  );
 });
 
 describe('DynamoDB Local', () => {
