@@ -5,6 +5,7 @@
  * and off side by side (`publishing`). Like phases.ts, the clients run in the client thread and
  * the counters here, beside the handlers.
  */
+import { emptySnapshot } from './counters.ts';
 import { startCpuMeasure, type CpuFigures } from './cpu.ts';
 import {
   analyze,
@@ -473,18 +474,7 @@ function mergeSnapshots(snapshots: readonly Snapshot[]): Snapshot {
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
   };
-  const total: Snapshot = {
-    postgresRoundTrips: 0,
-    postgresRoundTripsByStatement: {},
-    postgresStatements: {},
-    dynamodb: {},
-    dynamodbTargets: {},
-    dynamodbTotal: 0,
-    connections: {},
-    sqs: {},
-    sqsTotal: 0,
-    waitingMs: { postgres: 0, dynamodb: 0, connections: 0, sqs: {} },
-  };
+  const total: Snapshot = emptySnapshot();
   for (const s of snapshots) {
     total.postgresRoundTrips += s.postgresRoundTrips;
     add(total.postgresRoundTripsByStatement, s.postgresRoundTripsByStatement);

@@ -92,7 +92,7 @@ export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: 
   const dynamoHost = new URL(targets.dynamoEndpoint).host;
   const callbackHost = new URL(targets.callbackUrl).host;
   const sqsHost = targets.sqsEndpoint ? new URL(targets.sqsEndpoint).host : undefined;
-  let snapshot = empty();
+  let snapshot = emptySnapshot();
   let capturing: CapturedStatement[] | undefined;
 
   // The statement each connection's client last handed over: pg.Pool lends a client to one
@@ -173,7 +173,7 @@ export function installCounters(targets: { dynamoEndpoint: string; callbackUrl: 
 
   return {
     reset() {
-      snapshot = empty();
+      snapshot = emptySnapshot();
     },
     snapshot() {
       return structuredClone(snapshot);
@@ -231,7 +231,8 @@ function timeQueries(prototype: object, start: (client: unknown, text: string, a
   };
 }
 
-function empty(): CounterSnapshot {
+/** A snapshot with nothing counted. */
+export function emptySnapshot(): CounterSnapshot {
   return {
     postgresRoundTrips: 0,
     postgresRoundTripsByStatement: {},
