@@ -18,3 +18,4 @@ export * from './protocol/events.ts';
 export * from './protocol/actions.ts';
 export * from './protocol/http.ts';
 export * from './protocol/validate.ts';
+export * from './protocol/action-errors.ts';

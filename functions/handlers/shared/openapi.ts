@@ -10,8 +10,8 @@ import { HTTP_CONTRACT, type HttpOperation } from '#core/protocol';
 
 type JsonSchema = Record<string, unknown>;
 
-/** Converts a zod schema, moving its named definitions into `components` and pointing refs there. */
-function toSchema(schema: z.ZodType, components: Record<string, JsonSchema>, io: 'input' | 'output'): JsonSchema {
+/** Converts a zod schema to JSON Schema, moving its named definitions into `components` and pointing refs there. */
+export function toSchema(schema: z.ZodType, components: Record<string, JsonSchema>, io: 'input' | 'output'): JsonSchema {
   const generated = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   const { $defs, $schema: _ignored, ...rest } = generated as JsonSchema & { $defs?: Record<string, JsonSchema> };
   const rewrite = (value: unknown): unknown => {
