@@ -102,9 +102,15 @@ function rowsOf(schema: JsonSchema, prefix = ''): Row[] {
   });
 }
 
-/** A table of an object's fields, or one line for any other schema. */
+/** Shared shapes, for schemas that are a reference to one: set while a page renders. */
+let knownShapes: Record<string, JsonSchema> = {};
+
+/** A table of an object's fields (a shared shape's own, for a reference), or one line for any other schema. */
 function fields(schema: JsonSchema | undefined, empty = 'No fields.'): string {
   if (!schema) return `<p class="none">${empty}</p>`;
+  if (typeof schema.$ref === 'string' && knownShapes[refName(schema.$ref)]) {
+    return `<p>A ${typeOf(schema)}:</p>${fields(knownShapes[refName(schema.$ref)], empty)}`;
+  }
   const isObject = schema.type === 'object' && schema.properties;
   if (!isObject) {
     if (schema.type === 'object' && !schema.additionalProperties) return `<p class="none">${empty}</p>`;
@@ -112,9 +118,9 @@ function fields(schema: JsonSchema | undefined, empty = 'No fields.'): string {
   }
   const rows = rowsOf(schema);
   if (rows.length === 0) return `<p class="none">${empty}</p>`;
-  return `<table class="fields"><thead><tr><th>field</th><th>type</th><th>required</th><th>rules and meaning</th></tr></thead><tbody>${rows
+  return `<div class="scroll"><table class="fields"><thead><tr><th>field</th><th>type</th><th>required</th><th>rules and meaning</th></tr></thead><tbody>${rows
     .map((r) => `<tr><td>${code(r.name)}</td><td>${r.type}</td><td>${r.required ? 'yes' : 'no'}</td><td>${r.notes}</td></tr>`)
-    .join('')}</tbody></table>`;
+    .join('')}</tbody></table></div>`;
 }
 
 /** Errors every authorized route may answer: said once, in the errors section, not on each route. */
@@ -211,7 +217,7 @@ code{background:var(--code);border-radius:4px;padding:0 .25rem;font:.85em ui-mon
 .badge{font-size:.75rem;border-radius:999px;padding:.05rem .5rem;border:1px solid}.auth{color:#a15c00}.open{color:#1f7a4d}
 table{border-collapse:collapse;width:100%;font-size:.88rem;margin:.3rem 0}th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}th{color:var(--muted);font-weight:600}
 .status{font:600 .8rem ui-monospace,monospace;border-radius:4px;padding:0 .3rem}.ok{background:#e3f4ea;color:#1f7a4d}.err{background:#fbe9e7;color:#b3261e}
-.none,.common{color:var(--muted);font-size:.88rem}a{color:var(--accent)}
+.scroll{overflow-x:auto}main{overflow-wrap:anywhere}.none,.common{color:var(--muted);font-size:.88rem}a{color:var(--accent)}
 @media (max-width:50rem){.layout{display:block}nav{position:static;height:auto;width:auto;border-right:0;border-bottom:1px solid var(--line)}main{padding:1rem}}
 `;
 
@@ -219,6 +225,7 @@ table{border-collapse:collapse;width:100%;font-size:.88rem;margin:.3rem 0}th,td{
 export function renderReferencePage(document: Record<string, unknown>): string {
   const paths = document.paths as Record<string, Record<string, Operation>>;
   const components = { ...((document.components as { schemas: Record<string, JsonSchema> }).schemas) };
+  knownShapes = components;
   const operations = Object.entries(paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   const http = operations.map(({ path, method, op }) => httpOperation(path, method, op)).join('\n');
   const actions = wsActions(components);
@@ -234,7 +241,7 @@ export function renderReferencePage(document: Record<string, unknown>): string {
 <h2>WebSocket actions</h2>${ROUTE_KEYS.map((key) => link(`ws-${key}`, escape(WS_ACTIONS[key].event))).join('')}
 <h2>Server events</h2>${SERVER_EVENTS.map((event) => link(`event-${event}`, escape(event))).join('')}
 <h2>Reference</h2>${link('errors', 'Errors')}${Object.keys(components).sort().map((name) => link(`schema-${anchor(name)}`, escape(name))).join('')}</nav>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(info.title)} API reference</title><style>${STYLE}</style></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escape(info.title)} API reference</title><style>${STYLE}</style></head>
 <body><div class="layout">${nav}<main>
 <h1>${escape(info.title)} API reference</h1>
 <p>Real-time chat between car-wash providers and their customers. Call the HTTP routes with <code>Authorization: Bearer &lt;JWT&gt;</code>; open the WebSocket with <code>?token=&lt;JWT&gt;</code> and send frames <code>{"action", "data", "requestId?"}</code>, where <code>action</code> is the event name or the route key. The machine-readable document: <a href="/api/docs/openapi.json">openapi.json</a>.</p>
