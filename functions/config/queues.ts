@@ -3,11 +3,14 @@
  * queues (each with its dead-letter queue and redrive policy) from these definitions, and the
  * local runtime creates them on its SQS-compatible endpoint, so the two can never disagree.
  */
+import type { ChangeType } from '#core/events';
 import type { Settings } from './settings.ts';
 
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
-  urlSettingsKey: 'EVENTS_QUEUE_URL';
+  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL';
+  /** The domain event types the events queue's consumer forwards to this queue (none: it is the events queue). */
+  subscribes?: readonly ChangeType[];
   /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
   localName: string;
   /**
@@ -38,10 +41,28 @@ export const QUEUES = {
     retentionSeconds: 4 * DAY,
     deadLetterRetentionSeconds: 14 * DAY,
   },
+  /**
+   * New messages to push to offline devices. A failed push is delivered again after the
+   * visibility timeout (the SDK already retried with backoff), five times, then dead-lettered.
+   */
+  push: {
+    urlSettingsKey: 'PUSH_QUEUE_URL',
+    localName: 'chat-push',
+    subscribes: ['message.created'],
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: 5,
+    retentionSeconds: 1 * DAY,
+    deadLetterRetentionSeconds: 14 * DAY,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueKey = keyof typeof QUEUES;
 export const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
+
+/** The queues the events queue's consumer forwards an event of `type` to. */
+export function subscribersOf(type: ChangeType): QueueKey[] {
+  return QUEUE_KEYS.filter((key) => ((QUEUES[key] as QueueDefinition).subscribes ?? []).includes(type));
+}
 
 /** The dead-letter queue's local name. */
 export const deadLetterName = (name: string) => `${name}-dlq`;

@@ -51,6 +51,10 @@ export const HTTP_ROUTES = [
   { name: 'deleteMessage', method: 'DELETE', path: `${conversation}/messages/{messageId}`, entry: 'http/delete-message', authorized: true, database: true, summary: 'Delete a message, leaving a tombstone (its sender, or an admin)' },
   { name: 'addReaction', method: 'PUT', path: `${conversation}/messages/{messageId}/reactions/{emoji}`, entry: 'http/react', authorized: true, database: true, summary: "Add the caller's reaction to a message (idempotent)" },
   { name: 'removeReaction', method: 'DELETE', path: `${conversation}/messages/{messageId}/reactions/{emoji}`, entry: 'http/react', authorized: true, database: true, summary: "Remove the caller's reaction from a message (idempotent)" },
+  { name: 'registerDevice', method: 'POST', path: `${API_BASE_PATH}/devices`, entry: 'http/register-device', authorized: true, database: true, summary: "Register the caller's push token (moves a token registered to another user)" },
+  { name: 'listDevices', method: 'GET', path: `${API_BASE_PATH}/devices`, entry: 'http/list-devices', authorized: true, database: true, summary: "The caller's registered devices (never a whole token)" },
+  { name: 'deleteDevice', method: 'DELETE', path: `${API_BASE_PATH}/devices/{deviceId}`, entry: 'http/delete-device', authorized: true, database: true, summary: "Forget one of the caller's devices: no more pushes to it" },
+  { name: 'muteConversation', method: 'PATCH', path: `${conversation}/notifications`, entry: 'http/mute-conversation', authorized: true, database: true, summary: 'Mute or unmute pushes of a conversation for the caller (optionally until a time)' },
   { name: 'sync', method: 'GET', path: `${API_BASE_PATH}/sync`, entry: 'http/sync', authorized: true, database: true, summary: 'Every change visible to the caller since a cursor, in order, exactly once' },
   { name: 'health', method: 'GET', path: '/health', entry: 'http/health', authorized: false, database: true, summary: 'Readiness: 200 once Postgres and DynamoDB answer' },
   { name: 'apiDocs', method: 'GET', path: '/api/docs', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI document and a page to read it' },
@@ -111,6 +115,7 @@ export const SCHEDULED_TASKS = [
 /** Queue-triggered handlers: the fourth trigger kind. */
 export const QUEUE_CONSUMERS = [
   { name: 'routeEvents', entry: 'queue/route-events', queue: 'events', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'Mark each domain event published and forward it to the consumers of its type' },
+  { name: 'sendPushes', entry: 'queue/send-pushes', queue: 'push', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: "Push a new message to the receiving side's devices that have no live connection" },
 ] as const satisfies readonly QueueConsumer[];
 
 /** Every distinct handler entry (one Lambda function each). */

@@ -3,6 +3,7 @@
  * start. A bad value fails fast with the variable's name, never later in a request.
  */
 import { z } from 'zod';
+import { PUSH_PREVIEWS } from '#core/push-notification';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
@@ -29,6 +30,8 @@ export const settingsSchema = z.object({
   CHAT_MAX_REACTIONS_PER_MESSAGE: positiveInt.max(100).default(20),
   /** A change whose event is not confirmed published after this long is published again by the sweeper. */
   CHAT_EVENT_REPUBLISH_AFTER_SECONDS: positiveInt.default(30),
+  /** What a push shows: `full` (the content, or its kind) or `none` (only "New message"). */
+  CHAT_PUSH_PREVIEW: z.enum(PUSH_PREVIEWS).default('full'),
 
   // DynamoDB tables (names come from the stack; the local runtime uses the defaults).
   CONNECTIONS_TABLE: z.string().min(3).default('chat-connections'),
@@ -67,8 +70,16 @@ export const settingsSchema = z.object({
 
   // SQS queues (functions/config/queues.ts): URLs come from the stack; locally from the runtime.
   EVENTS_QUEUE_URL: optionalUrl,
+  PUSH_QUEUE_URL: optionalUrl,
   /** Only set locally: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
+
+  // Push: SNS platform applications (from the stack's context; locally the runtime's own). A
+  // platform without one stores devices and sends nothing to them.
+  PUSH_APNS_APPLICATION_ARN: z.string().startsWith('arn:').optional(),
+  PUSH_FCM_APPLICATION_ARN: z.string().startsWith('arn:').optional(),
+  /** Only set locally: the SNS emulator's endpoint. */
+  SNS_ENDPOINT: optionalUrl,
 
   // WebSocket management API (the @connections callback URL).
   WEBSOCKET_CALLBACK_URL: optionalUrl,

@@ -6,6 +6,8 @@
  * An event's `id` is its change's id, so a consumer that sees one twice (delivery is
  * at-least-once) de-duplicates by it.
  */
+import type { QueueKey } from '#config/queues';
+
 export const CHANGE_TYPES = [
   'conversation.created',
   'conversation.updated',
@@ -40,4 +42,10 @@ export interface EventPublisher {
    * @throws when any event could not be published; the sweeper publishes it again later.
    */
   publish(events: readonly DomainEvent[]): Promise<void>;
+}
+
+/** Puts events on a consumer's own queue (the events queue's consumer routes them by type). */
+export interface EventForwarder {
+  /** @throws when any event could not be put on the queue; the events queue delivers them again. */
+  forward(queue: QueueKey, events: readonly DomainEvent[]): Promise<void>;
 }

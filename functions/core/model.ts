@@ -114,3 +114,34 @@ const STATUS_RANK: Record<MessageStatus, number> = { SENT: 1, DELIVERED: 2, READ
 export function isForward(from: MessageStatus, to: MessageStatus): boolean {
   return from !== 'FAILED' && to !== 'FAILED' && STATUS_RANK[to] > STATUS_RANK[from];
 }
+
+// ─── Push notifications ─────────────────────────────────────────────────────────────────
+
+export const PUSH_PLATFORMS = ['apns', 'fcm'] as const;
+export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
+
+/** A phone (or browser) that receives pushes: one per push token, owned by one user. */
+export interface Device {
+  id: string;
+  userId: number;
+  /** The side its user acts for, and that side's party (a provider's staff share the provider's). */
+  side: Side;
+  partyId: number;
+  platform: PushPlatform;
+  /** The APNs device token or FCM registration token. Never leaves the server whole. */
+  token: string;
+  appId: string | null;
+  /** A BCP 47 tag (`de-AT`); the fixed words of a push are in its language. */
+  locale: string | null;
+  /** The push service's handle for the token (an SNS platform endpoint), once made. */
+  endpointArn: string | null;
+  createdAt: Date;
+  lastPushedAt: Date | null;
+}
+
+/** A user's mute of one conversation: until `mutedUntil`, or for good while it is null. */
+export interface ConversationMute {
+  conversationId: string;
+  userId: number;
+  mutedUntil: Date | null;
+}

@@ -6,16 +6,20 @@ import type { ServerFrame } from './protocol.ts';
 import type { ChangeType } from './events.ts';
 import type {
   Conversation,
+  ConversationMute,
   ConversationSummary,
+  Device,
   Identity,
   Json,
   Message,
   MessageType,
   Party,
+  PushPlatform,
   Reaction,
   Role,
   Side,
 } from './model.ts';
+import type { PushNotification } from './push-notification.ts';
 
 // ─── Postgres: conversations, messages, participants ────────────────────────────────────
 
@@ -212,6 +216,67 @@ export interface ChangeLog {
   purge(before: Date, limit: number): Promise<number>;
 }
 
+// ─── Postgres: devices and mutes ────────────────────────────────────────────────────────
+
+export interface RegisterDeviceInput {
+  userId: number;
+  side: Side;
+  partyId: number;
+  platform: PushPlatform;
+  token: string;
+  appId: string | null;
+  locale: string | null;
+}
+
+/** What one round of pushes for a message changes in the registry. */
+export interface PushRoundOutcome {
+  /** Devices the push service accepted a push for, with their (possibly new) endpoint. */
+  pushed: { deviceId: string; endpointArn: string }[];
+  /** Devices whose token the push service reported invalid, unregistered or disabled. */
+  removed: string[];
+  at: Date;
+}
+
+export interface PushRegistry {
+  /**
+   * Registers a push token for a user, in one statement: new (`created`), already the caller's
+   * (its side, app and locale refreshed), or moved from another user to the caller (a new owner,
+   * `created` true, the endpoint kept). Race-free per token.
+   */
+  register(input: RegisterDeviceInput): Promise<{ device: Device; created: boolean }>;
+  /** A user's devices, oldest first. */
+  devicesOf(userId: number): Promise<Device[]>;
+  /** Deletes one of the user's devices; false when the user has no such device. */
+  remove(deviceId: string, userId: number): Promise<boolean>;
+  /** Mutes a conversation for a user (until `mutedUntil`, or for good when null), or unmutes it (`mute: null`). */
+  setMute(conversationId: string, userId: number, mute: { mutedUntil: Date | null } | null): Promise<ConversationMute | null>;
+  /** Every device of these parties whose user has not muted the conversation at `now`: one query. */
+  recipients(conversationId: string, parties: readonly Party[], now: Date): Promise<Device[]>;
+  /** Each party's unread count over its ACTIVE conversations it has not archived (a push's badge): one query. Keyed by {@link partyKey}. */
+  badges(parties: readonly Party[]): Promise<Map<string, number>>;
+  /** Records a round of pushes: lastPushedAt and endpoints of the pushed devices, and deletes the removed ones, in one transaction. */
+  recordPushes(outcome: PushRoundOutcome): Promise<void>;
+}
+
+/** A party as a map key. */
+export const partyKey = (party: Party) => `${party.side}:${party.partyId}`;
+
+// ─── Push delivery ──────────────────────────────────────────────────────────────────────
+
+export type PushResult =
+  /** Accepted by the push service; `endpointArn` is the device's endpoint (new on its first push). */
+  | { status: 'sent'; endpointArn: string }
+  /** The push service says the token is invalid, unregistered or disabled: the device is removed. */
+  | { status: 'gone'; reason: string };
+
+/** Sends pushes to devices (SNS mobile push in AWS; behind this port a direct APNs or FCM sender can follow). */
+export interface PushSender {
+  /** Which platforms have a push application configured; pushes to the others are not sent. */
+  configured(platform: PushPlatform): boolean;
+  /** @throws when the push service failed in a way a later try can fix (throttling, an outage). */
+  send(device: Device, notification: PushNotification): Promise<PushResult>;
+}
+
 // ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────
 
 /** A WebSocket connection. Times are epoch milliseconds. */
@@ -385,6 +450,10 @@ export const METRICS = [
   'EventRecordFailures',
   /** Change-log rows deleted by the retention purge. */
   'ChangesPurged',
+  /** Pushes the push service accepted, pushes that failed (retried through the queue), and devices removed because their token is dead. */
+  'PushesSent',
+  'PushFailures',
+  'DevicesRemoved',
 ] as const;
 export type MetricName = (typeof METRICS)[number];
 

@@ -88,6 +88,11 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // Readiness pings DynamoDB through the connections table.
   'http/health': { tables: { connections: 'read' }, connectionsApi: false, queues: {} },
   'http/api-docs': NOTHING,
+  // The device registry and mutes: Postgres only.
+  'http/register-device': NOTHING,
+  'http/list-devices': NOTHING,
+  'http/delete-device': NOTHING,
+  'http/mute-conversation': NOTHING,
 
   // WebSocket: $connect signs in (evicting and announcing presence); $disconnect forgets the
   // connection and prunes. Every action route's access is declared once, with the action, in
@@ -107,6 +112,9 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'scheduled/purge-changes': NOTHING,
 
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
-  // change published (Postgres); it will send to the consumers' own queues once they exist.
-  'queue/route-events': extend(NOTHING, {}, { events: 'consume' }),
+  // change published (Postgres) and forwards it to the queues that subscribe to its type.
+  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send' }),
+  // Reads the message, devices and badges (Postgres) and who is online (connections); the
+  // stateless stack adds SNS for the configured platform applications.
+  'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' } },
 };

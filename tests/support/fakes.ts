@@ -13,16 +13,27 @@ import {
   partyOf,
   type Conversation,
   type ConversationStatus,
+  type ConversationMute,
   type ConversationSummary,
+  type Device,
   type Identity,
   type Json,
   type Message,
   type Party,
+  type PushPlatform,
   type Side,
 } from '#core/model';
-import type { ChangeType, DomainEvent, EventPublisher } from '#core/events';
+import type { ChangeType, DomainEvent, EventForwarder, EventPublisher } from '#core/events';
+import type { QueueKey } from '#config/queues';
+import type { PushNotification } from '#core/push-notification';
+import { partyKey as pushPartyKey } from '#core/ports';
 import type {
   AuthenticatedConnection,
+  PushRegistry,
+  PushResult,
+  PushRoundOutcome,
+  PushSender,
+  RegisterDeviceInput,
   Broadcaster,
   Clock,
   Connection,
@@ -161,6 +172,18 @@ export class InMemoryChatDatabase {
 
   participant(conversationId: string, side: Side): ParticipantRow {
     return copy(this.sidesOf(conversationId)[side]);
+  }
+
+  /** A party's unread count over its ACTIVE conversations it has not archived (a push's badge). */
+  unreadOf(party: Party): number {
+    let unread = 0;
+    for (const [conversationId, sides] of this.sides) {
+      const row = sides[party.side];
+      const conversation = this.mustGet(conversationId);
+      const partyId = party.side === 'customer' ? conversation.customerId : conversation.providerId;
+      if (partyId === party.partyId && conversation.status === 'ACTIVE' && !row.archivedAt) unread += row.unreadCount;
+    }
+    return unread;
   }
 
   messageCount(conversationId?: string): number {
@@ -867,6 +890,105 @@ export class RecordingEventPublisher implements EventPublisher {
   }
 }
 
+/** Keeps what the events queue's consumer forwarded, per queue; `failing = true` makes every forward throw. */
+export class RecordingEventForwarder implements EventForwarder {
+  readonly forwarded: { queue: QueueKey; event: DomainEvent }[] = [];
+  failing = false;
+
+  async forward(queue: QueueKey, events: readonly DomainEvent[]): Promise<void> {
+    if (this.failing) throw new Error('the consumer queue is unreachable');
+    this.forwarded.push(...copy(events).map((event) => ({ queue, event })));
+  }
+}
+
+/** Devices and mutes as the Postgres registry keeps them; badges come from the chat database. */
+export class InMemoryPushRegistry implements PushRegistry {
+  readonly devices = new Map<string, Device>();
+  private readonly mutes = new Map<string, ConversationMute>();
+  private next = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly db: InMemoryChatDatabase,
+  ) {}
+
+  async register(input: RegisterDeviceInput): Promise<{ device: Device; created: boolean }> {
+    const existing = [...this.devices.values()].find((device) => device.platform === input.platform && device.token === input.token);
+    if (existing && existing.userId === input.userId) {
+      Object.assign(existing, { side: input.side, partyId: input.partyId, appId: input.appId, locale: input.locale });
+      return { device: copy(existing), created: false };
+    }
+    if (existing) this.devices.delete(existing.id);
+    const device: Device = { id: `device-${this.next++}`, ...input, endpointArn: null, createdAt: this.clock.now(), lastPushedAt: null };
+    this.devices.set(device.id, device);
+    return { device: copy(device), created: true };
+  }
+
+  async devicesOf(userId: number): Promise<Device[]> {
+    return copy([...this.devices.values()].filter((device) => device.userId === userId));
+  }
+
+  async remove(deviceId: string, userId: number): Promise<boolean> {
+    if (this.devices.get(deviceId)?.userId !== userId) return false;
+    return this.devices.delete(deviceId);
+  }
+
+  async setMute(conversationId: string, userId: number, mute: { mutedUntil: Date | null } | null): Promise<ConversationMute | null> {
+    const key = `${conversationId}:${userId}`;
+    if (!mute) {
+      this.mutes.delete(key);
+      return null;
+    }
+    const row = { conversationId, userId, mutedUntil: mute.mutedUntil };
+    this.mutes.set(key, row);
+    return copy(row);
+  }
+
+  async recipients(conversationId: string, parties: readonly Party[], now: Date): Promise<Device[]> {
+    const muted = (userId: number) => {
+      const mute = this.mutes.get(`${conversationId}:${userId}`);
+      return mute !== undefined && (mute.mutedUntil === null || mute.mutedUntil.getTime() > now.getTime());
+    };
+    return copy(
+      [...this.devices.values()].filter((device) => parties.some((party) => party.side === device.side && party.partyId === device.partyId) && !muted(device.userId)),
+    );
+  }
+
+  async badges(parties: readonly Party[]): Promise<Map<string, number>> {
+    return new Map(parties.map((party) => [pushPartyKey(party), this.db.unreadOf(party)]));
+  }
+
+  async recordPushes({ pushed, removed, at }: PushRoundOutcome): Promise<void> {
+    for (const { deviceId, endpointArn } of pushed) {
+      const device = this.devices.get(deviceId);
+      if (device) Object.assign(device, { endpointArn, lastPushedAt: at });
+    }
+    for (const deviceId of removed) this.devices.delete(deviceId);
+  }
+}
+
+/**
+ * Records every push; a token in `dead` answers `gone`, one in `failing` throws (an outage).
+ * Platforms in `unconfigured` have no push application.
+ */
+export class RecordingPushSender implements PushSender {
+  readonly sent: { device: Device; notification: PushNotification }[] = [];
+  readonly dead = new Set<string>();
+  readonly failing = new Set<string>();
+  readonly unconfigured = new Set<PushPlatform>();
+
+  configured(platform: PushPlatform): boolean {
+    return !this.unconfigured.has(platform);
+  }
+
+  async send(device: Device, notification: PushNotification): Promise<PushResult> {
+    if (this.failing.has(device.token)) throw new Error('the push service is unreachable');
+    if (this.dead.has(device.token)) return { status: 'gone', reason: 'unregistered' };
+    this.sent.push(copy({ device, notification }));
+    return { status: 'sent', endpointArn: device.endpointArn ?? `arn:aws:sns:us-east-1:000000000000:endpoint/${device.platform}/app/${device.id}` };
+  }
+}
+
 // ─── Everything at once ─────────────────────────────────────────────────────────────────
 
 export interface Fakes {
@@ -876,6 +998,9 @@ export interface Fakes {
   messages: MessageStore;
   changes: ChangeLog;
   events: RecordingEventPublisher;
+  forwarder: RecordingEventForwarder;
+  pushRegistry: InMemoryPushRegistry;
+  pushSender: RecordingPushSender;
   connections: FakeConnectionStore;
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
@@ -900,6 +1025,9 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     messages: db.messages,
     changes: db.changes,
     events: new RecordingEventPublisher(),
+    forwarder: new RecordingEventForwarder(),
+    pushRegistry: new InMemoryPushRegistry(clock, db),
+    pushSender: new RecordingPushSender(),
     connections: new FakeConnectionStore(clock),
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),

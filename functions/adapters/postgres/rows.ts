@@ -10,6 +10,8 @@ export const T = {
   messages: Prisma.raw('"providerCustomerMessages"'),
   participants: Prisma.raw('"chatParticipants"'),
   changes: Prisma.raw('"chatChanges"'),
+  devices: Prisma.raw('"chatDevices"'),
+  mutes: Prisma.raw('"chatConversationMutes"'),
 } as const;
 
 /** The writing transaction's id, as the change log orders by it. */

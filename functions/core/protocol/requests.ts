@@ -7,7 +7,7 @@
  * unpaired surrogates, and every message names the field.
  */
 import { z } from 'zod';
-import { CONVERSATION_STATUSES, MESSAGE_TYPES } from '../model.ts';
+import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS } from '../model.ts';
 import { emoji, fieldError, id, intId, jsonObject, jsonValue, queryInt, queryNumber, seq, text } from './primitives.ts';
 
 const err = { error: fieldError };
@@ -85,4 +85,35 @@ export const editMessageBody = z.object({ content: messageContent.content });
 export const syncQuery = z.object({
   since: text().max(512, err).optional(),
   limit: pageLimit(MAX_SYNC_LIMIT, 100),
+});
+
+// ─── Push: devices and mutes ────────────────────────────────────────────────────────────
+
+export const deviceIdParam = z.object({ deviceId: id });
+
+/** A BCP 47 language tag as phones report it (`en`, `de-AT`, `pt_BR`, `zh-Hant-TW`). */
+const LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/;
+
+export const registerDeviceBody = z.object({
+  platform: z.enum(PUSH_PLATFORMS, err).describe('apns: an APNs device token; fcm: an FCM registration token'),
+  token: text()
+    .trim()
+    .min(1, err)
+    .max(4096, err)
+    .refine((token) => !/\s/.test(token), 'token must not contain whitespace'),
+  appId: text().trim().min(1, err).max(255, err).nullish().describe('The app (bundle id or package name) the token belongs to'),
+  locale: text()
+    .trim()
+    .max(35, err)
+    .refine((locale) => LOCALE.test(locale), 'locale must be a BCP 47 language tag such as en or de-AT')
+    .nullish()
+    .describe("The device's language: the fixed words of its pushes follow it (English otherwise)"),
+});
+
+export const muteConversationBody = z.object({
+  muted: z.boolean(err),
+  mutedUntil: z.iso
+    .datetime({ offset: true, error: 'mutedUntil must be an ISO-8601 date-time' })
+    .nullish()
+    .describe('When the mute ends by itself (in the future); none mutes until unmuted. Only with muted: true'),
 });

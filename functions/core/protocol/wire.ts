@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { ChangeType } from '../events.ts';
-import { CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, ROLES, SIDES } from '../model.ts';
+import { CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, ROLES, SIDES } from '../model.ts';
 import { int, isoDate, jsonValue } from './primitives.ts';
 
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -95,6 +95,25 @@ export const wireAttachment = z
     rejectedReason: z.string().optional(),
   })
   .meta({ id: 'Attachment' });
+
+export const wireDevice = z
+  .object({
+    id: z.string(),
+    platform: z.enum(PUSH_PLATFORMS),
+    appId: z.string().nullable(),
+    locale: z.string().nullable(),
+    tokenSuffix: z.string().describe('The last characters of the token (never the whole token)'),
+    createdAt: isoDate,
+    lastPushedAt: isoDate.nullable().describe('When a push last went to it'),
+  })
+  .meta({ id: 'Device' });
+
+export const deviceResult = z.object({ device: wireDevice });
+export const muteResult = z.object({
+  conversationId: z.string(),
+  muted: z.boolean(),
+  mutedUntil: isoDate.nullable().describe('When the mute ends; null while unmuted or muted for good'),
+});
 
 const errorDetail = z.object({
   code: z.enum(ERROR_CODES),

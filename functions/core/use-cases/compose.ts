@@ -3,7 +3,7 @@
  * per container; unit tests compose them over in-memory fakes.
  */
 import type { Settings } from '#config/settings';
-import type { EventPublisher } from '#core/events';
+import type { EventForwarder, EventPublisher } from '#core/events';
 import type {
   Broadcaster,
   ChangeLog,
@@ -14,6 +14,8 @@ import type {
   MessageStore,
   Metrics,
   PresenceStore,
+  PushRegistry,
+  PushSender,
   RateLimiter,
   SubscriptionStore,
   TokenVerifier,
@@ -39,7 +41,9 @@ import { makeTyping } from './typing.ts';
 import { makeUpdateMessageStatus } from './update-message-status.ts';
 import { makeDeleteMessage } from './delete-message.ts';
 import { makeEditMessage } from './edit-message.ts';
-import { makeConfirmEvents, makePurgeChanges, makeRepublishEvents } from './event-pipeline.ts';
+import { makePurgeChanges, makeRepublishEvents, makeRouteEvents } from './event-pipeline.ts';
+import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDevice } from './devices.ts';
+import { makeSendPushes } from './send-pushes.ts';
 import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
@@ -52,6 +56,9 @@ export interface UseCasePorts {
   messages: MessageStore;
   changes: ChangeLog;
   events: EventPublisher;
+  forwarder: EventForwarder;
+  pushRegistry: PushRegistry;
+  pushSender: PushSender;
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
@@ -90,7 +97,12 @@ export function composeUseCases(ports: UseCasePorts) {
     deleteMessage: makeDeleteMessage(withDelivery),
     react: makeReact(withDelivery),
     sync: makeSync(withDelivery),
-    confirmEvents: makeConfirmEvents(withDelivery),
+    routeEvents: makeRouteEvents(withDelivery),
+    registerDevice: makeRegisterDevice(withDelivery),
+    listDevices: makeListDevices(withDelivery),
+    deleteDevice: makeDeleteDevice(withDelivery),
+    muteConversation: makeMuteConversation(withDelivery),
+    sendPushes: makeSendPushes(withDelivery),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
   };

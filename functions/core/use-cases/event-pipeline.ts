@@ -4,7 +4,8 @@
  */
 import type { Settings } from '#config/settings';
 import { toDomainEvent } from '#core/changes';
-import type { DomainEvent, EventPublisher } from '#core/events';
+import { subscribersOf, type QueueKey } from '#config/queues';
+import type { DomainEvent, EventForwarder, EventPublisher } from '#core/events';
 import type { ChangeLog, Clock, Logger, Metrics } from '#core/ports';
 
 /** Changes one sweep publishes again at most; the next sweep takes the rest. */
@@ -14,13 +15,21 @@ export const PURGE_BATCH = 5000;
 export const PURGE_BATCHES_PER_RUN = 20;
 
 /**
- * The events queue's consumer: an event on the queue is confirmed in the change log, so the
- * sweeper leaves it alone. Confirming twice (redelivery) changes nothing.
+ * The events queue's consumer: each event goes on the queue of every consumer that subscribes
+ * to its type (push…), then is confirmed in the change log, so the sweeper leaves it alone. When
+ * forwarding fails nothing is confirmed and the event is delivered again; confirming twice
+ * (redelivery) changes nothing.
  */
-export function makeConfirmEvents({ changes, clock }: { changes: Pick<ChangeLog, 'markPublished'>; clock: Clock }) {
-  return async (events: readonly Pick<DomainEvent, 'id'>[]): Promise<{ confirmed: number }> => ({
-    confirmed: await changes.markPublished(events.map((event) => event.id), clock.now()),
-  });
+export function makeRouteEvents({ changes, forwarder, clock }: { changes: Pick<ChangeLog, 'markPublished'>; forwarder: EventForwarder; clock: Clock }) {
+  return async (events: readonly DomainEvent[]): Promise<{ confirmed: number; forwarded: number }> => {
+    const byQueue = new Map<QueueKey, DomainEvent[]>();
+    for (const event of events) {
+      for (const queue of subscribersOf(event.type)) byQueue.set(queue, [...(byQueue.get(queue) ?? []), event]);
+    }
+    await Promise.all([...byQueue].map(([queue, forwarded]) => forwarder.forward(queue, forwarded)));
+    const forwarded = [...byQueue.values()].reduce((sum, list) => sum + list.length, 0);
+    return { confirmed: await changes.markPublished(events.map((event) => event.id), clock.now()), forwarded };
+  };
 }
 
 /**

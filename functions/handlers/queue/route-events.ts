@@ -1,12 +1,13 @@
 /**
- * Queue consumer of the events queue: confirms each domain event in the change log, so the
- * sweeper does not publish it again. A record that is not a domain event is a poison record:
- * it fails alone, is redelivered, and after the queue's maxReceiveCount lands in the dead-letter queue.
+ * Queue consumer of the events queue: forwards each domain event to the queues that subscribe
+ * to its type (functions/config/queues.ts), then confirms it in the change log, so the sweeper
+ * does not publish it again. A record that is not a domain event is a poison record: it fails
+ * alone, is redelivered, and after the queue's maxReceiveCount lands in the dead-letter queue.
  */
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
 import { useCases } from '#handlers/shared/use-cases';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
-  await useCases().confirmEvents([event]);
+  await useCases().routeEvents([event]);
 });

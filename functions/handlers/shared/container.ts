@@ -19,7 +19,10 @@ import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
 import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
 import { createSqsClient } from '#adapters/sqs/client';
-import { makeEventPublisher } from '#adapters/sqs/event-publisher';
+import { makeEventPublisher, makeQueueSender, type QueueSender } from '#adapters/sqs/event-publisher';
+import { createSnsClient, makeSnsPushSender } from '#adapters/sns/push-sender';
+import { queueUrlsFrom, type QueueKey } from '#config/queues';
+import type { EventForwarder } from '#core/events';
 import { loggerPort, metricsPort, tracer } from './observability.ts';
 
 /** The Postgres URL: DATABASE_URL locally; in AWS, built from the RDS Proxy host and the Secrets Manager secret. */
@@ -103,7 +106,27 @@ export function buildContainer(config: Settings = settings()): Container {
   const events = once(() => {
     // Without a queue the change log still holds every change; the sweeper publishes once one is configured.
     if (!config.EVENTS_QUEUE_URL) throw new UnavailableError('EVENTS_QUEUE_URL is not configured');
-    return makeEventPublisher({ client: tracer.captureAWSv3Client(createSqsClient(config)), queueUrl: config.EVENTS_QUEUE_URL });
+    return makeEventPublisher({ client: sqs(), queueUrl: config.EVENTS_QUEUE_URL });
+  });
+  const sqs = once(() => tracer.captureAWSv3Client(createSqsClient(config)));
+  const queueSenders = new Map<QueueKey, QueueSender>();
+  const forwarder: EventForwarder = {
+    forward(queue, forwarded) {
+      let sender = queueSenders.get(queue);
+      if (!sender) {
+        const queueUrl = queueUrlsFrom(config)[queue];
+        if (!queueUrl) throw new UnavailableError(`The ${queue} queue's URL is not configured`);
+        sender = makeQueueSender({ client: sqs(), queueUrl });
+        queueSenders.set(queue, sender);
+      }
+      return sender.send(forwarded.map((event) => ({ id: event.id, body: JSON.stringify(event) })));
+    },
+  };
+  // Without a platform application a platform's devices are stored and nothing is sent to them.
+  const pushSender = makeSnsPushSender({
+    client: tracer.captureAWSv3Client(createSnsClient(config)),
+    applications: { apns: config.PUSH_APNS_APPLICATION_ARN, fcm: config.PUSH_FCM_APPLICATION_ARN },
+    logger: loggerPort,
   });
   const verifier = once(() => {
     if (!config.AUTH_ISSUER || !config.AUTH_AUDIENCE) throw new UnavailableError('AUTH_ISSUER and AUTH_AUDIENCE are not configured');
@@ -126,6 +149,9 @@ export function buildContainer(config: Settings = settings()): Container {
       messages: deferred(async () => (await import('#adapters/postgres/message-store')).makeMessageStore({ prisma: await prisma() })),
       changes: deferred(async () => (await import('#adapters/postgres/change-log')).makeChangeLog({ prisma: await prisma() })),
       events: deferred(async () => events()),
+      forwarder,
+      pushRegistry: deferred(async () => (await import('#adapters/postgres/push-registry')).makePushRegistry({ prisma: await prisma() })),
+      pushSender,
       connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),
       subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
       presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),

@@ -105,8 +105,10 @@ describe('the event pipeline', () => {
     expect(world.events.ofType('message.created').map((e) => e.data)).toEqual([{ message }]);
     expect(await world.republishEvents()).toEqual({ republished: 0 }); // backing off
 
-    const ids = world.events.published.map((e) => e.id);
-    expect(await world.confirmEvents(ids.map((id) => ({ id })))).toEqual({ confirmed: 2 });
+    // Routing confirms each change once, and forwards new messages to the push queue.
+    const created = world.events.ofType('message.created');
+    expect(await world.routeEvents(world.events.published)).toEqual({ confirmed: 2, forwarded: created.length });
+    expect(world.forwarder.forwarded.map(({ queue, event }) => [queue, event.type])).toEqual(created.map(() => ['push', 'message.created']));
     world.clock.advance(2 * 3_600_000);
     expect(await world.republishEvents()).toEqual({ republished: 0 });
   });

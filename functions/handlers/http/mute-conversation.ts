@@ -1,0 +1,14 @@
+/** PATCH /conversations/:id/notifications: mutes or unmutes the conversation's pushes for the caller. */
+import { authorizedHttpHandler } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { conversationIdParam, muteConversationBody } from '#core/protocol';
+
+export const handler = authorizedHttpHandler({ params: conversationIdParam, body: muteConversationBody }, async ({ identity, params, body }) => ({
+  status: 200,
+  body: await useCases().muteConversation({
+    identity,
+    conversationId: params.conversationId,
+    muted: body.muted,
+    mutedUntil: body.mutedUntil ? new Date(body.mutedUntil) : null,
+  }),
+}));
