@@ -54,6 +54,8 @@ let deletableMessageId: string;
 let wsDeletableMessageId: string;
 /** A sync cursor from before anything below happened: every caller pages from it. */
 let syncStart: string;
+/** The participant customer's own device: only they may delete it. */
+let customerDeviceId: string;
 
 function auth(caller: Caller): HttpRequestOptions {
   if (caller === 'noToken') return {};
@@ -75,6 +77,7 @@ beforeAll(async () => {
   deletableMessageId = await own(`${SECRET}, to delete`);
   wsDeletableMessageId = await own(`${SECRET}, to delete over WebSocket`);
   await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } });
+  customerDeviceId = (await h.http('registerDevice', { identity: people.customer, body: { platform: 'fcm', token: 'matrix-customer-device-token' } })).json.device.id;
   // The outsiders have conversations of their own, so their inboxes are not empty.
   await h.http('startConversation', { identity: people.otherCustomer, body: { providerId: 2, customerId: 3 } });
 });
@@ -105,6 +108,12 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   // Outsiders have a feed of their own, without this conversation in it; admins have none.
   ['sync', [200, 200, 200, 200, 200, 403, 401]],
   ['archiveConversation', [200, 200, 200, 403, 403, 403, 401]],
+  // Devices are everyone's own: admins have none (nothing is ever pushed to them).
+  ['registerDevice', [201, 201, 201, 201, 201, 403, 401]],
+  ['listDevices', [200, 200, 200, 200, 200, 200, 401]],
+  // The customer deletes their own device; to everyone else it does not exist.
+  ['deleteDevice', [204, 404, 404, 404, 404, 404, 401]],
+  ['muteConversation', [200, 200, 200, 403, 403, 403, 401]],
   ['health', [200, 200, 200, 200, 200, 200, 200]],
   ['apiDocs', [200, 200, 200, 200, 200, 200, 200]],
   ['openApiDocument', [200, 200, 200, 200, 200, 200, 200]],
@@ -130,6 +139,12 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, params: { conversationId: id, messageId: customerMessageId, emoji: '👍' } };
     case 'sync':
       return { ...base, query: { since: syncStart, limit: '500' } };
+    case 'registerDevice':
+      return { ...base, body: { platform: 'apns', token: `matrix-${caller}-apns-token` } };
+    case 'deleteDevice':
+      return { ...base, params: { deviceId: customerDeviceId } };
+    case 'muteConversation':
+      return { ...base, params: { conversationId: id }, body: { muted: true } };
     case 'getMessages':
     case 'getTyping':
     case 'markRead':
@@ -169,6 +184,11 @@ describe('HTTP routes', () => {
     if (OUTSIDERS.includes(caller)) {
       expect(reply.body).not.toContain(SECRET);
       if (route !== 'apiDocs' && route !== 'openApiDocument') expect(reply.body).not.toContain(conversationId);
+    }
+    if (route === 'listDevices' && expected === 200) {
+      // Only the caller's own: the customer's device (deleted later) is nobody else's.
+      const ids = reply.json.devices.map((d: Loose) => d.id);
+      expect(ids.includes(customerDeviceId)).toBe(caller === 'participantCustomer');
     }
     if (route === 'listConversations' && expected === 200) {
       const ids = reply.json.conversations.map((c: Loose) => c.id);
