@@ -294,4 +294,29 @@ export class ChatFunction extends Construct {
     });
     return this;
   }
+
+  /**
+   * Lets the function push through SNS mobile push to the given platform applications: their
+   * ARNs in PUSH_APNS_APPLICATION_ARN / PUSH_FCM_APPLICATION_ARN, sns:CreatePlatformEndpoint on
+   * those applications only, and Publish, Get/SetEndpointAttributes and DeleteEndpoint on their
+   * endpoints only (`endpoint/<platform>/<application>/*`).
+   */
+  bindPushApplications(applications: { apnsApplicationArn?: string; fcmApplicationArn?: string }): this {
+    const arns = [applications.apnsApplicationArn, applications.fcmApplicationArn].filter((arn): arn is string => Boolean(arn));
+    if (applications.apnsApplicationArn) this.function.addEnvironment('PUSH_APNS_APPLICATION_ARN', applications.apnsApplicationArn);
+    if (applications.fcmApplicationArn) this.function.addEnvironment('PUSH_FCM_APPLICATION_ARN', applications.fcmApplicationArn);
+    if (arns.length === 0) return this;
+    const endpoints = arns.map((arn) => `${arn.replace(':app/', ':endpoint/')}/*`);
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:CreatePlatformEndpoint'], resources: arns }));
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish', 'sns:GetEndpointAttributes', 'sns:SetEndpointAttributes', 'sns:DeleteEndpoint'], resources: endpoints }),
+    );
+    for (const endpoint of endpoints) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, endpoint)}]`,
+        reason: "A device's endpoint ARN is made by SNS at run time; the grant is limited to the endpoints of this one platform application.",
+      });
+    }
+    return this;
+  }
 }

@@ -45,11 +45,18 @@ export const ALARM_THRESHOLDS = {
   eventPublishFailureRatePercent: 5,
   /** ...once at least this many publishes were attempted in those 5 minutes. */
   eventPublishMinimumAttempts: 20,
+  /** PushFailures per push attempted (sent or failed) over 5 minutes, in percent... */
+  pushFailureRatePercent: 10,
+  /** ...once at least this many pushes were attempted in those 5 minutes. */
+  pushMinimumAttempts: 20,
+  /** Devices removed in 5 minutes because the push service called their tokens dead: a wrong platform application or credentials, not users leaving. */
+  devicesRemoved: 50,
 } as const;
 
 /** The event pipeline's business metrics, plotted beside the queues rather than with the chat's. */
 const EVENT_METRICS = ['EventsPublished', 'EventsRepublished', 'EventPublishFailures', 'EventRecordFailures'] as const satisfies readonly MetricName[];
 const CHANGE_LOG_METRICS = ['ChangesPurged'] as const satisfies readonly MetricName[];
+const PUSH_METRICS = ['PushesSent', 'PushFailures', 'DevicesRemoved'] as const satisfies readonly MetricName[];
 
 const PERIOD = Duration.minutes(5);
 
@@ -332,6 +339,28 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+
+    this.alarm('PushFailureRate', {
+      name: 'push-failure-rate',
+      alarmDescription: `More than ${t.pushFailureRatePercent} of every 100 pushes failed in 5 minutes (with at least ${t.pushMinimumAttempts} attempts), two periods in a row: SNS, APNs or FCM refuse or throttle. Runbook: docs/operations.md#push-failure-rate`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(sent, 0) + FILL(failures, 0) >= ${t.pushMinimumAttempts}, 100 * FILL(failures, 0) / (FILL(sent, 0) + FILL(failures, 0)), 0)`,
+        usingMetrics: { sent: this.customMetric('PushesSent'), failures: this.customMetric('PushFailures') },
+        label: 'Push failures per 100 attempts',
+        period: PERIOD,
+      }),
+      threshold: t.pushFailureRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+    });
+    this.alarm('DevicesRemoved', {
+      name: 'push-devices-removed',
+      alarmDescription: `More than ${t.devicesRemoved} devices were removed in 5 minutes because the push service called their tokens dead: usually a wrong or expired platform application credential, not users leaving. Runbook: docs/operations.md#push-devices-removed`,
+      metric: this.customMetric('DevicesRemoved'),
+      threshold: t.devicesRemoved,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
   }
 
   // ── Dashboard ────────────────────────────────────────────────────────────────────────────
@@ -435,7 +464,7 @@ export class Observability extends Construct {
       ]),
     );
 
-    const pipeline: readonly MetricName[] = [...EVENT_METRICS, ...CHANGE_LOG_METRICS];
+    const pipeline: readonly MetricName[] = [...EVENT_METRICS, ...CHANGE_LOG_METRICS, ...PUSH_METRICS];
     const counts = METRICS.filter((metric) => metric !== 'FanOutLatency' && !pipeline.includes(metric));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
@@ -492,6 +521,9 @@ export class Observability extends Construct {
         ...consumers.map((f) => labelled(f, f.function.metricDuration({ period: PERIOD, statistic: 'p99' }), 'p99')),
       ]),
       graph('Change log: rows purged', CHANGE_LOG_METRICS.map((metric) => this.customMetric(metric).with({ label: metric }))),
+    );
+    this.dashboard.addWidgets(
+      graph('Push: sent / failed / devices removed', PUSH_METRICS.map((metric) => this.customMetric(metric).with({ label: metric })), { width: 24 }),
     );
 
     this.dashboard.addWidgets(

@@ -33,6 +33,9 @@ const stringList = z.preprocess(
 /** The retentions CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+/** An SNS platform application of one of `platforms` (a regular-expression alternation). */
+const SNS_APPLICATION_ARN = (platforms: string) => new RegExp(`^arn:aws[\\w-]*:sns:[a-z0-9-]+:\\d{12}:app/(${platforms})/[\\w.-]{1,256}$`);
+
 const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
 
 const contextSchema = z
@@ -80,6 +83,12 @@ const contextSchema = z
      * access logging needs. Only one stack per account and region should own it.
      */
     apiGatewayAccountRole: booleanish.default(true),
+
+    // Push: SNS platform applications made with the APNs key or certificate and the FCM service
+    // account (their credentials never pass through this stack). Either may be missing: that
+    // platform's devices are stored and nothing is sent to them.
+    pushApnsApplicationArn: optionalText.pipe(z.string().regex(SNS_APPLICATION_ARN('APNS|APNS_SANDBOX'), 'an SNS platform application ARN (arn:aws:sns:<region>:<account>:app/APNS/<name>, or APNS_SANDBOX)').optional()),
+    pushFcmApplicationArn: optionalText.pipe(z.string().regex(SNS_APPLICATION_ARN('GCM'), 'an SNS platform application ARN (arn:aws:sns:<region>:<account>:app/GCM/<name>)').optional()),
 
     // Observability.
     alarmEmail: optionalText.pipe(z.email().optional()),
@@ -156,6 +165,8 @@ export interface DeploymentSettings {
   natGateways: number;
   corsAllowOrigins: string[];
   apiGatewayAccountRole: boolean;
+  /** SNS platform applications per push platform; a missing one means that platform is not pushed to. */
+  push: { apnsApplicationArn?: string; fcmApplicationArn?: string };
   alarmEmail?: string;
   metricsNamespace: string;
   logRetentionDays: number;
@@ -225,6 +236,10 @@ export function parseDeploymentSettings(context: Record<string, unknown>): Deplo
     natGateways: value.natGateways,
     corsAllowOrigins: value.corsAllowOrigins,
     apiGatewayAccountRole: value.apiGatewayAccountRole,
+    push: {
+      ...(value.pushApnsApplicationArn ? { apnsApplicationArn: value.pushApnsApplicationArn } : {}),
+      ...(value.pushFcmApplicationArn ? { fcmApplicationArn: value.pushFcmApplicationArn } : {}),
+    },
     ...(value.alarmEmail ? { alarmEmail: value.alarmEmail } : {}),
     metricsNamespace: value.metricsNamespace,
     logRetentionDays: value.logRetentionDays,

@@ -34,6 +34,8 @@ export interface FunctionAccess {
   /** Posts frames to, or closes, WebSocket connections through `@connections`. */
   connectionsApi: boolean;
   queues: Partial<Record<QueueKey, QueueAccess>>;
+  /** Pushes through SNS mobile push to the configured platform applications. */
+  push?: true;
 }
 
 /**
@@ -115,6 +117,6 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
   'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send' }),
   // Reads the message, devices and badges (Postgres) and who is online (connections); the
-  // stateless stack adds SNS for the configured platform applications.
-  'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' } },
+  // platform applications' endpoints (SNS).
+  'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' }, push: true },
 };

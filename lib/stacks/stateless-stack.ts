@@ -4,7 +4,7 @@
  * sources that trigger the other functions, the migrations custom resource, and the dashboard and
  * alarms. Safe to destroy and redeploy; it holds no data (the queues live in the stateful stack).
  */
-import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -226,6 +226,7 @@ export class StatelessStack extends Stack {
         chatFunction.bindTable(key, tables[key], level);
       }
       if (access.connectionsApi) chatFunction.bindConnectionsApi(this.webSocketApi, this.webSocketStage);
+      if (access.push) chatFunction.bindPushApplications(settings.push);
       for (const [key, level] of Object.entries(access.queues) as [QueueKey, QueueAccess][]) {
         if (level === 'send') {
           chatFunction.bindQueue(key, queues[key].queue);
@@ -378,6 +379,14 @@ export class StatelessStack extends Stack {
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
 
+    const pushPlatforms = [settings.push.apnsApplicationArn ? 'APNs' : null, settings.push.fcmApplicationArn ? 'FCM' : null].filter(Boolean);
+    if (pushPlatforms.length < 2) {
+      Annotations.of(this).addWarningV2(
+        'chat:push-not-configured',
+        `Push is not configured for ${pushPlatforms.length ? 'every platform' : 'any platform'} (pushApnsApplicationArn, pushFcmApplicationArn): devices are stored and nothing is pushed to ${pushPlatforms.length ? 'the others' : 'them'}. See docs/operations.md#push.`,
+      );
+    }
+    new CfnOutput(this, 'PushPlatforms', { value: pushPlatforms.length ? pushPlatforms.join(', ') : 'none (push not configured)' });
     new CfnOutput(this, 'HttpApiUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
     new CfnOutput(this, 'WebSocketCallbackUrl', { value: this.webSocketStage.callbackUrl });

@@ -128,7 +128,8 @@ describe('alarms', () => {
   it('all notify the alarm topic, when they fire and when they clear', () => {
     const [topicId] = resources(template, 'AWS::SNS::Topic')[0]!;
     const alarms = resources(template, 'AWS::CloudWatch::Alarm');
-    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3 + 2 * QUEUE_KEYS.length + 1);
+    // …, event publishing, and push (failure rate, devices removed).
+    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3 + 2 * QUEUE_KEYS.length + 1 + 2);
     for (const [, a] of alarms) {
       expect(a.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties?.OKActions).toEqual([{ Ref: topicId }]);
