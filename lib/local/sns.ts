@@ -128,7 +128,7 @@ const invalid = (parameter: string, reason?: string) =>
 type Form = Map<string, string>;
 
 /** Decodes an `application/x-www-form-urlencoded` body; a broken `%` escape is MalformedQueryString. */
-export function parseForm(raw: string): Form {
+function parseForm(raw: string): Form {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw new SnsError('MalformedQueryString', 'The request body has a malformed percent-encoding.');
   const form: Form = new Map();
   for (const [key, value] of new URLSearchParams(raw)) form.set(key, value);
