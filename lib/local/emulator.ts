@@ -20,7 +20,7 @@ import {
 } from '#config/routes';
 import { startEventSource, type EventSourceMapping } from './event-source.ts';
 import { startScheduler } from './scheduler.ts';
-import { createHttpApi, LOCAL_CORS, type CorsConfig } from './http-api.ts';
+import { createHttpApi, LOCAL_CORS, type CorsConfig, type DevRoute } from './http-api.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import { createLambdaHost, DEFAULT_FUNCTION_TIMEOUT_MS } from './lambda.ts';
 import { consoleLog, type EmulatorLog } from './log.ts';
@@ -47,6 +47,8 @@ export interface EmulatorOptions extends Partial<WebSocketLimits> {
    * one, authorized routes answer 401 and `/dev/token` does not exist.
    */
   issuer?: Pick<DevIssuer, 'issuer' | 'audience' | 'jwks' | 'sign'>;
+  /** Local-only HTTP routes beside `/dev/token` (the runtime's `GET /dev/pushes`). */
+  devRoutes?: readonly DevRoute[];
   /** Lambda function timeout; 30 s by default. */
   functionTimeoutMs?: number;
   /** The HTTP API's CORS configuration, or false for none; any origin by default. */
@@ -115,6 +117,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     lambdas,
     authorizer: issuer ? createJwtAuthorizer({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }) : undefined,
     issuer,
+    devRoutes: options.devRoutes,
     cors: options.cors ?? LOCAL_CORS,
     apiId: options.apiId ?? 'localhttp',
     accountId,

@@ -18,8 +18,9 @@
  *   `access-control-allow-origin` to responses of requests that carry an `Origin`.
  * - `apigw-requestid` on every response; request bodies over 10 MB answer 413.
  *
- * Local-only additions: `POST /dev/token` (mint a token from the local issuer) and
- * `GET /.well-known/jwks.json` (its public keys). A handler module that is missing or fails to
+ * Local-only additions: `POST /dev/token` (mint a token from the local issuer),
+ * `GET /.well-known/jwks.json` (its public keys) and the runtime's own `devRoutes`
+ * (`GET /dev/pushes`). A handler module that is missing or fails to
  * load answers `500 {"error":{"code":"INTERNAL",…}}` (the contract's shape): that cannot happen
  * in AWS, where a deployed function always has its code.
  */
@@ -59,12 +60,21 @@ export interface HttpApiOptions {
   authorizer?: JwtAuthorizer;
   /** Serves `POST /dev/token` and `GET /.well-known/jwks.json` when set. */
   issuer?: Pick<DevIssuer, 'jwks' | 'sign'>;
+  /** Local-only routes beside `/dev/token` (`GET /dev/pushes`), matched before the manifest's. */
+  devRoutes?: readonly DevRoute[];
   cors: CorsConfig | false;
   apiId: string;
   accountId: string;
   /** Largest request body; API Gateway's HTTP API limit is 10 MB. */
   maxBodyBytes?: number;
   log: EmulatorLog;
+}
+
+/** A local-only route: answers JSON from the query string. */
+export interface DevRoute {
+  method: 'GET';
+  path: string;
+  handle(query: Record<string, string>): { status: number; body: unknown };
 }
 
 interface Segment {
@@ -418,6 +428,13 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     }
     if (options.issuer && method === 'GET' && rawPath === '/.well-known/jwks.json') {
       send(req, res, requestId, jsonReply(200, options.issuer.jwks));
+      return;
+    }
+
+    const devRoute = options.devRoutes?.find((route) => route.method === method && route.path === rawPath);
+    if (devRoute) {
+      const answer = devRoute.handle(Object.fromEntries(new URLSearchParams(rawQueryString)));
+      send(req, res, requestId, jsonReply(answer.status, answer.body));
       return;
     }
 

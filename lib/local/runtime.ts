@@ -28,6 +28,8 @@ import { startEmulator, type Emulator, type EmulatorOptions } from './emulator.t
 import { consoleLog, type EmulatorLog } from './log.ts';
 import { ensureDatabase, resolveClusterDir, startEmbeddedPostgres, withDatabase } from './postgres.ts';
 import { startSqsEmulator, type SqsEmulator } from './sqs.ts';
+import { startSnsEmulator, type SnsEmulator } from './sns.ts';
+import { devPushesRoute } from './dev-pushes.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
@@ -39,6 +41,9 @@ const DATABASE_NAME = 'chat';
  * failed record wait that long before its next try; locally it comes back in seconds.
  */
 export const LOCAL_QUEUE_VISIBILITY_SECONDS = 10;
+
+/** The local SNS's platform applications (one per platform) share this name. */
+export const LOCAL_PUSH_APPLICATION = 'chat-local';
 
 export interface LocalRuntimeOptions {
   /** Where data lives across restarts (Postgres, DynamoDB, the issuer's key); `.data` by default. */
@@ -90,6 +95,8 @@ export interface LocalRuntime {
   /** SQS_ENDPOINT: the local SQS (`sqs.queues()` shows every queue's counts). */
   sqsEndpoint: string;
   sqs: SqsEmulator;
+  /** SNS_ENDPOINT: the local SNS the push consumer publishes to (`sns.published()`; `GET /dev/pushes`). */
+  sns: SnsEmulator;
   /** Each queue's URL (EVENTS_QUEUE_URL…), and its dead-letter queue's. */
   queueUrls: Record<QueueKey, { url: string; deadLetterUrl: string }>;
   dataDir: string;
@@ -357,10 +364,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
   };
 
+  const pushService = async (): Promise<SnsEmulator> => {
+    const started = await timed(timings, 'sns', () => startSnsEmulator({ host: options.host, region: REGION, log: options.emulator?.log ?? consoleLog() }));
+    stops.push(() => started.stop());
+    return started;
+  };
+
   let databaseUrl: string;
   let dynamoEndpoint: string;
   let issuer: DevIssuer;
   let sqs: SqsEmulator;
+  let sns: SnsEmulator;
   let queueUrls: LocalRuntime['queueUrls'];
   try {
     const results = await Promise.allSettled([
@@ -368,15 +382,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamo(),
       options.issuer ? Promise.resolve(options.issuer) : loadOrCreateDevIssuer(dataDir),
       queues(),
+      pushService(),
     ]);
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
     let local: { sqs: SqsEmulator; queueUrls: LocalRuntime['queueUrls'] };
-    [databaseUrl, dynamoEndpoint, issuer, local] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
+    [databaseUrl, dynamoEndpoint, issuer, local, sns] = results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
       string,
       string,
       DevIssuer,
       { sqs: SqsEmulator; queueUrls: LocalRuntime['queueUrls'] },
+      SnsEmulator,
     ];
     ({ sqs, queueUrls } = local);
   } catch (error) {
@@ -398,6 +414,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         httpPort: options.httpPort,
         wsPort: options.wsPort,
         issuer,
+        devRoutes: [devPushesRoute(() => sns.published())],
         sqs: {
           endpoint: sqs.endpoint,
           queueUrls: Object.fromEntries(QUEUE_KEYS.map((key) => [key, queueUrls[key].url])),
@@ -419,6 +436,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     DATABASE_URL: databaseUrl,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     SQS_ENDPOINT: sqs.endpoint,
+    // Push goes through the real SNS client to the local SNS, with one platform application per platform (development builds use APNs' sandbox).
+    SNS_ENDPOINT: sns.endpoint,
+    PUSH_APNS_APPLICATION_ARN: sns.platformApplication(LOCAL_PUSH_APPLICATION, 'APNS_SANDBOX'),
+    PUSH_FCM_APPLICATION_ARN: sns.platformApplication(LOCAL_PUSH_APPLICATION, 'GCM'),
     ...Object.fromEntries(QUEUE_KEYS.map((key) => [QUEUES[key].urlSettingsKey, queueUrls[key].url])),
     WEBSOCKET_CALLBACK_URL: emulator.callbackUrl,
     AUTH_ISSUER: issuer.issuer,
@@ -448,6 +469,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dynamoEndpoint,
     sqsEndpoint: sqs.endpoint,
     sqs,
+    sns,
     queueUrls,
     dataDir,
     tableNames,
