@@ -29,12 +29,18 @@ export interface Identity {
 /** JSON that Postgres stores in a jsonb column. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
+/** Who acted on a conversation (blocked it): one of its sides, an admin, or a service. */
+export const ACTORS = ['customer', 'provider', 'admin', 'service'] as const;
+export type Actor = (typeof ACTORS)[number];
+
 export interface Conversation {
   id: string;
   customerId: number;
   providerId: number;
   orderId: number | null;
   status: ConversationStatus;
+  /** Who blocked it, while BLOCKED; null otherwise. */
+  blockedBy: Actor | null;
   lastSeq: number;
   createdAt: Date;
   updatedAt: Date;

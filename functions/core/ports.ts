@@ -5,8 +5,10 @@
 import type { ServerFrame } from './protocol.ts';
 import type { ChangeType } from './events.ts';
 import type {
+  Actor,
   Conversation,
   ConversationMute,
+  ConversationStatus,
   ConversationSummary,
   Device,
   Identity,
@@ -60,6 +62,23 @@ export interface ConversationStore {
   archive(conversationId: string, side: Side, at: Date): Promise<{ summary: ConversationSummary; changes: RecordedChange[] } | null>;
   /** The parties on the other side of every conversation `party` takes part in. */
   counterpartsOf(party: Party): Promise<Party[]>;
+  /**
+   * Moves the conversation's status, only from one of `from`, recording `conversation.updated`
+   * in the same statement. To ACTIVE it takes back the one-ACTIVE-per-order key; to anything
+   * else it releases it. Null when the conversation does not exist or is in none of `from`.
+   * @throws ConflictError when another conversation of the same order is ACTIVE (an unblock).
+   */
+  transition(conversationId: string, move: StatusTransition): Promise<{ conversation: Conversation; changes: RecordedChange[] } | null>;
+  /** A BLOCKED conversation of this provider and customer, if any (its id). */
+  blockedPair(providerId: number, customerId: number): Promise<string | null>;
+}
+
+export interface StatusTransition {
+  from: readonly ConversationStatus[];
+  to: ConversationStatus;
+  /** Who blocked it (with `to: BLOCKED`); null otherwise. */
+  blockedBy: Actor | null;
+  at: Date;
 }
 
 export interface AppendMessageInput {

@@ -90,6 +90,10 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // Readiness pings DynamoDB through the connections table.
   'http/health': { tables: { connections: 'read' }, connectionsApi: false, queues: {} },
   'http/api-docs': NOTHING,
+  // Status changes record a change and tell both sides.
+  'http/block-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/unblock-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/end-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
   // The device registry and mutes: Postgres only.
   'http/register-device': NOTHING,
   'http/list-devices': NOTHING,

@@ -54,6 +54,8 @@ let deletableMessageId: string;
 let wsDeletableMessageId: string;
 /** A sync cursor from before anything below happened: every caller pages from it. */
 let syncStart: string;
+/** A conversation of the same pair for the block, unblock and end rows (the main one stays ACTIVE). */
+let statusConversationId: string;
 /** The participant customer's own device: only they may delete it. */
 let customerDeviceId: string;
 
@@ -77,6 +79,7 @@ beforeAll(async () => {
   deletableMessageId = await own(`${SECRET}, to delete`);
   wsDeletableMessageId = await own(`${SECRET}, to delete over WebSocket`);
   await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } });
+  statusConversationId = (await h.http('startConversation', { identity: people.customer, body: { providerId: 1, customerId: 2, orderId: 404 } })).json.conversation.id;
   customerDeviceId = (await h.http('registerDevice', { identity: people.customer, body: { platform: 'fcm', token: 'matrix-customer-device-token' } })).json.device.id;
   // The outsiders have conversations of their own, so their inboxes are not empty.
   await h.http('startConversation', { identity: people.otherCustomer, body: { providerId: 2, customerId: 3 } });
@@ -108,6 +111,11 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   // Outsiders have a feed of their own, without this conversation in it; admins have none.
   ['sync', [200, 200, 200, 200, 200, 403, 401]],
   ['archiveConversation', [200, 200, 200, 403, 403, 403, 401]],
+  // The customer blocks; the rest find it blocked already (200 for whoever may block), then the
+  // customer (who blocked) lifts it; then staff end it for good.
+  ['blockConversation', [200, 200, 200, 403, 403, 200, 401]],
+  ['unblockConversation', [200, 200, 200, 403, 403, 200, 401]],
+  ['endConversation', [403, 200, 200, 403, 403, 200, 401]],
   // Devices are everyone's own: admins have none (nothing is ever pushed to them).
   ['registerDevice', [201, 201, 201, 201, 201, 403, 401]],
   ['listDevices', [200, 200, 200, 200, 200, 200, 401]],
@@ -139,6 +147,10 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, params: { conversationId: id, messageId: customerMessageId, emoji: '👍' } };
     case 'sync':
       return { ...base, query: { since: syncStart, limit: '500' } };
+    case 'blockConversation':
+    case 'unblockConversation':
+    case 'endConversation':
+      return { ...base, params: { conversationId: id === conversationId ? statusConversationId : id } };
     case 'registerDevice':
       return { ...base, body: { platform: 'apns', token: `matrix-${caller}-apns-token` } };
     case 'deleteDevice':
@@ -207,7 +219,7 @@ describe('HTTP routes', () => {
   it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
     'a conversation that does not exist answers 404 to %s, whoever asks',
     async (caller) => {
-      for (const route of ['getMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage'] as const) {
+      for (const route of ['getMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'muteConversation'] as const) {
         const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
         // An admin may not send anywhere: refused before the lookup.
         const expected = caller === 'admin' && route === 'sendMessage' ? 403 : 404;

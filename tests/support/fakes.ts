@@ -233,6 +233,7 @@ export class InMemoryChatDatabase {
         createdAt: now,
         updatedAt: now,
         lastMessageAt: null,
+        blockedBy: null,
       };
       this.rows.set(id, conversation);
       this.activeKeys.set(activeKeyOf(key), id);
@@ -288,6 +289,25 @@ export class InMemoryChatDatabase {
       const ids = new Set([...this.rows.values()].filter((c) => c[column] === party.partyId).map((c) => c[other]));
       return [...ids].map((partyId) => ({ side, partyId }));
     },
+
+    transition: async (conversationId, { from, to, blockedBy, at }) => {
+      const row = this.rows.get(conversationId);
+      if (!row || !from.includes(row.status)) return null;
+      const key = activeKeyOf(row);
+      if (to === 'ACTIVE') {
+        if (this.activeKeys.has(key) && this.activeKeys.get(key) !== conversationId) {
+          throw new ConflictError('Another conversation for this provider, customer and order is ACTIVE');
+        }
+        this.activeKeys.set(key, conversationId);
+      } else if (this.activeKeys.get(key) === conversationId) {
+        this.activeKeys.delete(key);
+      }
+      Object.assign(row, { status: to, blockedBy, updatedAt: at });
+      return { conversation: copy(row), changes: this.record('conversation.updated', conversationId) };
+    },
+
+    blockedPair: async (providerId, customerId) =>
+      [...this.rows.values()].find((c) => c.providerId === providerId && c.customerId === customerId && c.status === 'BLOCKED')?.id ?? null,
   };
 
   // MessageStore --------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 import { createId } from '@paralleldrive/cuid2';
 import type { ConversationKey, ConversationPage, ConversationStore, ListConversationsQuery } from '#core/ports';
 import type { Party, Side } from '#core/model';
-import { ValidationError } from '#core/errors';
+import { ConflictError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
 import { recorded } from './change-log.ts';
 import { CURRENT_TXID, T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
@@ -144,6 +144,43 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
       const row = rows[0];
       if (!row) return null;
       return { summary: toSummary(row), changes: recorded(row.changeId, 'conversation.archived', conversationId, at, { archived: true }) };
+    },
+
+    async transition(conversationId, { from, to, blockedBy, at }) {
+      // One statement: the status moves only from an allowed one (so a block and a send, which
+      // both lock the row, never interleave), the ACTIVE key is released or taken back, and the
+      // change is recorded.
+      const rows = await prisma.$queryRaw<(ConversationRow & { changeId: bigint | null })[]>`
+        WITH moved AS (
+          UPDATE ${T.conversations} c
+             SET status = ${to}::"ChatConversationStatus",
+                 "blockedBy" = ${blockedBy}::"ChatActor",
+                 "activeKey" = CASE WHEN ${to} = 'ACTIVE'
+                                    THEN c."providerId" || ':' || c."customerId" || ':' || COALESCE(c."orderId"::text, '-')
+                               END,
+                 "updatedAt" = ${at}
+           WHERE c.id = ${conversationId} AND c.status::text = ANY(${[...from]}::text[])
+          RETURNING c.*
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, at)
+          SELECT ${CURRENT_TXID}, moved.id, moved."customerId", moved."providerId", 'conversation.updated', ${at} FROM moved
+          RETURNING id
+        )
+        SELECT *, (SELECT id FROM change) AS "changeId" FROM moved`.catch((error: unknown) => {
+        // Taking the ACTIVE key back failed: another conversation of this order is ACTIVE now.
+        if (String((error as { message?: string }).message).includes('activeKey')) {
+          throw new ConflictError('Another conversation for this provider, customer and order is ACTIVE');
+        }
+        throw error;
+      });
+      const row = rows[0];
+      if (!row) return null;
+      return { conversation: toConversation(row), changes: recorded(row.changeId, 'conversation.updated', conversationId, at) };
+    },
+
+    async blockedPair(providerId, customerId) {
+      const row = await prisma.conversation.findFirst({ where: { providerId, customerId, status: 'BLOCKED' }, select: { id: true } });
+      return row?.id ?? null;
     },
 
     async counterpartsOf(party: Party) {

@@ -50,6 +50,7 @@ export function toConversation(row: ConversationRow): Conversation {
     providerId: row.providerId,
     orderId: row.orderId,
     status: row.status,
+    blockedBy: row.blockedBy ?? null,
     lastSeq: row.lastSeq,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

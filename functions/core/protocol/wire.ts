@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { ChangeType } from '../events.ts';
-import { CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, ROLES, SIDES } from '../model.ts';
+import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, ROLES, SIDES } from '../model.ts';
 import { int, isoDate, jsonValue } from './primitives.ts';
 
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -55,6 +55,7 @@ export const wireConversation = z
     providerId: int,
     orderId: int.nullable(),
     status: z.enum(CONVERSATION_STATUSES),
+    blockedBy: z.enum(ACTORS).nullable().describe('Who blocked it, while BLOCKED (only they, an admin or a service may unblock it); null otherwise'),
     lastSeq: int,
     createdAt: isoDate,
     updatedAt: isoDate,

@@ -1,10 +1,11 @@
 /**
- * Who may touch a conversation. Participants (the customer, and every staff user of the
- * provider) may read and write; admins may read every conversation (moderation) but never act
- * in one. A conversation the caller may not see answers ForbiddenError without its content; a
- * missing one answers NotFoundError.
+ * Who may touch a conversation, as the policy (functions/core/policy.ts) declares it: participants
+ * (the customer, and every staff user of the provider) may read and write; admins may read every
+ * conversation (moderation) but never act in one. A conversation the caller may not see answers
+ * ForbiddenError without its content; a missing one answers NotFoundError.
  */
 import { ForbiddenError, NotFoundError } from '#core/errors';
+import { can } from '#core/policy';
 import { partyOf, sideOf, type Conversation, type Identity, type Party, type Side } from '#core/model';
 import type { ConnectionStore, ConversationStore, MessageContext, MessageStore, SubscriptionStore } from '#core/ports';
 
@@ -23,10 +24,8 @@ export async function loadConversation(conversations: Pick<ConversationStore, 'g
  * @throws ForbiddenError for anyone else.
  */
 export function requireReader(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side | null {
-  const side = sideOf(identity, conversation);
-  if (side) return side;
-  if (identity.role === 'admin') return null;
-  throw new ForbiddenError(NOT_A_PARTICIPANT);
+  if (!can(identity, 'read', conversation)) throw new ForbiddenError(NOT_A_PARTICIPANT);
+  return sideOf(identity, conversation);
 }
 
 /**
@@ -35,7 +34,7 @@ export function requireReader(identity: Identity, conversation: Pick<Conversatio
  */
 export function requireParticipant(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side {
   const side = sideOf(identity, conversation);
-  if (side) return side;
+  if (side && can(identity, 'write', conversation)) return side;
   throw new ForbiddenError(identity.role === 'admin' ? ADMIN_READ_ONLY : NOT_A_PARTICIPANT);
 }
 

@@ -44,6 +44,7 @@ import { makeEditMessage } from './edit-message.ts';
 import { makePurgeChanges, makeRepublishEvents, makeRouteEvents } from './event-pipeline.ts';
 import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDevice } from './devices.ts';
 import { makeSendPushes } from './send-pushes.ts';
+import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from './conversation-status.ts';
 import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
@@ -103,6 +104,9 @@ export function composeUseCases(ports: UseCasePorts) {
     deleteDevice: makeDeleteDevice(withDelivery),
     muteConversation: makeMuteConversation(withDelivery),
     sendPushes: makeSendPushes(withDelivery),
+    blockConversation: makeBlockConversation(withDelivery),
+    unblockConversation: makeUnblockConversation(withDelivery),
+    endConversation: makeEndConversation(withDelivery),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
   };

@@ -1,3 +1,4 @@
+import { can } from '#core/policy';
 import { ForbiddenError, NotFoundError } from '#core/errors';
 import type { Identity } from '#core/model';
 import type { Clock, MessageStore } from '#core/ports';
@@ -33,7 +34,7 @@ export function makeDeleteMessage(deps: DeleteMessageDeps) {
   const { messages, clock } = deps;
   return async ({ identity, messageId, conversationId }: DeleteMessageInput): Promise<{ message: WireMessage }> => {
     const { message, conversation, side } = await loadReadableMessage(messages, identity, messageId, conversationId);
-    if (identity.role !== 'admin' && !isSenderOf(identity, side, message)) {
+    if (!can(identity, 'moderate', conversation) && !isSenderOf(identity, side, message)) {
       throw new ForbiddenError('Only its sender or an admin may delete a message');
     }
     if (message.deletedAt) return { message: toWireMessage(message) };

@@ -1,11 +1,11 @@
-import { ForbiddenError, ValidationError } from '#core/errors';
+import { ConflictError, ForbiddenError, ValidationError } from '#core/errors';
 import { sideOf, type Identity } from '#core/model';
 import type { ConversationStore } from '#core/ports';
 import type { PublishChanges } from './publish.ts';
 import { toWireConversation, type WireConversation } from './wire.ts';
 
 export interface StartConversationDeps {
-  conversations: Pick<ConversationStore, 'startOrGet' | 'summaryFor'>;
+  conversations: Pick<ConversationStore, 'startOrGet' | 'summaryFor' | 'blockedPair'>;
   publish: PublishChanges;
 }
 
@@ -37,6 +37,7 @@ function isPositiveInt(value: unknown): value is number {
  *
  * @throws ValidationError for ids that are not positive integers.
  * @throws ForbiddenError when the caller may not speak for that customer or provider.
+ * @throws ConflictError while a conversation of this customer and provider is BLOCKED.
  */
 export function makeStartConversation({ conversations, publish }: StartConversationDeps) {
   return async (input: StartConversationInput): Promise<StartConversationResult> => {
@@ -56,6 +57,10 @@ export function makeStartConversation({ conversations, publish }: StartConversat
       );
     }
 
+    // A block is between the two parties: no new conversation of theirs while one is blocked.
+    if (await conversations.blockedPair(providerId, customerId)) {
+      throw new ConflictError('This customer and provider have a blocked conversation; it must be unblocked before they can start another');
+    }
     const { conversation, created, changes } = await conversations.startOrGet(key);
     await publish(changes, { conversation });
     if (!side) return { conversation: toWireConversation(conversation), created };

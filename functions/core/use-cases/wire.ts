@@ -84,6 +84,7 @@ export function toWireConversation(conversation: Conversation | ConversationSumm
     providerId: conversation.providerId,
     orderId: conversation.orderId,
     status: conversation.status,
+    blockedBy: conversation.blockedBy ?? null,
     lastSeq: conversation.lastSeq,
     createdAt: iso(conversation.createdAt),
     updatedAt: iso(conversation.updatedAt),

@@ -53,6 +53,7 @@ describe('wire shapes', () => {
       providerId: 1,
       orderId: null,
       status: 'ACTIVE',
+      blockedBy: null,
       lastSeq: 1,
       createdAt: at,
       updatedAt: at,
@@ -63,6 +64,7 @@ describe('wire shapes', () => {
       lastMessage: message,
     };
     expect(toWireConversation(summary)).toMatchObject({
+      blockedBy: null,
       lastMessageAt: '2030-01-01T09:00:00.000Z',
       unreadCount: 1,
       lastReadSeq: 0,

@@ -1,0 +1,67 @@
+/**
+ * Who may do what to a conversation: the one declared policy. Every use case asks it (through
+ * the access helpers of functions/core/use-cases/access.ts) instead of checking roles itself, so
+ * "admins read but never write" or "only the provider's staff end a conversation" is written
+ * once, here, and the authorization matrix test checks every route against it.
+ *
+ * A caller acts on a conversation as an **actor**: the side they are on (the customer, or any
+ * staff user of the provider), an admin, or nobody (an outsider, who may do nothing).
+ */
+import { ForbiddenError } from './errors.ts';
+import { sideOf, type Actor, type Conversation, type Identity } from './model.ts';
+
+export const CAPABILITIES = ['read', 'write', 'block', 'unblock', 'end', 'moderate'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** The parts of a conversation the policy looks at. */
+type Subject = Pick<Conversation, 'customerId' | 'providerId'> & { blockedBy?: Actor | null };
+
+/** `blocker`: whichever actor blocked the conversation. */
+type Grantee = Actor | 'blocker';
+
+/** For each capability, who holds it. */
+export const POLICY: Readonly<Record<Capability, readonly Grantee[]>> = {
+  /** Open it, its history, typing, and join its room. */
+  read: ['customer', 'provider', 'admin'],
+  /** Send, react, mark read, archive, type, mute its pushes: the two sides only. */
+  write: ['customer', 'provider'],
+  /** Block it (no more sends, no new conversation for the pair): either side, or an admin. */
+  block: ['customer', 'provider', 'admin'],
+  /** Lift a block: only the actor who blocked it, or an admin. */
+  unblock: ['blocker', 'admin'],
+  /** End it for good (a booking done): the provider's staff, or an admin. */
+  end: ['provider', 'admin'],
+  /** Delete anyone's message: admins. */
+  moderate: ['admin'],
+};
+
+/** Why a capability was refused, safe to show. */
+const REFUSALS: Readonly<Record<Capability, string>> = {
+  read: 'You are not a participant of this conversation',
+  write: 'Only the conversation\'s customer and its provider\'s staff may act in it (admins may read it)',
+  block: 'Only the conversation\'s participants or an admin may block it',
+  unblock: 'Only the side that blocked this conversation, or an admin, may unblock it',
+  end: "Only the provider's staff or an admin may end a conversation",
+  moderate: 'Only admins may moderate',
+};
+
+/** The actor a caller is on a conversation, or null for an outsider. */
+export function actorOf(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Actor | null {
+  return sideOf(identity, conversation) ?? (identity.role === 'admin' ? 'admin' : null);
+}
+
+/** Whether the caller holds the capability on this conversation. */
+export function can(identity: Identity, capability: Capability, conversation: Subject): boolean {
+  const actor = actorOf(identity, conversation);
+  if (!actor) return false;
+  return POLICY[capability].some((grantee) => grantee === actor || (grantee === 'blocker' && (conversation.blockedBy ?? null) === actor));
+}
+
+/**
+ * The caller's actor, when they hold the capability.
+ * @throws ForbiddenError saying who may.
+ */
+export function requireCapability(identity: Identity, capability: Capability, conversation: Subject): Actor {
+  if (!can(identity, capability, conversation)) throw new ForbiddenError(REFUSALS[capability]);
+  return actorOf(identity, conversation)!;
+}
