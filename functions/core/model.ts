@@ -151,3 +151,29 @@ export interface ConversationMute {
   userId: number;
   mutedUntil: Date | null;
 }
+
+// ─── Reports and moderation ─────────────────────────────────────────────────────────────
+
+export const REPORT_REASONS = ['spam', 'abuse', 'scam', 'off_platform', 'other'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+export const REPORT_STATUSES = ['OPEN', 'RESOLVED'] as const;
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
+/** What an admin does about a report: nothing, or what the admin's own route would do. */
+export const REPORT_RESOLUTIONS = ['dismiss', 'delete_message', 'block_conversation', 'end_conversation'] as const;
+export type ReportResolution = (typeof REPORT_RESOLUTIONS)[number];
+
+/** A report of one message, by a participant or (reporterId null) by the product itself. */
+export interface Report {
+  id: string;
+  conversationId: string;
+  messageId: string;
+  reporterId: number | null;
+  reason: ReportReason;
+  note: string | null;
+  status: ReportStatus;
+  createdAt: Date;
+  resolvedAt: Date | null;
+  resolvedBy: number | null;
+  resolution: ReportResolution | null;
+  resolutionNote: string | null;
+}

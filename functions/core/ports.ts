@@ -18,6 +18,8 @@ import type {
   Party,
   PushPlatform,
   Reaction,
+  Report,
+  ReportStatus,
   Role,
   Side,
 } from './model.ts';
@@ -233,6 +235,24 @@ export interface ChangeLog {
   markPublished(ids: readonly string[], at: Date): Promise<number>;
   /** Deletes up to `limit` changes older than `before`; returns how many. */
   purge(before: Date, limit: number): Promise<number>;
+}
+
+// ─── Postgres: reports ──────────────────────────────────────────────────────────────────
+
+export interface ReportPage {
+  /** Oldest first: a queue is worked from its head. */
+  reports: { report: Report; message: Message }[];
+  nextCursor: string | null;
+}
+
+export interface ReportStore {
+  /** Files a report, once per reporter and message: `created` false answers the one already filed. */
+  file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }>;
+  get(reportId: string): Promise<Report | null>;
+  /** The queue by status, oldest first, keyset-paged, each report with its message as it is now. */
+  list(status: ReportStatus, limit: number, cursor: string | null): Promise<ReportPage>;
+  /** Resolves an OPEN report; null when it is not OPEN (any more). */
+  resolve(reportId: string, resolution: Pick<Report, 'resolution' | 'resolvedBy' | 'resolutionNote'> & { at: Date }): Promise<Report | null>;
 }
 
 // ─── Postgres: devices and mutes ────────────────────────────────────────────────────────

@@ -94,6 +94,10 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'http/block-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
   'http/unblock-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
   'http/end-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
+  // Reports: Postgres only; resolving one acts as the admin's route would (fan-out and events).
+  'http/report-message': NOTHING,
+  'http/list-reports': NOTHING,
+  'http/resolve-report': extend(FAN_OUT, {}, SENDS_EVENTS),
   // The device registry and mutes: Postgres only.
   'http/register-device': NOTHING,
   'http/list-devices': NOTHING,

@@ -56,6 +56,9 @@ let wsDeletableMessageId: string;
 let syncStart: string;
 /** A conversation of the same pair for the block, unblock and end rows (the main one stays ACTIVE). */
 let statusConversationId: string;
+/** The staff's reply: the customer reports it; the report is what admins resolve. */
+let staffReplyId: string;
+let reportId: string;
 /** The participant customer's own device: only they may delete it. */
 let customerDeviceId: string;
 
@@ -78,7 +81,9 @@ beforeAll(async () => {
   editableMessageId = await own(`${SECRET}, to edit`);
   deletableMessageId = await own(`${SECRET}, to delete`);
   wsDeletableMessageId = await own(`${SECRET}, to delete over WebSocket`);
-  await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } });
+  staffReplyId = (await h.http('sendMessage', { identity: people.staff, params: { conversationId }, body: { content: `re: ${SECRET}` } })).json.message.id;
+  const reported = await h.http('reportMessage', { identity: people.customer, params: { conversationId, messageId: staffReplyId }, body: { reason: 'other' } });
+  reportId = reported.json.report.id;
   statusConversationId = (await h.http('startConversation', { identity: people.customer, body: { providerId: 1, customerId: 2, orderId: 404 } })).json.conversation.id;
   customerDeviceId = (await h.http('registerDevice', { identity: people.customer, body: { platform: 'fcm', token: 'matrix-customer-device-token' } })).json.device.id;
   // The outsiders have conversations of their own, so their inboxes are not empty.
@@ -116,6 +121,11 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   ['blockConversation', [200, 200, 200, 403, 403, 200, 401]],
   ['unblockConversation', [200, 200, 200, 403, 403, 200, 401]],
   ['endConversation', [403, 200, 200, 403, 403, 200, 401]],
+  // Reports: of the other side's message (staff sent it; their colleague is not its sender);
+  // the queue and its resolutions are the admins'.
+  ['reportMessage', [200, 403, 201, 403, 403, 403, 401]],
+  ['listReports', [403, 403, 403, 403, 403, 200, 401]],
+  ['resolveReport', [403, 403, 403, 403, 403, 200, 401]],
   // Devices are everyone's own: admins have none (nothing is ever pushed to them).
   ['registerDevice', [201, 201, 201, 201, 201, 403, 401]],
   ['listDevices', [200, 200, 200, 200, 200, 200, 401]],
@@ -151,6 +161,10 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
     case 'unblockConversation':
     case 'endConversation':
       return { ...base, params: { conversationId: id === conversationId ? statusConversationId : id } };
+    case 'reportMessage':
+      return { ...base, params: { conversationId: id, messageId: staffReplyId }, body: { reason: 'spam' } };
+    case 'resolveReport':
+      return { ...base, params: { reportId }, body: { action: 'dismiss' } };
     case 'registerDevice':
       return { ...base, body: { platform: 'apns', token: `matrix-${caller}-apns-token` } };
     case 'deleteDevice':

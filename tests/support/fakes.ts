@@ -21,6 +21,8 @@ import {
   type Message,
   type Party,
   type PushPlatform,
+  type Report,
+  type ReportStatus,
   type Side,
 } from '#core/model';
 import type { ChangeType, DomainEvent, EventForwarder, EventPublisher } from '#core/events';
@@ -34,6 +36,8 @@ import type {
   PushRoundOutcome,
   PushSender,
   RegisterDeviceInput,
+  ReportPage,
+  ReportStore,
   Broadcaster,
   Clock,
   Connection,
@@ -910,6 +914,44 @@ export class RecordingEventPublisher implements EventPublisher {
   }
 }
 
+/** Reports as the Postgres store keeps them; messages come from the chat database. */
+export class InMemoryReportStore implements ReportStore {
+  private readonly rows: Report[] = [];
+  private next = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly db: InMemoryChatDatabase,
+  ) {}
+
+  async file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }> {
+    const existing = this.rows.find((row) => row.messageId === input.messageId && row.reporterId === input.reporterId);
+    if (existing) return { report: copy(existing), created: false };
+    const report: Report = { id: `report-${this.next++}`, ...input, status: 'OPEN', createdAt: this.clock.now(), resolvedAt: null, resolvedBy: null, resolution: null, resolutionNote: null };
+    this.rows.push(report);
+    return { report: copy(report), created: true };
+  }
+
+  async get(reportId: string): Promise<Report | null> {
+    return copy(this.rows.find((row) => row.id === reportId) ?? null);
+  }
+
+  async list(status: ReportStatus, limit: number, cursor: string | null): Promise<ReportPage> {
+    const matching = this.rows.filter((row) => row.status === status);
+    const start = cursor ? Number(cursor) : 0;
+    const page = matching.slice(start, start + limit);
+    const reports = await Promise.all(page.map(async (report) => ({ report: copy(report), message: (await this.db.messages.get(report.messageId))! })));
+    return { reports, nextCursor: start + limit < matching.length ? String(start + limit) : null };
+  }
+
+  async resolve(reportId: string, resolution: Pick<Report, 'resolution' | 'resolvedBy' | 'resolutionNote'> & { at: Date }): Promise<Report | null> {
+    const row = this.rows.find((candidate) => candidate.id === reportId && candidate.status === 'OPEN');
+    if (!row) return null;
+    Object.assign(row, { status: 'RESOLVED', resolution: resolution.resolution, resolvedBy: resolution.resolvedBy, resolutionNote: resolution.resolutionNote, resolvedAt: resolution.at });
+    return copy(row);
+  }
+}
+
 /** Keeps what the events queue's consumer forwarded, per queue; `failing = true` makes every forward throw. */
 export class RecordingEventForwarder implements EventForwarder {
   readonly forwarded: { queue: QueueKey; event: DomainEvent }[] = [];
@@ -1021,6 +1063,7 @@ export interface Fakes {
   forwarder: RecordingEventForwarder;
   pushRegistry: InMemoryPushRegistry;
   pushSender: RecordingPushSender;
+  reports: InMemoryReportStore;
   connections: FakeConnectionStore;
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
@@ -1048,6 +1091,7 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     forwarder: new RecordingEventForwarder(),
     pushRegistry: new InMemoryPushRegistry(clock, db),
     pushSender: new RecordingPushSender(),
+    reports: new InMemoryReportStore(clock, db),
     connections: new FakeConnectionStore(clock),
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),

@@ -12,6 +12,7 @@ export const T = {
   changes: Prisma.raw('"chatChanges"'),
   devices: Prisma.raw('"chatDevices"'),
   mutes: Prisma.raw('"chatConversationMutes"'),
+  reports: Prisma.raw('"chatReports"'),
 } as const;
 
 /** The writing transaction's id, as the change log orders by it. */

@@ -7,7 +7,7 @@
  * unpaired surrogates, and every message names the field.
  */
 import { z } from 'zod';
-import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS } from '../model.ts';
+import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
 import { emoji, fieldError, id, intId, jsonObject, jsonValue, queryInt, queryNumber, seq, text } from './primitives.ts';
 
 const err = { error: fieldError };
@@ -116,4 +116,23 @@ export const muteConversationBody = z.object({
     .datetime({ offset: true, error: 'mutedUntil must be an ISO-8601 date-time' })
     .nullish()
     .describe('When the mute ends by itself (in the future); none mutes until unmuted. Only with muted: true'),
+});
+
+// ─── Reports and moderation ─────────────────────────────────────────────────────────────
+
+/** The largest review-queue page; a larger `limit` is capped to it. */
+export const MAX_REPORTS_LIMIT = 100;
+
+const reportNote = text().trim().max(1000, err).nullish().describe('Free text for the admins, at most 1000 characters');
+
+export const reportMessageBody = z.object({ reason: z.enum(REPORT_REASONS, err), note: reportNote });
+export const reportIdParam = z.object({ reportId: id });
+export const listReportsQuery = z.object({
+  status: z.enum(REPORT_STATUSES, err).default('OPEN'),
+  limit: pageLimit(MAX_REPORTS_LIMIT, 50),
+  cursor: text().max(512, err).optional(),
+});
+export const resolveReportBody = z.object({
+  action: z.enum(REPORT_RESOLUTIONS, err).describe('dismiss, or what the admin\'s own route would do: delete the message, block or end the conversation'),
+  note: reportNote,
 });

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { ChangeType } from '../events.ts';
-import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, ROLES, SIDES } from '../model.ts';
+import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES, ROLES, SIDES } from '../model.ts';
 import { int, isoDate, jsonValue } from './primitives.ts';
 
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -110,6 +110,24 @@ export const wireDevice = z
   .meta({ id: 'Device' });
 
 export const deviceResult = z.object({ device: wireDevice });
+
+export const wireReport = z
+  .object({
+    id: z.string(),
+    status: z.enum(REPORT_STATUSES),
+    reason: z.enum(REPORT_REASONS),
+    note: z.string().nullable(),
+    reporterId: int.nullable().describe('null: filed by the product itself (the contact-detail policy)'),
+    conversationId: z.string(),
+    message: wireMessage.describe('The reported message as it is now (a tombstone once deleted)'),
+    createdAt: isoDate,
+    resolvedAt: isoDate.optional(),
+    resolution: z.enum(REPORT_RESOLUTIONS).optional(),
+    resolvedBy: int.nullable().optional().describe('The admin who resolved it'),
+    resolutionNote: z.string().nullable().optional(),
+  })
+  .meta({ id: 'Report' });
+export const reportResult = z.object({ report: wireReport });
 export const muteResult = z.object({
   conversationId: z.string(),
   muted: z.boolean(),

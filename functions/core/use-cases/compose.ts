@@ -17,6 +17,7 @@ import type {
   PushRegistry,
   PushSender,
   RateLimiter,
+  ReportStore,
   SubscriptionStore,
   TokenVerifier,
   TypingStore,
@@ -45,6 +46,7 @@ import { makePurgeChanges, makeRepublishEvents, makeRouteEvents } from './event-
 import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDevice } from './devices.ts';
 import { makeSendPushes } from './send-pushes.ts';
 import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from './conversation-status.ts';
+import { makeListReports, makeReportMessage, makeResolveReport } from './reports.ts';
 import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
@@ -60,6 +62,7 @@ export interface UseCasePorts {
   forwarder: EventForwarder;
   pushRegistry: PushRegistry;
   pushSender: PushSender;
+  reports: ReportStore;
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
@@ -74,6 +77,9 @@ export interface UseCasePorts {
 export function composeUseCases(ports: UseCasePorts) {
   const { deliver, disconnect } = makeFanOut(ports);
   const withDelivery = { ...ports, deliver, publish: makePublishChanges(ports) };
+  const deleteMessage = makeDeleteMessage(withDelivery);
+  const blockConversation = makeBlockConversation(withDelivery);
+  const endConversation = makeEndConversation(withDelivery);
   return {
     deliver,
     disconnect,
@@ -95,7 +101,7 @@ export function composeUseCases(ports: UseCasePorts) {
     onlineUsers: makeOnlineUsers(withDelivery),
     closeUnauthenticated: makeCloseUnauthenticated(withDelivery),
     editMessage: makeEditMessage(withDelivery),
-    deleteMessage: makeDeleteMessage(withDelivery),
+    deleteMessage,
     react: makeReact(withDelivery),
     sync: makeSync(withDelivery),
     routeEvents: makeRouteEvents(withDelivery),
@@ -104,9 +110,19 @@ export function composeUseCases(ports: UseCasePorts) {
     deleteDevice: makeDeleteDevice(withDelivery),
     muteConversation: makeMuteConversation(withDelivery),
     sendPushes: makeSendPushes(withDelivery),
-    blockConversation: makeBlockConversation(withDelivery),
+    blockConversation,
     unblockConversation: makeUnblockConversation(withDelivery),
-    endConversation: makeEndConversation(withDelivery),
+    endConversation,
+    reportMessage: makeReportMessage(withDelivery),
+    listReports: makeListReports(withDelivery),
+    resolveReport: makeResolveReport({
+      ...withDelivery,
+      actions: {
+        delete_message: ({ identity, conversationId, messageId }) => deleteMessage({ identity, conversationId, messageId: messageId! }),
+        block_conversation: blockConversation,
+        end_conversation: endConversation,
+      },
+    }),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
   };

@@ -150,6 +150,7 @@ export function buildContainer(config: Settings = settings()): Container {
       changes: deferred(async () => (await import('#adapters/postgres/change-log')).makeChangeLog({ prisma: await prisma() })),
       events: deferred(async () => events()),
       forwarder,
+      reports: deferred(async () => (await import('#adapters/postgres/report-store')).makeReportStore({ prisma: await prisma() })),
       pushRegistry: deferred(async () => (await import('#adapters/postgres/push-registry')).makePushRegistry({ prisma: await prisma() })),
       pushSender,
       connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),
