@@ -91,17 +91,12 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'http/health': { tables: { connections: 'read' }, connectionsApi: false, queues: {} },
   'http/api-docs': NOTHING,
   // Status changes record a change and tell both sides.
-  'http/block-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
-  'http/unblock-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
-  'http/end-conversation': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/conversation-status': extend(FAN_OUT, {}, SENDS_EVENTS),
   // Reports: Postgres only; resolving one acts as the admin's route would (fan-out and events).
   'http/report-message': NOTHING,
-  'http/list-reports': NOTHING,
-  'http/resolve-report': extend(FAN_OUT, {}, SENDS_EVENTS),
+  'http/moderation': extend(FAN_OUT, {}, SENDS_EVENTS),
   // The device registry and mutes: Postgres only.
-  'http/register-device': NOTHING,
-  'http/list-devices': NOTHING,
-  'http/delete-device': NOTHING,
+  'http/devices': NOTHING,
   'http/mute-conversation': NOTHING,
 
   // WebSocket: $connect signs in (evicting and announcing presence); $disconnect forgets the

@@ -9,7 +9,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { identityFromClaims } from '#core/identity';
-import { UnauthorizedError, ValidationError } from '#core/errors';
+import { NotFoundError, UnauthorizedError, ValidationError } from '#core/errors';
+import { HTTP_ROUTES } from '#config/routes';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '#core/protocol';
 import type { Identity } from '#core/model';
 import { container, type Container } from './container.ts';
@@ -140,4 +141,20 @@ export function publicHttpHandler<P = Record<string, never>, Q = Record<string, 
     const result = await run({ ...input, event, container: container() });
     return 'statusCode' in result ? result : toResponse(result as HttpResult);
   });
+}
+
+type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
+
+/**
+ * One function serving several routes of the manifest (a CloudFormation stack holds at most 500
+ * resources, and each function brings eight): each route keeps its own handler, schemas and
+ * middleware, picked by API Gateway's route key (`POST /path/{param}`).
+ */
+export function routeHandlers(handlers: Partial<Record<(typeof HTTP_ROUTES)[number]['name'], RouteHandler>>): RouteHandler {
+  const byRouteKey = new Map<string, RouteHandler>(HTTP_ROUTES.flatMap((route) => (handlers[route.name] ? [[`${route.method} ${route.path}`, handlers[route.name]!] as const] : [])));
+  return async (event, context) => {
+    const handle = byRouteKey.get(event.routeKey);
+    if (!handle) return json(404, errorBody(describeError(new NotFoundError(`No handler for ${event.routeKey}`))));
+    return handle(event, context);
+  };
 }

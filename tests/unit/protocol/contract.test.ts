@@ -141,6 +141,7 @@ describe('HTTP responses', () => {
       providerId: 1,
       orderId: null,
       status: 'ACTIVE',
+      blockedBy: null,
       lastSeq: 1,
       createdAt: at.toISOString(),
       updatedAt: at.toISOString(),

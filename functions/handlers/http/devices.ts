@@ -1,0 +1,20 @@
+/**
+ * The caller's devices: POST /devices registers a push token (201 new or moved to the caller,
+ * 200 already theirs), GET /devices lists them (tokens shown by their last characters only),
+ * DELETE /devices/:deviceId forgets one.
+ */
+import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { deviceIdParam, registerDeviceBody } from '#core/protocol';
+
+export const handler = routeHandlers({
+  registerDevice: authorizedHttpHandler({ body: registerDeviceBody }, async ({ identity, body }) => {
+    const { device, created } = await useCases().registerDevice({ identity, ...body });
+    return { status: created ? 201 : 200, body: { device } };
+  }),
+  listDevices: authorizedHttpHandler({}, async ({ identity }) => ({ status: 200, body: await useCases().listDevices({ identity }) })),
+  deleteDevice: authorizedHttpHandler({ params: deviceIdParam }, async ({ identity, params }) => {
+    await useCases().deleteDevice({ identity, deviceId: params.deviceId });
+    return { status: 204 };
+  }),
+});

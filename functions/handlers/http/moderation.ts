@@ -1,0 +1,19 @@
+/**
+ * The admins' review queue: GET /moderation/reports (oldest first) and
+ * POST /moderation/reports/:reportId/resolve (the action takes effect as the admin's own route
+ * would, then the report is RESOLVED).
+ */
+import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { listReportsQuery, reportIdParam, resolveReportBody } from '#core/protocol';
+
+export const handler = routeHandlers({
+  listReports: authorizedHttpHandler({ query: listReportsQuery }, async ({ identity, query }) => ({
+    status: 200,
+    body: await useCases().listReports({ identity, ...query }),
+  })),
+  resolveReport: authorizedHttpHandler({ params: reportIdParam, body: resolveReportBody }, async ({ identity, params, body }) => ({
+    status: 200,
+    body: await useCases().resolveReport({ identity, reportId: params.reportId, ...body }),
+  })),
+});
