@@ -8,7 +8,7 @@ import type { Settings } from './settings.ts';
 
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
-  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL';
+  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL';
   /** The domain event types the events queue's consumer forwards to this queue (none: it is the events queue). */
   subscribes?: readonly ChangeType[];
   /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
@@ -52,6 +52,16 @@ export const QUEUES = {
     visibilityTimeoutSeconds: 60,
     maxReceiveCount: 5,
     retentionSeconds: 1 * DAY,
+    deadLetterRetentionSeconds: 14 * DAY,
+  },
+  /** New and edited messages the contact-detail policy flags, to file in the admins' review queue. */
+  moderation: {
+    urlSettingsKey: 'MODERATION_QUEUE_URL',
+    localName: 'chat-moderation',
+    subscribes: ['message.created', 'message.updated'],
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: 5,
+    retentionSeconds: 4 * DAY,
     deadLetterRetentionSeconds: 14 * DAY,
   },
 } as const satisfies Record<string, QueueDefinition>;

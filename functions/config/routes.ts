@@ -121,6 +121,7 @@ export const SCHEDULED_TASKS = [
 /** Queue-triggered handlers: the fourth trigger kind. */
 export const QUEUE_CONSUMERS = [
   { name: 'routeEvents', entry: 'queue/route-events', queue: 'events', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'Mark each domain event published and forward it to the consumers of its type' },
+  { name: 'fileFlaggedMessages', entry: 'queue/file-flagged-messages', queue: 'moderation', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'File each message the contact-detail policy flagged as an off_platform report for the admins' },
   { name: 'sendPushes', entry: 'queue/send-pushes', queue: 'push', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: "Push a new message to the receiving side's devices that have no live connection" },
 ] as const satisfies readonly QueueConsumer[];
 

@@ -3,6 +3,8 @@
  * start. A bad value fails fast with the variable's name, never later in a request.
  */
 import { z } from 'zod';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { CONTACT_INFO_POLICIES } from '#core/contact-details';
 import { PUSH_PREVIEWS } from '#core/push-notification';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -30,6 +32,19 @@ export const settingsSchema = z.object({
   CHAT_MAX_REACTIONS_PER_MESSAGE: positiveInt.max(100).default(20),
   /** A change whose event is not confirmed published after this long is published again by the sweeper. */
   CHAT_EVENT_REPUBLISH_AFTER_SECONDS: positiveInt.default(30),
+  /**
+   * Phone numbers, e-mail addresses and links in TEXT messages: `allow`; `flag` (stored, with
+   * `metadata.flags: ["contact_info"]`, and an OPEN `off_platform` report for the admins); `mask`
+   * (each replaced by `[hidden]`); `reject` (400 VALIDATION_ERROR, `details.reason: "contact_info"`).
+   */
+  CHAT_CONTACT_INFO_POLICY: z.enum(CONTACT_INFO_POLICIES).default('flag'),
+  /** The country whose national formats phone numbers without a `+` are read in (ISO 3166-1 alpha-2). */
+  CHAT_PHONE_DEFAULT_COUNTRY: z
+    .string()
+    .toUpperCase()
+    .refine(isSupportedCountry, 'an ISO 3166-1 alpha-2 country code that has a numbering plan, such as DE or US')
+    .transform((code) => code as CountryCode)
+    .default('DE'),
   /** What a push shows: `full` (the content, or its kind) or `none` (only "New message"). */
   CHAT_PUSH_PREVIEW: z.enum(PUSH_PREVIEWS).default('full'),
 
@@ -71,6 +86,7 @@ export const settingsSchema = z.object({
   // SQS queues (functions/config/queues.ts): URLs come from the stack; locally from the runtime.
   EVENTS_QUEUE_URL: optionalUrl,
   PUSH_QUEUE_URL: optionalUrl,
+  MODERATION_QUEUE_URL: optionalUrl,
   /** Only set locally: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
 

@@ -118,7 +118,9 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
 
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
-  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send' }),
+  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send' }),
+  // Reads the message and files its report: Postgres only.
+  'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume' }),
   // Reads the message, devices and badges (Postgres) and who is online (connections); the
   // platform applications' endpoints (SNS).
   'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' }, push: true },

@@ -47,6 +47,7 @@ import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDe
 import { makeSendPushes } from './send-pushes.ts';
 import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from './conversation-status.ts';
 import { makeListReports, makeReportMessage, makeResolveReport } from './reports.ts';
+import { makeFileFlaggedMessage } from './contact-policy.ts';
 import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
@@ -115,6 +116,7 @@ export function composeUseCases(ports: UseCasePorts) {
     endConversation,
     reportMessage: makeReportMessage(withDelivery),
     listReports: makeListReports(withDelivery),
+    fileFlaggedMessage: makeFileFlaggedMessage(withDelivery),
     resolveReport: makeResolveReport({
       ...withDelivery,
       actions: {

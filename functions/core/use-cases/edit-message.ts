@@ -5,12 +5,13 @@ import type { Clock, MessageStore } from '#core/ports';
 import { ADMIN_READ_ONLY, isSenderOf, loadReadableMessage } from './access.ts';
 import { announce, type AnnounceDeps } from './publish.ts';
 import { requireContentLength } from './send-message.ts';
+import { applyContactPolicy, type ContactPolicyLimits } from './contact-policy.ts';
 import { frame, toWireMessage, type WireMessage } from './wire.ts';
 
 export interface EditMessageDeps extends AnnounceDeps {
   messages: Pick<MessageStore, 'context' | 'edit'>;
   clock: Clock;
-  limits: Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_EDIT_WINDOW_SECONDS'>;
+  limits: Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_EDIT_WINDOW_SECONDS'> & ContactPolicyLimits;
 }
 
 export interface EditMessageInput {
@@ -55,7 +56,11 @@ export function makeEditMessage(deps: EditMessageDeps) {
     }
     if (conversation.status !== 'ACTIVE') throw new ConflictError(`Conversation is ${conversation.status}; messages can no longer change`);
 
-    const edited = await messages.edit(messageId, content, now);
+    // The policy applies to the new content as to a send: masked or refused. Under `flag` the
+    // edit is stored as it is and the moderation queue's consumer reports it (an edit keeps the
+    // message's metadata, so the flag stays as it was sent).
+    const allowed = applyContactPolicy({ messageType: 'TEXT', content, metadata: null }, limits);
+    const edited = await messages.edit(messageId, allowed.content, now);
     if (!edited) throw new ConflictError('The message was deleted, or its conversation closed, while it was being edited');
     const wire = toWireMessage(edited.message);
     await announce(deps, conversation, frame('chat-message-updated', { message: wire }), edited.changes, { message: edited.message, conversation });

@@ -6,8 +6,9 @@ import { ADMIN_READ_ONLY, requireParty } from './access.ts';
 import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
+import { applyContactPolicy, type ContactPolicyLimits } from './contact-policy.ts';
 
-export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'>;
+export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'> & ContactPolicyLimits;
 
 export interface SendMessageDeps {
   messages: Pick<MessageStore, 'append'>;
@@ -106,6 +107,8 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * 1. the content: blank TEXT (or blank anything without attachments) → ValidationError; longer
  *    than `CHAT_MAX_CONTENT_LENGTH` characters, or attachments and metadata over
  *    `CHAT_MAX_METADATA_BYTES` bytes of JSON → PayloadTooLargeError;
+ *    then the contact-detail policy (`CHAT_CONTACT_INFO_POLICY`, ./contact-policy.ts): flagged,
+ *    masked, or refused with ValidationError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
  *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
  * 3. admins are read-only (ForbiddenError);
@@ -131,6 +134,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
     requireMetadataSize(input.attachments, input.metadata, limits.CHAT_MAX_METADATA_BYTES);
+    const { content, metadata } = applyContactPolicy({ messageType, content: input.content, metadata: input.metadata ?? null }, limits);
 
     const now = clock.now().getTime();
     const decision = await rateLimiter.consume(sendRateKey(identity.userId), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
@@ -151,10 +155,10 @@ export function makeSendMessage(deps: SendMessageDeps) {
       senderRole: party.side,
       senderPartyId: party.partyId,
       messageType,
-      content: input.content,
+      content,
       attachments: input.attachments ?? null,
       replyToId: input.replyToId ?? null,
-      metadata: input.metadata ?? null,
+      metadata,
       clientMessageId: input.clientMessageId ?? null,
     });
     metrics.count(created ? 'MessagesSent' : 'DuplicateSends');

@@ -105,10 +105,12 @@ describe('the event pipeline', () => {
     expect(world.events.ofType('message.created').map((e) => e.data)).toEqual([{ message }]);
     expect(await world.republishEvents()).toEqual({ republished: 0 }); // backing off
 
-    // Routing confirms each change once, and forwards new messages to the push queue.
+    // Routing confirms each change once, and forwards new messages to the push and moderation queues.
     const created = world.events.ofType('message.created');
-    expect(await world.routeEvents(world.events.published)).toEqual({ confirmed: 2, forwarded: created.length });
-    expect(world.forwarder.forwarded.map(({ queue, event }) => [queue, event.type])).toEqual(created.map(() => ['push', 'message.created']));
+    expect(await world.routeEvents(world.events.published)).toEqual({ confirmed: 2, forwarded: 2 * created.length });
+    expect(world.forwarder.forwarded.map(({ queue, event }) => [queue, event.type]).sort()).toEqual(
+      created.flatMap(() => [['moderation', 'message.created'], ['push', 'message.created']]).sort(),
+    );
     world.clock.advance(2 * 3_600_000);
     expect(await world.republishEvents()).toEqual({ republished: 0 });
   });
