@@ -41,7 +41,7 @@ const conversation = `${API_BASE_PATH}/conversations/{conversationId}`;
 export const HTTP_ROUTES = [
   { name: 'startConversation', method: 'POST', path: `${API_BASE_PATH}/conversations`, entry: 'http/start-conversation', authorized: true, database: true, summary: 'Start a conversation between a provider and a customer, or get the ACTIVE one' },
   { name: 'listConversations', method: 'GET', path: `${API_BASE_PATH}/conversations`, entry: 'http/list-conversations', authorized: true, database: true, summary: "The caller's conversations, newest activity first" },
-  { name: 'getMessages', method: 'GET', path: `${conversation}/messages`, entry: 'http/get-messages', authorized: true, database: true, summary: 'Message history: by page, after a seq, or before a seq' },
+  { name: 'getMessages', method: 'GET', path: `${conversation}/messages`, entry: 'http/read-messages', authorized: true, database: true, summary: 'Message history: by page, after a seq, or before a seq' },
   { name: 'sendMessage', method: 'POST', path: `${conversation}/messages`, entry: 'http/send-message', authorized: true, database: true, summary: 'Send a message (idempotent by clientMessageId)' },
   { name: 'markRead', method: 'PATCH', path: `${conversation}/read`, entry: 'http/mark-read', authorized: true, database: true, summary: "Mark every message from the other side read for the caller's side" },
   { name: 'archiveConversation', method: 'PATCH', path: `${conversation}/archive`, entry: 'http/archive-conversation', authorized: true, database: true, summary: "Archive the conversation for the caller's side" },
@@ -55,6 +55,7 @@ export const HTTP_ROUTES = [
   { name: 'unblockConversation', method: 'POST', path: `${conversation}/unblock`, entry: 'http/conversation-status', authorized: true, database: true, summary: 'Lift a block (the side that blocked, or an admin)' },
   { name: 'endConversation', method: 'POST', path: `${conversation}/end`, entry: 'http/conversation-status', authorized: true, database: true, summary: "End the conversation for good (the provider's staff, or an admin)" },
   { name: 'reportMessage', method: 'POST', path: `${conversation}/messages/{messageId}/report`, entry: 'http/report-message', authorized: true, database: true, summary: "Report a message of the other side to the admins (once per user and message)" },
+  { name: 'searchMessages', method: 'GET', path: `${API_BASE_PATH}/search/messages`, entry: 'http/read-messages', authorized: true, database: true, summary: 'Full-text search over the messages the caller may read, best match first' },
   { name: 'listReports', method: 'GET', path: `${API_BASE_PATH}/moderation/reports`, entry: 'http/moderation', authorized: true, database: true, summary: "The admins' review queue, oldest first" },
   { name: 'resolveReport', method: 'POST', path: `${API_BASE_PATH}/moderation/reports/{reportId}/resolve`, entry: 'http/moderation', authorized: true, database: true, summary: 'Resolve a report: dismiss it, or delete the message, block or end the conversation as the admin' },
   { name: 'registerDevice', method: 'POST', path: `${API_BASE_PATH}/devices`, entry: 'http/devices', authorized: true, database: true, summary: "Register the caller's push token (moves a token registered to another user)" },

@@ -72,6 +72,11 @@ export function requireCapability(identity: Identity, capability: Capability, co
  * @throws ForbiddenError saying who may.
  */
 export function requireCapabilityEverywhere(identity: Identity, capability: Capability): void {
+  if (!canEverywhere(identity, capability)) throw new ForbiddenError(REFUSALS[capability]);
+}
+
+/** Whether the caller holds the capability on every conversation (not as one of its sides). */
+export function canEverywhere(identity: Identity, capability: Capability): boolean {
   const actor: Actor | null = identity.role === 'admin' ? 'admin' : null;
-  if (!actor || !POLICY[capability].includes(actor)) throw new ForbiddenError(REFUSALS[capability]);
+  return actor !== null && POLICY[capability].includes(actor);
 }

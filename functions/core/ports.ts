@@ -255,6 +255,32 @@ export interface ReportStore {
   resolve(reportId: string, resolution: Pick<Report, 'resolution' | 'resolvedBy' | 'resolutionNote'> & { at: Date }): Promise<Report | null>;
 }
 
+// ─── Postgres: search ───────────────────────────────────────────────────────────────────
+
+/**
+ * Whose messages a search looks through: one party's conversations (found through the
+ * participant index, one range scan however many there are), one conversation, or every
+ * conversation (a caller who may read them all).
+ */
+export type SearchScope = ({ kind: 'party' } & Party) | { kind: 'conversation'; conversationId: string } | { kind: 'everywhere' };
+
+export interface MessageSearchInput {
+  scope: SearchScope;
+  /** Every word must match; the last one as a prefix (see searchWords). */
+  words: readonly string[];
+  limit: number;
+  /** Opaque, from a previous page's `nextCursor` for the same words and scope. */
+  cursor: string | null;
+}
+
+export interface MessageSearch {
+  /**
+   * Messages that match, best match first (then newest), never a deleted one, keyset-paged.
+   * @throws ValidationError for a cursor it did not issue for these words.
+   */
+  search(input: MessageSearchInput): Promise<{ messages: Message[]; nextCursor: string | null }>;
+}
+
 // ─── Postgres: devices and mutes ────────────────────────────────────────────────────────
 
 export interface RegisterDeviceInput {

@@ -76,7 +76,8 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // conversation record the change and publish its event.
   'http/start-conversation': extend(NOTHING, {}, SENDS_EVENTS),
   'http/list-conversations': NOTHING,
-  'http/get-messages': NOTHING,
+  // History and search: Postgres only.
+  'http/read-messages': NOTHING,
   'http/archive-conversation': extend(NOTHING, {}, SENDS_EVENTS),
   'http/send-message': extend(FAN_OUT, { rateLimits: 'readWrite' }, SENDS_EVENTS),
   'http/mark-read': extend(FAN_OUT, {}, SENDS_EVENTS),

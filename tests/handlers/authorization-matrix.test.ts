@@ -104,6 +104,8 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   ['startConversation', [200, 200, 200, 403, 403, 200, 401]],
   ['listConversations', [200, 200, 200, 200, 200, 403, 401]],
   ['getMessages', [200, 200, 200, 403, 403, 200, 401]],
+  // Searching one conversation is reading it; without conversationId, see the test below.
+  ['searchMessages', [200, 200, 200, 403, 403, 200, 401]],
   ['getTyping', [200, 200, 200, 403, 403, 200, 401]],
   ['onlineUsers', [200, 200, 200, 200, 200, 200, 401]],
   ['sendMessage', [201, 201, 201, 403, 403, 403, 401]],
@@ -171,6 +173,8 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, params: { deviceId: customerDeviceId } };
     case 'muteConversation':
       return { ...base, params: { conversationId: id }, body: { muted: true } };
+    case 'searchMessages':
+      return { ...base, query: { q: 'gate co', conversationId: id } };
     case 'getMessages':
     case 'getTyping':
     case 'markRead':
@@ -228,12 +232,30 @@ describe('HTTP routes', () => {
     if (route === 'getMessages' && expected === 200) {
       expect(reply.json.messages.map((m: Loose) => m.content)).toContain(SECRET);
     }
+    if (route === 'searchMessages' && expected === 200) {
+      expect(reply.json.results.map((r: Loose) => r.message.content)).toContain(SECRET);
+    }
   });
+
+  it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
+    'searching everything finds the conversation\'s messages only for its readers (%s)',
+    async (caller) => {
+      const reply = await h.http('searchMessages', { ...auth(caller), query: { q: 'gate code 4711' } });
+      expect(reply.status, reply.body.slice(0, 300)).toBe(200);
+      const contents = reply.json.results.map((r: Loose) => r.message.content);
+      if (OUTSIDERS.includes(caller)) {
+        expect(reply.body).not.toContain(SECRET);
+        expect(reply.body).not.toContain(conversationId);
+      } else {
+        expect(contents).toContain(SECRET);
+      }
+    },
+  );
 
   it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
     'a conversation that does not exist answers 404 to %s, whoever asks',
     async (caller) => {
-      for (const route of ['getMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'muteConversation'] as const) {
+      for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'muteConversation'] as const) {
         const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
         // An admin may not send anywhere: refused before the lookup.
         const expected = caller === 'admin' && route === 'sendMessage' ? 403 : 404;

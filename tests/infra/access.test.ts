@@ -158,7 +158,7 @@ describe('least privilege', () => {
         'scheduled/republish-events',
       ]),
     );
-    for (const entry of ['http/sync', 'scheduled/purge-changes', 'http/get-messages', 'ws/typing', 'ws/ping'] as HandlerEntry[]) {
+    for (const entry of ['http/sync', 'scheduled/purge-changes', 'http/read-messages', 'ws/typing', 'ws/ping'] as HandlerEntry[]) {
       expect(FUNCTION_ACCESS[entry].queues, entry).toEqual({});
       expect(sqsStatements(entry), entry).toEqual([]);
     }

@@ -36,6 +36,8 @@ import type {
   PushRoundOutcome,
   PushSender,
   RegisterDeviceInput,
+  MessageSearch,
+  MessageSearchInput,
   ReportPage,
   ReportStore,
   Broadcaster,
@@ -952,6 +954,21 @@ export class InMemoryReportStore implements ReportStore {
   }
 }
 
+/**
+ * Search as the use case sees it: records each search (its scope, words, limit and cursor) and
+ * answers `results`. Matching and ranking are Postgres's, tested against it.
+ */
+export class RecordingMessageSearch implements MessageSearch {
+  readonly searches: MessageSearchInput[] = [];
+  results: Message[] = [];
+  nextCursor: string | null = null;
+
+  async search(input: MessageSearchInput): Promise<{ messages: Message[]; nextCursor: string | null }> {
+    this.searches.push(copy(input));
+    return { messages: copy(this.results), nextCursor: this.nextCursor };
+  }
+}
+
 /** Keeps what the events queue's consumer forwarded, per queue; `failing = true` makes every forward throw. */
 export class RecordingEventForwarder implements EventForwarder {
   readonly forwarded: { queue: QueueKey; event: DomainEvent }[] = [];
@@ -1064,6 +1081,7 @@ export interface Fakes {
   pushRegistry: InMemoryPushRegistry;
   pushSender: RecordingPushSender;
   reports: InMemoryReportStore;
+  search: RecordingMessageSearch;
   connections: FakeConnectionStore;
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
@@ -1092,6 +1110,7 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     pushRegistry: new InMemoryPushRegistry(clock, db),
     pushSender: new RecordingPushSender(),
     reports: new InMemoryReportStore(clock, db),
+    search: new RecordingMessageSearch(),
     connections: new FakeConnectionStore(clock),
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),

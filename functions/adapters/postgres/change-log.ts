@@ -18,7 +18,7 @@ import type { ChangeType } from '#core/events';
 import type { Json, Side } from '#core/model';
 import type { ChangeLog, ChangePage, ChangePosition, ChangeReader, RecordedChange, StoredChange } from '#core/ports';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { conversationFromJson, messageFromJson, T } from './rows.ts';
+import { conversationFromJson, messageFromJson, messageJson, T } from './rows.ts';
 
 /** A change a store's statement just wrote, as the use case publishes it. */
 export function recorded(
@@ -66,7 +66,7 @@ function toStoredChange(row: StoredChangeRow): StoredChange {
 function withReferences(source: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     SELECT ch.id, ch.txid, ch."conversationId", ch.type, ch.side, ch.data, ch.at,
-           (SELECT row_to_json(m.*) FROM ${T.messages} m WHERE m.id = ch."messageId") AS message,
+           (SELECT ${messageJson('m')} FROM ${T.messages} m WHERE m.id = ch."messageId") AS message,
            (SELECT row_to_json(c.*) FROM ${T.conversations} c WHERE c.id = ch."conversationId") AS conversation
       FROM ${source} ch
      ORDER BY ch.txid, ch.id`;

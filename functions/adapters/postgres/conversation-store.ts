@@ -7,7 +7,7 @@ import type { Party, Side } from '#core/model';
 import { ConflictError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
 import { recorded } from './change-log.ts';
-import { CURRENT_TXID, T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
+import { CURRENT_TXID, messageJson, T, toConversation, toSummary, type ConversationRow, type SummaryRow } from './rows.ts';
 
 /** The unique key of the one ACTIVE conversation per (provider, customer, order). */
 export function activeKeyOf({ providerId, customerId, orderId }: ConversationKey): string {
@@ -46,7 +46,7 @@ export function decodeCursor(value: string): Cursor {
 function summarySelect(where: Prisma.Sql, tail: Prisma.Sql = Prisma.empty): Prisma.Sql {
   return Prisma.sql`
     SELECT c.*, p."unreadCount", p."lastReadSeq", p."archivedAt", p."lastActivityAt",
-           row_to_json(m.*) AS "lastMessage"
+           ${messageJson('m')} AS "lastMessage"
       FROM ${T.participants} p
       JOIN ${T.conversations} c ON c.id = p."conversationId"
       LEFT JOIN ${T.messages} m ON m."conversationId" = c.id AND m.seq = c."lastSeq"
@@ -137,7 +137,7 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
           RETURNING id
         )
         SELECT c.*, p."unreadCount", p."lastReadSeq", p."archivedAt", p."lastActivityAt",
-               row_to_json(m.*) AS "lastMessage", (SELECT id FROM change) AS "changeId"
+               ${messageJson('m')} AS "lastMessage", (SELECT id FROM change) AS "changeId"
           FROM archived p
           JOIN ${T.conversations} c ON c.id = p."conversationId"
           LEFT JOIN ${T.messages} m ON m."conversationId" = c.id AND m.seq = c."lastSeq"`;

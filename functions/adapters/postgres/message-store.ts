@@ -13,7 +13,7 @@ import type { Reaction, Side } from '#core/model';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
 import { recorded } from './change-log.ts';
-import { conversationFromJson, CURRENT_TXID, messageFromJson, T, toMessage, type MessageRow } from './rows.ts';
+import { conversationFromJson, CURRENT_TXID, messageColumns, messageFromJson, messageJson, T, toMessage, type MessageRow } from './rows.ts';
 
 type ChangedRow = MessageRow & { changeId: bigint | null };
 
@@ -64,7 +64,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                ${json(input.attachments)}::jsonb, ${replyToId}::text, ${json(input.metadata)}::jsonb, ${clientMessageId}::text,
                ${at}, ${at}
           FROM conv
-        RETURNING *
+        RETURNING ${messageColumns()}
       ), participants AS (
         UPDATE ${T.participants} p
            SET "lastActivityAt" = ${at}, "updatedAt" = ${at}, "archivedAt" = NULL,
@@ -79,7 +79,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       )
       SELECT *, true AS created, (SELECT id FROM change) AS "changeId" FROM inserted
       UNION ALL
-      SELECT *, false AS created, NULL::bigint AS "changeId" FROM ${T.messages}
+      SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId" FROM ${T.messages}
        WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSide"
          AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
   }
@@ -113,7 +113,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       ), updated AS (
         UPDATE ${T.messages} m SET ${set}, "updatedAt" = ${at}
           FROM target WHERE m.id = target.id
-        RETURNING m.*
+        RETURNING ${messageColumns('m')}
       ), change AS (
         INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", at)
         SELECT ${CURRENT_TXID}, u."conversationId", target."customerId", target."providerId", ${type}, u.id, ${at}
@@ -147,7 +147,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
 
     async context(messageId) {
       const rows = await prisma.$queryRaw<{ message: Record<string, unknown>; conversation: Record<string, unknown> }[]>`
-        SELECT row_to_json(m.*) AS message, row_to_json(c.*) AS conversation
+        SELECT ${messageJson('m')} AS message, row_to_json(c.*) AS conversation
           FROM ${T.messages} m JOIN ${T.conversations} c ON c.id = m."conversationId"
          WHERE m.id = ${messageId}`;
       const row = rows[0];
@@ -213,7 +213,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
         SELECT m.*, t.total
           FROM (SELECT ${conv} AS total) t
           LEFT JOIN LATERAL (
-            SELECT * FROM ${T.messages} WHERE "conversationId" = ${conversationId} AND ${range} ${order}
+            SELECT ${messageColumns()} FROM ${T.messages} WHERE "conversationId" = ${conversationId} AND ${range} ${order}
           ) m ON true`;
       const total = rows[0]?.total ?? 0;
       const found = rows.filter((row) => row.id !== null).map(({ total: _total, ...row }) => toMessage(row));
@@ -235,7 +235,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
              SET status = ${status}::"MessageStatus", "deliveredAt" = COALESCE("deliveredAt", ${at}),
                  "readAt" = ${readAt}, "updatedAt" = ${at}
            WHERE id = ${messageId} AND status::text IN ${from}
-          RETURNING *
+          RETURNING ${messageColumns()}
         ), unread AS (
           -- The reader's side reads in seq order: reading its oldest unread message moves its
           -- read position past every message from the other side that is READ by now (up to the
@@ -296,7 +296,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
             FROM previous
            WHERE m."conversationId" = ${conversationId} AND m.seq > previous."lastReadSeq"
              AND m."senderRole" <> ${side}::"ChatSide" AND m.status IN ('SENT', 'DELIVERED')
-          RETURNING m.*
+          RETURNING ${messageColumns('m')}
         ), participant AS (
           -- The read position moves to the snapshot's lastSeq. The unread count is not reset to 0:
           -- it drops by the messages from the other side between the row's latest read position

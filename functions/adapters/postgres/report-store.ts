@@ -7,7 +7,7 @@ import { createId } from '@paralleldrive/cuid2';
 import type { Report } from '#core/model';
 import type { ReportStore } from '#core/ports';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { T, messageFromJson } from './rows.ts';
+import { T, messageFromJson, messageJson } from './rows.ts';
 import { decodeCursor as decode, encodeCursor as encode } from './conversation-store.ts';
 
 type ReportRow = Report;
@@ -56,7 +56,7 @@ export function makeReportStore({ prisma }: { prisma: PrismaClient }): ReportSto
     async list(status, limit, cursor) {
       const after = cursor ? decode(cursor) : null;
       const rows = await prisma.$queryRaw<(ReportRow & { message: Record<string, unknown> })[]>`
-        SELECT r.*, row_to_json(m.*) AS message
+        SELECT r.*, ${messageJson('m')} AS message
           FROM ${T.reports} r
           JOIN ${T.messages} m ON m.id = r."messageId"
          WHERE r.status = ${status}::"ReportStatus"

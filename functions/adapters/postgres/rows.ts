@@ -15,6 +15,23 @@ export const T = {
   reports: Prisma.raw('"chatReports"'),
 } as const;
 
+/**
+ * The message columns the stores read: every column of the schema's Message but the full-text
+ * `searchVector`, which Postgres keeps for search and nothing reads back (it is large, and the
+ * client has no type for it). Hand-written SQL names these instead of `*`.
+ */
+const MESSAGE_COLUMN_NAMES: readonly string[] = Object.values(Prisma.MessageScalarFieldEnum);
+
+/** The message columns, qualified by a table alias when one is given. */
+export function messageColumns(alias?: string): Prisma.Sql {
+  return Prisma.raw(MESSAGE_COLUMN_NAMES.map((name) => `${alias ? `${alias}.` : ''}"${name}"`).join(', '));
+}
+
+/** A message row as one JSON object (for messageFromJson), without its search vector. */
+export function messageJson(alias: string): Prisma.Sql {
+  return Prisma.raw(`(to_jsonb(${alias}.*) - 'searchVector')`);
+}
+
 /** The writing transaction's id, as the change log orders by it. */
 export const CURRENT_TXID = Prisma.raw('pg_current_xact_id()::text::bigint');
 

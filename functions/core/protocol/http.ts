@@ -23,6 +23,7 @@ import {
   reportIdParam,
   reportMessageBody,
   resolveReportBody,
+  searchMessagesQuery,
   reactionParam,
   registerDeviceBody,
   sendMessageBody,
@@ -317,6 +318,29 @@ export const HTTP_CONTRACT = {
       401: UNAUTHORIZED,
       403: fail('FORBIDDEN: not a participant (admins do not report, they resolve), or the caller\'s own message'),
       404: fail('NOT_FOUND: no such message in this conversation'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  searchMessages: {
+    query: searchMessagesQuery,
+    responses: {
+      200: {
+        description: 'The messages that match, best match first (then newest); never a deleted one, an edited one by its new content',
+        schema: z.object({
+          results: z.array(
+            z.object({
+              message: wireMessage,
+              highlight: z.string().describe('The content around the first match, HTML-escaped, each matching word in <mark>…</mark>, … where it was cut'),
+            }),
+          ),
+          nextCursor: z.string().nullable().describe('Pass as cursor (with the same q) for the next page; null on the last'),
+        }),
+      },
+      400: fail('VALIDATION_ERROR: q without a word or with more than 8, a bad conversationId or limit, or a cursor the API did not issue for this search'),
+      401: UNAUTHORIZED,
+      403: fail(`${notReader} (with conversationId)`),
+      404: fail(`${noConversation} (with conversationId)`),
       500: INTERNAL,
       503: UNAVAILABLE,
     },

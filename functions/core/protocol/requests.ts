@@ -118,6 +118,22 @@ export const muteConversationBody = z.object({
     .describe('When the mute ends by itself (in the future); none mutes until unmuted. Only with muted: true'),
 });
 
+// ─── Search ─────────────────────────────────────────────────────────────────────────────
+
+/** The largest page of search results; a larger `limit` is capped to it. */
+export const MAX_SEARCH_LIMIT = 50;
+
+export const searchMessagesQuery = z.object({
+  q: text()
+    .trim()
+    .min(1, err)
+    .max(200, err)
+    .describe('Words to find, at most 8: every one must appear, the last one as a prefix ("wash" finds "washing")'),
+  conversationId: id.optional().describe('Search one conversation only'),
+  limit: pageLimit(MAX_SEARCH_LIMIT, 20),
+  cursor: text().max(512, err).optional(),
+});
+
 // ─── Reports and moderation ─────────────────────────────────────────────────────────────
 
 /** The largest review-queue page; a larger `limit` is capped to it. */

@@ -11,6 +11,7 @@ import type {
   ConnectionStore,
   ConversationStore,
   Logger,
+  MessageSearch,
   MessageStore,
   Metrics,
   PresenceStore,
@@ -51,6 +52,7 @@ import { makeFileFlaggedMessage } from './contact-policy.ts';
 import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
+import { makeSearchMessages } from './search-messages.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -64,6 +66,7 @@ export interface UseCasePorts {
   pushRegistry: PushRegistry;
   pushSender: PushSender;
   reports: ReportStore;
+  search: MessageSearch;
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
@@ -105,6 +108,7 @@ export function composeUseCases(ports: UseCasePorts) {
     deleteMessage,
     react: makeReact(withDelivery),
     sync: makeSync(withDelivery),
+    searchMessages: makeSearchMessages(withDelivery),
     routeEvents: makeRouteEvents(withDelivery),
     registerDevice: makeRegisterDevice(withDelivery),
     listDevices: makeListDevices(withDelivery),

@@ -162,15 +162,60 @@ function indexColumnsSql(columns: readonly { column: string; desc: boolean }[]):
   return columns.map(({ column, desc }) => `${q(column)}${desc ? ' DESC' : ''}`).join(', ');
 }
 
-function expectedModel(datamodel: Datamodel): SchemaModel {
+/**
+ * An `Unsupported("…")` field: the DMMF leaves these out (its indexes still name them), so they
+ * are read from the schema's text. A stored generated column says so in its documentation with a
+ * line `generated: <expression>`, the expression as pg_get_expr() prints it.
+ */
+interface UnsupportedField {
+  model: string;
+  name: string;
+  type: string;
+  optional: boolean;
+  generated: string | undefined;
+}
+
+function unsupportedFields(schema: string): UnsupportedField[] {
+  const fields: UnsupportedField[] = [];
+  for (const [, model, body] of schema.matchAll(/^model\s+(\w+)\s*\{([\s\S]*?)^\}/gm)) {
+    let docs: string[] = [];
+    for (const line of body!.split('\n').map((l) => l.trim())) {
+      if (line.startsWith('///')) {
+        docs.push(line.slice(3).trim());
+        continue;
+      }
+      const field = /^(\w+)\s+Unsupported\("([^"]+)"\)(\?)?\s*(.*)$/.exec(line);
+      if (field) {
+        const [, name, type, optional, attributes] = field;
+        if (attributes) throw new Error(`The drift check does not handle attributes on Unsupported field ${model}.${name} yet: ${attributes}`);
+        const generated = docs.find((doc) => doc.startsWith('generated:'))?.slice('generated:'.length).trim();
+        fields.push({ model: model!, name: name!, type: type!, optional: optional === '?', generated });
+      }
+      docs = [];
+    }
+  }
+  return fields;
+}
+
+function expectedModel(datamodel: Datamodel, unsupported: readonly UnsupportedField[] = []): SchemaModel {
   const model: SchemaModel = new Map();
   const enumNames = new Map(datamodel.enums.map((e) => [e.name, e.dbName ?? e.name]));
   const tableOf = new Map(datamodel.models.map((m) => [m.name, m.dbName ?? m.name]));
   const columnOf = (modelName: string, fieldName: string) => {
     const field = datamodel.models.find((m) => m.name === modelName)?.fields.find((f) => f.name === fieldName);
-    if (!field) throw new Error(`No field ${modelName}.${fieldName} in the DMMF`);
-    return field.dbName ?? field.name;
+    if (field) return field.dbName ?? field.name;
+    if (unsupported.some((u) => u.model === modelName && u.name === fieldName)) return fieldName;
+    throw new Error(`No field ${modelName}.${fieldName} in the DMMF`);
   };
+
+  for (const field of unsupported) {
+    const table = tableOf.get(field.model);
+    if (!table) throw new Error(`No model ${field.model} for Unsupported field ${field.name}`);
+    model.set(
+      `table ${table} column ${field.name}`,
+      `${field.type}${field.optional ? '' : ' NOT NULL'}${field.generated ? ` GENERATED ALWAYS AS (${field.generated}) STORED` : ''}`,
+    );
+  }
 
   for (const e of datamodel.enums) {
     model.set(`enum ${e.dbName ?? e.name}`, `ENUM (${e.values.map((v) => quoteLiteral(v.dbName ?? v.name)).join(', ')})`);
@@ -387,8 +432,9 @@ async function driftReport(url: string): Promise<string[]> {
 let expectedCache: SchemaModel | undefined;
 async function expectedFromSchema(): Promise<SchemaModel> {
   if (!expectedCache) {
-    const dmmf = await getDMMF({ datamodel: await readFile(schemaPath, 'utf8') });
-    expectedCache = expectedModel(dmmf.datamodel);
+    const schema = await readFile(schemaPath, 'utf8');
+    const dmmf = await getDMMF({ datamodel: schema });
+    expectedCache = expectedModel(dmmf.datamodel, unsupportedFields(schema));
   }
   return expectedCache;
 }
@@ -416,6 +462,8 @@ describe('schema drift', () => {
         'table chatParticipants',
         'enum ChatSide',
         'table providerCustomerMessages foreign key providerCustomerMessages_conversationId_fkey',
+        'table providerCustomerMessages column searchVector',
+        'table providerCustomerMessages index providerCustomerMessages_searchVector_idx',
       ]),
     );
 
@@ -455,7 +503,7 @@ describe('schema drift', () => {
         client.query(`
           ALTER TABLE "chatParticipants" ALTER COLUMN "unreadCount" DROP NOT NULL;
           ALTER TABLE "chatConversations" ALTER COLUMN "lastSeq" SET DEFAULT 1;
-          ALTER TABLE "providerCustomerMessages" ALTER COLUMN "content" TYPE varchar(100);
+          ALTER TABLE "providerCustomerMessages" ALTER COLUMN "clientMessageId" TYPE varchar(100);
           ALTER TYPE "ChatSide" ADD VALUE 'admin';
           ALTER TABLE "providerCustomerMessages" DROP CONSTRAINT "providerCustomerMessages_conversationId_fkey",
             ADD CONSTRAINT "providerCustomerMessages_conversationId_fkey" FOREIGN KEY ("conversationId")
@@ -473,7 +521,7 @@ describe('schema drift', () => {
         expect.arrayContaining([
           '~ table chatParticipants column unreadCount:\n    schema.prisma: integer NOT NULL DEFAULT 0\n    database:      integer DEFAULT 0',
           '~ table chatConversations column lastSeq:\n    schema.prisma: integer NOT NULL DEFAULT 0\n    database:      integer NOT NULL DEFAULT 1',
-          '~ table providerCustomerMessages column content:\n    schema.prisma: text NOT NULL\n    database:      character varying(100) NOT NULL',
+          '~ table providerCustomerMessages column clientMessageId:\n    schema.prisma: text\n    database:      character varying(100)',
           "~ enum ChatSide:\n    schema.prisma: ENUM ('customer', 'provider')\n    database:      ENUM ('customer', 'provider', 'admin')",
           '~ table providerCustomerMessages foreign key providerCustomerMessages_conversationId_fkey:\n' +
             '    schema.prisma: ("conversationId") REFERENCES "chatConversations"("id") ON DELETE CASCADE ON UPDATE CASCADE\n' +
@@ -487,6 +535,28 @@ describe('schema drift', () => {
       );
       // The stray table is one line, not one per column.
       expect(report.filter((line) => line.includes('strayTable'))).toHaveLength(1);
+    });
+
+    it("compares a generated column's expression and the index method of the full-text index", async () => {
+      await withClient(scratch.url, (client) =>
+        client.query(`
+          ALTER TABLE "providerCustomerMessages" DROP COLUMN "searchVector";
+          ALTER TABLE "providerCustomerMessages"
+            ADD COLUMN "searchVector" tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED;
+          CREATE INDEX "providerCustomerMessages_searchVector_idx" ON "providerCustomerMessages" USING btree ("searchVector");
+        `),
+      );
+
+      expect(await driftReport(scratch.url)).toEqual(
+        expect.arrayContaining([
+          '~ table providerCustomerMessages column searchVector:\n' +
+            "    schema.prisma: tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, content)) STORED\n" +
+            "    database:      tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED",
+          '~ table providerCustomerMessages index providerCustomerMessages_searchVector_idx:\n' +
+            '    schema.prisma: INDEX USING gin ("searchVector")\n' +
+            '    database:      INDEX USING btree ("searchVector")',
+        ]),
+      );
     });
   });
 });

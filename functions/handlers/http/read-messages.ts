@@ -1,0 +1,18 @@
+/**
+ * Reading messages: GET /conversations/:id/messages (history by page, 1 = newest, or keyset
+ * after/before a seq) and GET /search/messages (full-text search over what the caller may read).
+ */
+import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
+import { useCases } from '#handlers/shared/use-cases';
+import { conversationIdParam, historyQuery, searchMessagesQuery } from '#core/protocol';
+
+export const handler = routeHandlers({
+  getMessages: authorizedHttpHandler({ params: conversationIdParam, query: historyQuery }, async ({ identity, params, query }) => ({
+    status: 200,
+    body: await useCases().getHistory({ identity, conversationId: params.conversationId, ...query }),
+  })),
+  searchMessages: authorizedHttpHandler({ query: searchMessagesQuery }, async ({ identity, query }) => ({
+    status: 200,
+    body: await useCases().searchMessages({ identity, ...query }),
+  })),
+});
