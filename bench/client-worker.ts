@@ -226,14 +226,16 @@ async function history({ httpUrl, token, queries, warmup, rounds }: TaskMap['his
     for (const query of queries) {
       const started = performance.now();
       const response = await fetch(`${httpUrl}${query.path}`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await response.json()) as { messages?: { seq: number }[] };
+      const body = (await response.json()) as { messages?: { seq: number }[]; results?: { message: { seq: number } }[] };
       const elapsed = performance.now() - started;
-      if (response.status !== 200 || !body.messages) {
+      // History answers messages; search answers results, each with its message.
+      const messages = body.messages ?? body.results?.map((result) => result.message);
+      if (response.status !== 200 || !messages) {
         errors++;
         continue;
       }
       if (round >= warmup) samples[query.label]!.push(elapsed);
-      returned[query.label] = { count: body.messages.length, firstSeq: body.messages[0]?.seq ?? 0, lastSeq: body.messages.at(-1)?.seq ?? 0 };
+      returned[query.label] = { count: messages.length, firstSeq: messages[0]?.seq ?? 0, lastSeq: messages.at(-1)?.seq ?? 0 };
     }
   }
   return { samples, errors, returned };

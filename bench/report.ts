@@ -3,6 +3,7 @@ import type { BundleFigures, InitFigures } from './bundles.ts';
 import type { PublishingFigures, SyncFigures } from './changes.ts';
 import type { CpuFigures } from './cpu.ts';
 import { EVENT_SOURCE_OPERATIONS, type ConnectFigures, type HistoryFigures, type LatencyFigures, type PerOperation, type RoundTripFigures, type SustainedFigures } from './phases.ts';
+import type { SearchFigures } from './search.ts';
 import { bytes, ms, ratio, table } from './stats.ts';
 
 export interface BenchResults {
@@ -25,6 +26,7 @@ export interface BenchResults {
   sustained?: SustainedFigures | null;
   connects?: ConnectFigures;
   history?: HistoryFigures;
+  search?: SearchFigures;
   bundles?: {
     variants: Record<string, BundleFigures[]>;
     init: InitFigures[];
@@ -144,6 +146,26 @@ export function formatReport(results: BenchResults): string {
         `\nStraight in SQL, ${h.sql.depth} messages back: seq range p50 ${ms(h.sql.rangeMs.p50)} ms, OFFSET p50 ${ms(h.sql.offsetMs.p50)} ms (${h.sql.offsetOverRange}× slower)`,
     );
   }
+  if (results.search) {
+    const f = results.search;
+    section(
+      `Search (GET /search/messages, limit 20) over ${f.messages} messages; ms over ${f.rounds} rounds`,
+      table(
+        ['query', 'q', 'in scope', 'matches', 'returned', 'p50', 'p95', 'p99', 'p50 / first'],
+        f.queries.map((query, index) => [
+          query.label,
+          query.q,
+          String(query.inScope),
+          String(query.matches),
+          String(query.returned),
+          ms(query.latencyMs.p50),
+          ms(query.latencyMs.p95),
+          ms(query.latencyMs.p99),
+          index === 0 ? '1.00×' : ratio(f.ratios[query.label] ?? Number.NaN),
+        ]),
+      ),
+    );
+  }
   if (results.sync) {
     const y = results.sync;
     for (const pass of y.passes) {
@@ -223,6 +245,7 @@ export function formatReport(results: BenchResults): string {
   for (const figures of results.operations ?? []) counted.push([figures.label, figures.perSend]);
   if (results.sync) counted.push([`sync page (GET /sync, limit ${results.sync.limit})`, results.sync.perPage]);
   if (results.history) counted.push(['history page (GET …/messages)', results.history.perPage]);
+  if (results.search) counted.push(['search (GET /search/messages)', results.search.perSearch]);
   if (results.connects) {
     counted.push(['$connect with ?token', results.connects.perConnect]);
     counted.push(['$disconnect', results.connects.perDisconnect]);

@@ -104,7 +104,7 @@ export interface TaskMap {
   connectStorm: { params: { wsUrl: string; tokens: string[] }; result: ConnectOutcome };
   /** Closes the sockets of the storm, all at once: from the first close to the last `close` event (ms). */
   closeStorm: { params: Record<string, never>; result: { closed: number; closeAllMs: number } };
-  /** Times GETs of each query, interleaved, after `warmup` rounds. */
+  /** Times GETs of each query (history pages or search results), interleaved, after `warmup` rounds. */
   history: {
     params: { httpUrl: string; token: string; queries: HistoryQuerySpec[]; warmup: number; rounds: number };
     result: { samples: Record<string, number[]>; errors: number; returned: Record<string, { count: number; firstSeq: number; lastSeq: number }> };

@@ -6,7 +6,7 @@
  *
  *   npm run bench
  *   npm run bench -- --quick                  # smaller counts, for trying changes to the bench
- *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, bundles
+ *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, bundles
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,8 +22,9 @@ import { Ids } from '../bench/fixtures.ts';
 import { connects, history, latency, roundTrips, settle, warmUp, type BenchContext } from '../bench/phases.ts';
 import { installPublishingSwitch, type PublishingSwitch } from '../bench/publishing.ts';
 import { formatReport, type BenchResults } from '../bench/report.ts';
+import { search } from '../bench/search.ts';
 
-const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'bundles'] as const;
+const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'bundles'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -68,6 +69,11 @@ const PLAN = {
   syncPerTransaction: 50,
   syncWarmup: 10,
   syncRounds: quick ? 30 : 100,
+  /** Messages in the table searched; a busy provider's 1 000 conversations hold half of them. */
+  searchMessages: quick ? 20_000 : 100_000,
+  searchLimit: 20,
+  searchWarmup: 10,
+  searchRounds: quick ? 30 : 100,
   /** Messages of another conversation added before the second pass of sync pages. */
   syncBackground: quick ? 20_000 : 50_000,
   /** Blocks of each mode (on, off), alternating: on off off on … */
@@ -245,6 +251,12 @@ async function main(): Promise<void> {
             rounds: PLAN.syncRounds,
             background: PLAN.syncBackground,
           }),
+        );
+      }
+      if (runs('search')) {
+        progress(`writing ${PLAN.searchMessages} messages to search`);
+        results.search = await phase('search', () =>
+          search(context, { messages: PLAN.searchMessages, limit: PLAN.searchLimit, warmup: PLAN.searchWarmup, rounds: PLAN.searchRounds }),
         );
       }
       await settle(context, { closed: true });
