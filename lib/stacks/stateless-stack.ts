@@ -4,7 +4,7 @@
  * sources that trigger the other functions, the migrations custom resource, and the dashboard and
  * alarms. Safe to destroy and redeploy; it holds no data (the queues live in the stateful stack).
  */
-import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, NestedStack, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -115,6 +115,13 @@ export class StatelessStack extends Stack {
   readonly webSocketStage: WebSocketStage;
   readonly jwtAuthorizer: HttpJwtAuthorizer;
   readonly migrations: DatabaseMigrations;
+  /**
+   * The dashboard, the alarms and their topic, in a nested stack of their own: two alarms per
+   * function make them a quarter of this stack's resources, and CloudFormation allows 500 per
+   * stack. References to the functions, APIs, tables and queues become the nested stack's
+   * parameters (CDK wires them).
+   */
+  readonly monitoring: NestedStack;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -351,7 +358,8 @@ export class StatelessStack extends Stack {
     if (maxConnections === undefined) {
       throw new Error(`Cannot estimate max_connections of ${settings.database.instanceType}; set the databaseMaxConnections context value.`);
     }
-    this.observability = new Observability(this, 'Observability', {
+    this.monitoring = new NestedStack(this, 'Monitoring', { description: `${prefix}: dashboard, alarms and the alarm topic` });
+    this.observability = new Observability(this.monitoring, 'Observability', {
       prefix,
       serviceName: SERVICE_NAME,
       metricsNamespace: settings.metricsNamespace,

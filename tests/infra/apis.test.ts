@@ -187,9 +187,25 @@ describe('functions', () => {
 });
 
 describe('CloudFormation limits', () => {
-  it('keep the stateless template under 80 % of the 1 MB template limit (unindented) and its resources under 80 % of 500', () => {
-    const body = JSON.stringify(template.toJSON());
-    expect(body.length).toBeLessThan(800_000);
-    expect(Object.keys(template.toJSON().Resources as object).length).toBeLessThan(400);
+  const { monitoringTemplate } = synth();
+  const counted = (t: typeof template) => Object.keys(t.toJSON().Resources as object).length;
+
+  it.each([
+    ['stateless', template],
+    ['monitoring (nested)', monitoringTemplate],
+  ] as const)('keep the %s template under 80 %% of the 1 MB template limit (unindented) and its resources under 80 %% of 500', (_name, t) => {
+    expect(JSON.stringify(t.toJSON()).length).toBeLessThan(800_000);
+    expect(counted(t)).toBeLessThan(400);
+  });
+
+  it('keep the monitoring stack\'s parameters (what it references from its parent) under 80 % of 200', () => {
+    expect(Object.keys(monitoringTemplate.toJSON().Parameters ?? {}).length).toBeLessThan(160);
+  });
+
+  it('put the alarms and the dashboard in the monitoring stack, none in the stateless one', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::CloudFormation::Stack', 1);
+    expect(monitoringTemplate.findResources('AWS::CloudWatch::Alarm')).not.toEqual({});
+    monitoringTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });

@@ -11,7 +11,7 @@ import { resources, synth } from './synth.ts';
 
 const dev = synth();
 const withEmail = synth({ alarmEmail: 'oncall@example.com', metricsNamespace: 'ChatStaging' });
-const template = dev.statelessTemplate;
+const template = dev.monitoringTemplate;
 
 function alarm(name: string) {
   const found = resources(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties?.AlarmName === `provider-customer-chat-dev-${name}`);
@@ -62,7 +62,7 @@ describe('alarms', () => {
       MetricName: 'DatabaseConnections',
       Threshold: Math.floor((maxConnections * ALARM_THRESHOLDS.databaseConnectionsPercent) / 100),
     });
-    const sized = synth({ databaseMaxConnections: 500 }).statelessTemplate;
+    const sized = synth({ databaseMaxConnections: 500 }).monitoringTemplate;
     sized.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'provider-customer-chat-dev-database-connections', Threshold: 400 });
   });
 
@@ -139,7 +139,7 @@ describe('alarms', () => {
 
   it('reach the on-call email when one is configured', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    withEmail.statelessTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    withEmail.monitoringTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 });
 
@@ -196,6 +196,6 @@ describe('dashboard', () => {
 
   it.each(METRICS)('plots the custom metric %s in the configured namespace', (metric) => {
     expect(body).toContain(`\\"ProviderCustomerChat\\",\\"${metric}\\"`);
-    expect(dashboardBody(withEmail.statelessTemplate)).toContain(`\\"ChatStaging\\",\\"${metric}\\"`);
+    expect(dashboardBody(withEmail.monitoringTemplate)).toContain(`\\"ChatStaging\\",\\"${metric}\\"`);
   });
 });

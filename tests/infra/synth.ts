@@ -10,6 +10,8 @@ import { buildApp, type ChatApp } from '#lib/stacks/app';
 export interface Synthesized extends ChatApp {
   statefulTemplate: Template;
   statelessTemplate: Template;
+  /** The stateless stack's nested Monitoring stack: the dashboard, the alarms and their topic. */
+  monitoringTemplate: Template;
 }
 
 const cache = new Map<string, Synthesized>();
@@ -25,6 +27,7 @@ export function synth(context: Record<string, unknown> = {}): Synthesized {
       ...chat,
       statefulTemplate: Template.fromStack(chat.stateful),
       statelessTemplate: Template.fromStack(chat.stateless),
+      monitoringTemplate: Template.fromStack(chat.stateless.monitoring),
     };
     cache.set(key, built);
   }
