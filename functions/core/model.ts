@@ -41,6 +41,8 @@ export interface Conversation {
   status: ConversationStatus;
   /** Who blocked it, while BLOCKED; null otherwise. */
   blockedBy: Actor | null;
+  /** The provider's staff user who handles it in the shared inbox; null: unassigned. */
+  assigneeId: number | null;
   lastSeq: number;
   createdAt: Date;
   updatedAt: Date;

@@ -10,7 +10,7 @@
 import { ForbiddenError } from './errors.ts';
 import { sideOf, type Actor, type Conversation, type Identity } from './model.ts';
 
-export const CAPABILITIES = ['read', 'write', 'block', 'unblock', 'end', 'moderate'] as const;
+export const CAPABILITIES = ['read', 'write', 'block', 'unblock', 'end', 'assign', 'moderate'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** The parts of a conversation the policy looks at. */
@@ -31,6 +31,8 @@ export const POLICY: Readonly<Record<Capability, readonly Grantee[]>> = {
   unblock: ['blocker', 'admin'],
   /** End it for good (a booking done): the provider's staff, or an admin. */
   end: ['provider', 'admin'],
+  /** Assign it to a staff user in the provider's shared inbox: the provider's staff. */
+  assign: ['provider'],
   /** Delete anyone's message: admins. */
   moderate: ['admin'],
 };
@@ -42,6 +44,7 @@ const REFUSALS: Readonly<Record<Capability, string>> = {
   block: 'Only the conversation\'s participants or an admin may block it',
   unblock: 'Only the side that blocked this conversation, or an admin, may unblock it',
   end: "Only the provider's staff or an admin may end a conversation",
+  assign: "Only the provider's staff may assign a conversation",
   moderate: 'Only admins may moderate',
 };
 

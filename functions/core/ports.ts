@@ -36,6 +36,8 @@ export interface ConversationKey {
 export interface ListConversationsQuery {
   /** false: the side's inbox; true: only what that side archived. */
   archived: boolean;
+  /** Provider staff only: conversations assigned to this staff user, or (null) to nobody. */
+  assignee?: number | null;
   limit: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string | null;
@@ -71,6 +73,12 @@ export interface ConversationStore {
    * @throws ConflictError when another conversation of the same order is ACTIVE (an unblock).
    */
   transition(conversationId: string, move: StatusTransition): Promise<{ conversation: Conversation; changes: RecordedChange[] } | null>;
+  /**
+   * Assigns the conversation to a staff user (null: nobody), unless it is ENDED, recording
+   * `conversation.updated` in the same statement when the assignee changes. Null when the
+   * conversation does not exist or is ENDED; no change recorded when it was assigned so already.
+   */
+  assign(conversationId: string, assigneeId: number | null, at: Date): Promise<{ conversation: Conversation; changes: RecordedChange[] } | null>;
   /** A BLOCKED conversation of this provider and customer, if any (its id). */
   blockedPair(providerId: number, customerId: number): Promise<string | null>;
 }

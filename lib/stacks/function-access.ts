@@ -91,7 +91,7 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // Readiness pings DynamoDB through the connections table.
   'http/health': { tables: { connections: 'read' }, connectionsApi: false, queues: {} },
   'http/api-docs': NOTHING,
-  // Status changes record a change and tell both sides.
+  // Status changes and assignment record a change and tell both sides.
   'http/conversation-status': extend(FAN_OUT, {}, SENDS_EVENTS),
   // Reports: Postgres only; resolving one acts as the admin's route would (fan-out and events).
   'http/report-message': NOTHING,

@@ -68,4 +68,27 @@ describe('conversation status', () => {
     expect(next.status).toBe(201);
     expect(next.body.conversation.id).not.toBe(conversationId);
   });
+
+  it("assignment in the shared inbox reaches both sides live and filters the provider's inbox", async () => {
+    const colleague = await api.devToken({ userId: 68, role: 'provider', providerId: 61 });
+    const conversationId = (await api.post('/conversations', customer, { providerId: 61, customerId: 62, orderId: 5 })).body.conversation.id;
+    const phone = await openChat(runtime.wsUrl, customer);
+    const desk = await openChat(runtime.wsUrl, colleague);
+
+    const assigned = await api.patch(`/conversations/${conversationId}/assignee`, staff, { userId: 68 });
+    expect(assigned.status, assigned.text).toBe(200);
+    expect(assigned.body.conversation).toMatchObject({ id: conversationId, assigneeId: 68 });
+    for (const client of [phone, desk]) {
+      expect((await client.nextEvent('chat-conversation-updated', (data) => data.conversation.id === conversationId)).data.conversation.assigneeId).toBe(68);
+    }
+
+    const mine = await api.get('/conversations?assignee=me', colleague);
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.body.conversations.map((c: { id: string }) => c.id)).toEqual([conversationId]);
+    const unassigned = await api.get('/conversations?assignee=unassigned', staff);
+    expect(unassigned.body.conversations.map((c: { id: string }) => c.id)).not.toContain(conversationId);
+    expect((await api.get('/conversations?assignee=me', customer)).status).toBe(403);
+    expect((await api.patch(`/conversations/${conversationId}/assignee`, customer, { userId: 62 })).status).toBe(403);
+    expect((await api.patch(`/conversations/${conversationId}/assignee`, staff, { userId: 'someone' })).status).toBe(400);
+  });
 });

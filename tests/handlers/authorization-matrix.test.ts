@@ -123,6 +123,8 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   ['blockConversation', [200, 200, 200, 403, 403, 200, 401]],
   ['unblockConversation', [200, 200, 200, 403, 403, 200, 401]],
   ['endConversation', [403, 200, 200, 403, 403, 200, 401]],
+  // Assignment in the shared inbox: the provider's staff only.
+  ['assignConversation', [403, 200, 200, 403, 403, 403, 401]],
   // Reports: of the other side's message (staff sent it; their colleague is not its sender);
   // the queue and its resolutions are the admins'.
   ['reportMessage', [200, 403, 201, 403, 403, 403, 401]],
@@ -163,6 +165,8 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
     case 'unblockConversation':
     case 'endConversation':
       return { ...base, params: { conversationId: id === conversationId ? statusConversationId : id } };
+    case 'assignConversation':
+      return { ...base, params: { conversationId: id }, body: { userId: 8 } };
     case 'reportMessage':
       return { ...base, params: { conversationId: id, messageId: staffReplyId }, body: { reason: 'spam' } };
     case 'resolveReport':
@@ -255,7 +259,7 @@ describe('HTTP routes', () => {
   it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
     'a conversation that does not exist answers 404 to %s, whoever asks',
     async (caller) => {
-      for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'muteConversation'] as const) {
+      for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'assignConversation', 'muteConversation'] as const) {
         const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
         // An admin may not send anywhere: refused before the lookup.
         const expected = caller === 'admin' && route === 'sendMessage' ? 403 : 404;

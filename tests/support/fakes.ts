@@ -240,6 +240,7 @@ export class InMemoryChatDatabase {
         updatedAt: now,
         lastMessageAt: null,
         blockedBy: null,
+        assigneeId: null,
       };
       this.rows.set(id, conversation);
       this.activeKeys.set(activeKeyOf(key), id);
@@ -261,6 +262,7 @@ export class InMemoryChatDatabase {
         .filter((c) => c[column] === party.partyId)
         .map((c) => ({ id: c.id, participant: this.sidesOf(c.id)[party.side] }))
         .filter(({ participant }) => (query.archived ? participant.archivedAt !== null : participant.archivedAt === null))
+        .filter(({ id }) => query.assignee === undefined || this.rows.get(id)!.assigneeId === query.assignee)
         .filter(({ id, participant }) => {
           if (!cursor) return true;
           const at = participant.lastActivityAt.getTime();
@@ -309,6 +311,14 @@ export class InMemoryChatDatabase {
         this.activeKeys.delete(key);
       }
       Object.assign(row, { status: to, blockedBy, updatedAt: at });
+      return { conversation: copy(row), changes: this.record('conversation.updated', conversationId) };
+    },
+
+    assign: async (conversationId, assigneeId, at) => {
+      const row = this.rows.get(conversationId);
+      if (!row || row.status === 'ENDED') return null;
+      if (row.assigneeId === assigneeId) return { conversation: copy(row), changes: [] };
+      Object.assign(row, { assigneeId, updatedAt: at });
       return { conversation: copy(row), changes: this.record('conversation.updated', conversationId) };
     },
 

@@ -97,9 +97,13 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
         ? Prisma.sql`AND (p."lastActivityAt", p."conversationId") < (${cursor.at}, ${cursor.id})`
         : Prisma.empty;
       const archived = query.archived ? Prisma.sql`p."archivedAt" IS NOT NULL` : Prisma.sql`p."archivedAt" IS NULL`;
+      const assignee =
+        query.assignee === undefined ? Prisma.empty
+        : query.assignee === null ? Prisma.sql`AND c."assigneeId" IS NULL`
+        : Prisma.sql`AND c."assigneeId" = ${query.assignee}::int`;
       const rows = await prisma.$queryRaw<SummaryRow[]>(
         summarySelect(
-          Prisma.sql`p.side = ${party.side}::"ChatSide" AND p."partyId" = ${party.partyId} AND ${archived} ${after}`,
+          Prisma.sql`p.side = ${party.side}::"ChatSide" AND p."partyId" = ${party.partyId} AND ${archived} ${assignee} ${after}`,
           Prisma.sql`ORDER BY p."lastActivityAt" DESC, p."conversationId" DESC LIMIT ${query.limit + 1}`,
         ),
       );
@@ -144,6 +148,32 @@ export function makeConversationStore({ prisma }: { prisma: PrismaClient }): Con
       const row = rows[0];
       if (!row) return null;
       return { summary: toSummary(row), changes: recorded(row.changeId, 'conversation.archived', conversationId, at, { archived: true }) };
+    },
+
+    async assign(conversationId, assigneeId, at) {
+      // One statement: the row is locked by the update, so racing assignments apply one after
+      // the other and each records its change; assigning the same user again changes nothing.
+      const rows = await prisma.$queryRaw<(ConversationRow & { changeId: bigint | null })[]>`
+        WITH target AS (
+          SELECT id, "assigneeId" IS NOT DISTINCT FROM ${assigneeId}::int AS unchanged
+            FROM ${T.conversations} WHERE id = ${conversationId} AND status <> 'ENDED'
+             FOR UPDATE
+        ), assigned AS (
+          UPDATE ${T.conversations} c SET "assigneeId" = ${assigneeId}::int, "updatedAt" = ${at}
+            FROM target WHERE c.id = target.id AND NOT target.unchanged
+          RETURNING c.*
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, at)
+          SELECT ${CURRENT_TXID}, assigned.id, assigned."customerId", assigned."providerId", 'conversation.updated', ${at} FROM assigned
+          RETURNING id
+        )
+        SELECT *, (SELECT id FROM change) AS "changeId" FROM assigned
+        UNION ALL
+        SELECT c.*, NULL::bigint AS "changeId" FROM ${T.conversations} c JOIN target ON target.id = c.id WHERE target.unchanged`;
+      const row = rows[0];
+      if (!row) return null;
+      const { changeId, ...conversation } = row;
+      return { conversation: toConversation(conversation), changes: recorded(changeId, 'conversation.updated', conversationId, at) };
     },
 
     async transition(conversationId, { from, to, blockedBy, at }) {

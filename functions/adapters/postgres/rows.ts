@@ -69,6 +69,7 @@ export function toConversation(row: ConversationRow): Conversation {
     orderId: row.orderId,
     status: row.status,
     blockedBy: row.blockedBy ?? null,
+    assigneeId: row.assigneeId ?? null,
     lastSeq: row.lastSeq,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { HTTP_ROUTES } from '../../config/routes.ts';
 import { int, isoDate } from './primitives.ts';
 import {
+  assignConversationBody,
   conversationIdParam,
   deviceIdParam,
   editMessageBody,
@@ -113,9 +114,9 @@ export const HTTP_CONTRACT = {
         description: "The caller's side's conversations, newest activity first, each with its unread count and last message",
         schema: z.object({ conversations: z.array(wireConversation), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last') }),
       },
-      400: fail('VALIDATION_ERROR: a bad status or limit, or a cursor the API did not issue'),
+      400: fail('VALIDATION_ERROR: a bad status, assignee or limit, or a cursor the API did not issue'),
       401: UNAUTHORIZED,
-      403: fail('FORBIDDEN: admins have no inbox; they open conversations by id'),
+      403: fail("FORBIDDEN: admins have no inbox (they open conversations by id); only the provider's staff filter by assignee"),
       500: INTERNAL,
       503: UNAVAILABLE,
     },
@@ -304,6 +305,20 @@ export const HTTP_CONTRACT = {
       403: fail("FORBIDDEN: only the provider's staff or an admin may end a conversation"),
       404: fail(noConversation),
       409: fail('CONFLICT: the conversation is BLOCKED (unblock it first)'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  assignConversation: {
+    params: conversationIdParam,
+    body: assignConversationBody,
+    responses: {
+      200: { description: "Assigned (or unassigned), with assigneeId, in the provider's view; also when it was assigned so already (nothing changes)", schema: conversationResult },
+      400: fail(`${badConversationId}, or a userId that is neither a positive integer nor null`),
+      401: UNAUTHORIZED,
+      403: fail("FORBIDDEN: only the provider's staff may assign a conversation"),
+      404: fail(noConversation),
+      409: fail('CONFLICT: the conversation is ENDED'),
       500: INTERNAL,
       503: UNAVAILABLE,
     },

@@ -41,6 +41,10 @@ function pageLimit(max: number, fallback: number) {
 
 export const listConversationsQuery = z.object({
   status: z.enum(CONVERSATION_STATUSES).extract(['ACTIVE', 'ARCHIVED']).default('ACTIVE').describe("ACTIVE: the side's inbox; ARCHIVED: what the side archived"),
+  assignee: z
+    .union([z.enum(['me', 'unassigned']), z.string().regex(/^[1-9][0-9]{0,9}$/, 'must be me, unassigned or a user id').transform(Number).pipe(intId)], err)
+    .optional()
+    .describe("Provider staff only: the conversations assigned to the caller (me), to nobody (unassigned), or to this user id"),
   limit: pageLimit(MAX_INBOX_LIMIT, 20),
   cursor: text().max(512, err).optional(),
 });
@@ -116,6 +120,10 @@ export const muteConversationBody = z.object({
     .datetime({ offset: true, error: 'mutedUntil must be an ISO-8601 date-time' })
     .nullish()
     .describe('When the mute ends by itself (in the future); none mutes until unmuted. Only with muted: true'),
+});
+
+export const assignConversationBody = z.object({
+  userId: intId.nullable().describe("The provider's staff user who will handle it; null unassigns"),
 });
 
 // ─── Search ─────────────────────────────────────────────────────────────────────────────

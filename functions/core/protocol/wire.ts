@@ -56,6 +56,7 @@ export const wireConversation = z
     orderId: int.nullable(),
     status: z.enum(CONVERSATION_STATUSES),
     blockedBy: z.enum(ACTORS).nullable().describe('Who blocked it, while BLOCKED (only they, an admin or a service may unblock it); null otherwise'),
+    assigneeId: int.nullable().describe("The provider's staff user who handles it in the shared inbox; null: unassigned"),
     lastSeq: int,
     createdAt: isoDate,
     updatedAt: isoDate,

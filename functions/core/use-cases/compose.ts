@@ -53,6 +53,7 @@ import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
 import { makeSearchMessages } from './search-messages.ts';
+import { makeAssignConversation } from './assign-conversation.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -118,6 +119,7 @@ export function composeUseCases(ports: UseCasePorts) {
     blockConversation,
     unblockConversation: makeUnblockConversation(withDelivery),
     endConversation,
+    assignConversation: makeAssignConversation(withDelivery),
     reportMessage: makeReportMessage(withDelivery),
     listReports: makeListReports(withDelivery),
     fileFlaggedMessage: makeFileFlaggedMessage(withDelivery),

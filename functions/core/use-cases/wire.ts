@@ -85,6 +85,7 @@ export function toWireConversation(conversation: Conversation | ConversationSumm
     orderId: conversation.orderId,
     status: conversation.status,
     blockedBy: conversation.blockedBy ?? null,
+    assigneeId: conversation.assigneeId ?? null,
     lastSeq: conversation.lastSeq,
     createdAt: iso(conversation.createdAt),
     updatedAt: iso(conversation.updatedAt),

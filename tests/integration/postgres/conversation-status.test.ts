@@ -80,3 +80,31 @@ describe('a block racing sends', () => {
     await expect(send(99)).rejects.toBeInstanceOf(ConflictError);
   });
 });
+
+describe('assign', () => {
+  it('assigns, records one change per actual change (racing assignments included), and filters the inbox', async () => {
+    const providerId = fresh();
+    const { conversation } = await conversations.startOrGet({ providerId, customerId: fresh(), orderId: null });
+    const { conversation: untouched } = await conversations.startOrGet({ providerId, customerId: fresh(), orderId: null });
+
+    const first = await conversations.assign(conversation.id, 41, new Date());
+    expect(first?.conversation).toMatchObject({ id: conversation.id, assigneeId: 41 });
+    expect(first?.changes).toEqual([expect.objectContaining({ type: 'conversation.updated', conversationId: conversation.id })]);
+    expect((await conversations.assign(conversation.id, 41, new Date()))?.changes).toEqual([]);
+
+    // Eight staff users assign at once: each change is recorded, and the last one holds.
+    const racing = await Promise.all(Array.from({ length: 8 }, (_, i) => conversations.assign(conversation.id, 50 + i, new Date())));
+    expect(racing.every((result) => result?.changes.length === 1)).toBe(true);
+    const final = (await conversations.get(conversation.id))!.assigneeId;
+    expect(racing.map((result) => result!.conversation.assigneeId)).toContain(final);
+
+    const party = { side: 'provider' as const, partyId: providerId };
+    const ids = async (assignee: number | null) => (await conversations.listForParty(party, { archived: false, assignee, limit: 10 })).conversations.map((c) => c.id);
+    expect(await ids(final)).toEqual([conversation.id]);
+    expect(await ids(null)).toEqual([untouched.id]);
+    expect((await conversations.listForParty(party, { archived: false, limit: 10 })).conversations).toHaveLength(2);
+
+    await conversations.transition(conversation.id, { from: ['ACTIVE'], to: 'ENDED', blockedBy: null, at: new Date() });
+    expect(await conversations.assign(conversation.id, 41, new Date())).toBeNull();
+  });
+});

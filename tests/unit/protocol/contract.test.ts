@@ -142,6 +142,7 @@ describe('HTTP responses', () => {
       orderId: null,
       status: 'ACTIVE',
       blockedBy: null,
+      assigneeId: null,
       lastSeq: 1,
       createdAt: at.toISOString(),
       updatedAt: at.toISOString(),

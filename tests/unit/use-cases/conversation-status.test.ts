@@ -85,7 +85,7 @@ describe('the policy', () => {
     expect(Object.keys(POLICY).sort()).toEqual([...CAPABILITIES].sort());
     expect(CAPABILITIES.filter((capability) => can(ADMIN, capability, subject))).toEqual(['read', 'block', 'unblock', 'end', 'moderate']);
     expect(CAPABILITIES.filter((capability) => can(CUSTOMER, capability, subject))).toEqual(['read', 'write', 'block']);
-    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'write', 'block', 'end']);
+    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'write', 'block', 'end', 'assign']);
     expect(CAPABILITIES.filter((capability) => can(STRANGER, capability, subject))).toEqual([]);
     expect(can(STAFF, 'unblock', { ...subject, blockedBy: 'provider' })).toBe(true);
     expect(can(CUSTOMER, 'unblock', { ...subject, blockedBy: 'provider' })).toBe(false);

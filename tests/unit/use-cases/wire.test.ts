@@ -54,6 +54,7 @@ describe('wire shapes', () => {
       orderId: null,
       status: 'ACTIVE',
       blockedBy: null,
+      assigneeId: null,
       lastSeq: 1,
       createdAt: at,
       updatedAt: at,
@@ -65,6 +66,7 @@ describe('wire shapes', () => {
     };
     expect(toWireConversation(summary)).toMatchObject({
       blockedBy: null,
+      assigneeId: null,
       lastMessageAt: '2030-01-01T09:00:00.000Z',
       unreadCount: 1,
       lastReadSeq: 0,
