@@ -1,0 +1,3 @@
+import { describeContactPolicy } from './support/contact-policy.ts';
+
+describeContactPolicy('flag');
