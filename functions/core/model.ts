@@ -15,8 +15,18 @@ export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const SIDES = ['customer', 'provider'] as const;
 export type Side = (typeof SIDES)[number];
 
-export const ROLES = ['customer', 'provider', 'admin'] as const;
+/**
+ * Who a token speaks for: a customer, a provider's staff user, an admin, or a `service` (a
+ * backend of the marketplace, such as orders or bookings, acting in the chat for itself).
+ */
+export const ROLES = ['customer', 'provider', 'admin', 'service'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * The `userId` of a service whose token names none (a Cognito client-credentials token carries
+ * no custom claims). Never a person's id: ids of people are positive.
+ */
+export const SERVICE_USER_ID = 0;
 
 /** A verified caller. Identity only ever comes from a verified token. */
 export interface Identity {
@@ -24,6 +34,8 @@ export interface Identity {
   role: Role;
   /** Set for provider staff: the business they act for. */
   providerId?: number;
+  /** Set for services: the token's `client_id` (or `sub`), naming the calling backend. */
+  serviceId?: string;
 }
 
 /** JSON that Postgres stores in a jsonb column. */
@@ -101,7 +113,7 @@ export function sideOf(identity: Identity, conversation: Pick<Conversation, 'cus
   return null;
 }
 
-/** The party a caller speaks for, or null for admins (who are never participants). */
+/** The party a caller speaks for, or null for admins and services (who are never participants). */
 export function partyOf(identity: Identity): Party | null {
   if (identity.role === 'customer') return { side: 'customer', partyId: identity.userId };
   if (identity.role === 'provider' && identity.providerId !== undefined) {
