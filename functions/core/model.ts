@@ -64,7 +64,9 @@ export interface Message {
   conversationId: string;
   seq: number;
   senderId: number;
-  senderRole: Side;
+  /** The sending side; `service` for a service's SYSTEM message, which both sides receive. */
+  senderRole: Sender;
+  /** The other side's party; the customer's userId for a service's message. */
   receiverId: number;
   messageType: MessageType;
   content: string;
@@ -105,6 +107,10 @@ export interface Party {
   side: Side;
   partyId: number;
 }
+
+/** Who sent a message: one of the two sides, or a service (its SYSTEM messages). */
+export const SENDERS = [...SIDES, 'service'] as const;
+export type Sender = (typeof SENDERS)[number];
 
 /** Which side of `conversation` the caller is on, or null when they are not a participant. */
 export function sideOf(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side | null {

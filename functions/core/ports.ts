@@ -21,6 +21,7 @@ import type {
   Report,
   ReportStatus,
   Role,
+  Sender,
   Side,
 } from './model.ts';
 import type { PushNotification } from './push-notification.ts';
@@ -86,9 +87,9 @@ export interface StatusTransition {
 export interface AppendMessageInput {
   conversationId: string;
   senderId: number;
-  senderRole: Side;
-  /** The sender's party on that side: the customer's userId, or the provider's providerId. */
-  senderPartyId: number;
+  senderRole: Sender;
+  /** The sender's party on that side: the customer's userId, or the provider's providerId; null for a service. */
+  senderPartyId: number | null;
   messageType: MessageType;
   content: string;
   attachments?: Json | null;
