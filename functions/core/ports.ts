@@ -326,7 +326,7 @@ export interface Connection {
   /** When the connection's state expires (API Gateway's 2-hour maximum, plus a margin). */
   expiresAt: number;
   /** Null until the connection authenticates (a bare connect must authenticate within 30 s). */
-  identity: { userId: number; role: Role; providerId?: number } | null;
+  identity: { userId: number; role: Role; providerId?: number; serviceId?: string } | null;
   /** When a bare connection must have authenticated by. */
   authDeadline?: number;
   /** When the token behind `identity` expires. */

@@ -1,7 +1,8 @@
 /**
  * Who may touch a conversation, as the policy (functions/core/policy.ts) declares it: participants
- * (the customer, and every staff user of the provider) may read and write; admins may read every
- * conversation (moderation) but never act in one. A conversation the caller may not see answers
+ * (the customer, and every staff user of the provider) may read and write; admins (moderation) and
+ * services (the marketplace's backends) may read every conversation but never act in one as a
+ * participant. A conversation the caller may not see answers
  * ForbiddenError without its content; a missing one answers NotFoundError.
  */
 import { ForbiddenError, NotFoundError } from '#core/errors';

@@ -98,7 +98,7 @@ export async function signIn(
 }
 
 function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.userId === b.userId && a.role === b.role && a.providerId === b.providerId;
+  return a.userId === b.userId && a.role === b.role && a.providerId === b.providerId && a.serviceId === b.serviceId;
 }
 
 /**
