@@ -99,7 +99,7 @@ export async function seedHistory(databaseUrl: string, conversationId: string, s
               (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content, "createdAt", "updatedAt")
        SELECT 'seed-' || conv.id || '-' || g, conv.id, g,
               CASE WHEN g % 2 = 1 THEN conv."customerId" ELSE $2::int END,
-              (CASE WHEN g % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSide",
+              (CASE WHEN g % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSender",
               CASE WHEN g % 2 = 1 THEN conv."providerId" ELSE conv."customerId" END,
               'TEXT', 'Seeded history message ' || g,
               conv.newest - make_interval(secs => $3::int - g), conv.newest - make_interval(secs => $3::int - g)
@@ -118,7 +118,7 @@ export async function seedHistory(databaseUrl: string, conversationId: string, s
       `UPDATE "chatParticipants" p
           SET "lastActivityAt" = c."lastMessageAt", "updatedAt" = c."lastMessageAt",
               "unreadCount" = (SELECT count(*) FROM "providerCustomerMessages" m
-                                WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side)
+                                WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text)
          FROM "chatConversations" c
         WHERE c.id = p."conversationId" AND p."conversationId" = $1`,
       [conversationId],
@@ -188,7 +188,7 @@ export async function seedChanges(databaseUrl: string, conversationId: string, s
                   (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content, "createdAt", "updatedAt")
            SELECT 'seed-' || conv.id || '-' || (conv.first + g), conv.id, conv.first + g,
                   CASE WHEN (conv.first + g) % 2 = 1 THEN conv."customerId" ELSE $2::int END,
-                  (CASE WHEN (conv.first + g) % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSide",
+                  (CASE WHEN (conv.first + g) % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSender",
                   CASE WHEN (conv.first + g) % 2 = 1 THEN conv."providerId" ELSE conv."customerId" END,
                   'TEXT', 'Seeded change ' || (conv.first + g), conv.at, conv.at
              FROM conv, generate_series(1, $3::int) AS g
@@ -206,7 +206,7 @@ export async function seedChanges(databaseUrl: string, conversationId: string, s
       `UPDATE "chatParticipants" p
           SET "lastActivityAt" = c."lastMessageAt", "updatedAt" = c."lastMessageAt",
               "unreadCount" = (SELECT count(*) FROM "providerCustomerMessages" m
-                                WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side AND m.seq > p."lastReadSeq")
+                                WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text AND m.seq > p."lastReadSeq")
          FROM "chatConversations" c
         WHERE c.id = p."conversationId" AND p."conversationId" = $1`,
       [conversationId],

@@ -84,7 +84,7 @@ async function seedSearch(databaseUrl: string, count: number): Promise<{ layout:
               (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content, "createdAt", "updatedAt")
        SELECT c.id || '-' || g, c.id, g,
               CASE WHEN g % 2 = 1 THEN c."customerId" ELSE $2::int END,
-              (CASE WHEN g % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSide",
+              (CASE WHEN g % 2 = 1 THEN 'customer' ELSE 'provider' END)::"ChatSender",
               CASE WHEN g % 2 = 1 THEN c."providerId" ELSE c."customerId" END,
               'TEXT',
               (SELECT string_agg(($1::text[])[1 + floor(array_length($1::text[], 1) * power(random(), 2.5))::int], ' ')

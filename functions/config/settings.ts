@@ -107,6 +107,12 @@ export const settingsSchema = z.object({
   AUTH_CLAIM_USER_ID: z.string().min(1).default('userId'),
   AUTH_CLAIM_ROLE: z.string().min(1).default('role'),
   AUTH_CLAIM_PROVIDER_ID: z.string().min(1).default('providerId'),
+  /**
+   * An OAuth scope that makes a token a service's (a marketplace backend), e.g. `chat/service`:
+   * for Cognito client-credentials access tokens, which carry `scope` and no custom claims. Unset:
+   * only a `role` claim of `service` does.
+   */
+  AUTH_SERVICE_SCOPE: z.string().regex(/^\S+$/, 'one scope, without spaces').optional(),
 
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });

@@ -15,8 +15,18 @@ export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const SIDES = ['customer', 'provider'] as const;
 export type Side = (typeof SIDES)[number];
 
-export const ROLES = ['customer', 'provider', 'admin'] as const;
+/**
+ * Who a token speaks for: a customer, a provider's staff user, an admin, or a `service` (a
+ * backend of the marketplace, such as orders or bookings, acting in the chat for itself).
+ */
+export const ROLES = ['customer', 'provider', 'admin', 'service'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * The `userId` of a service whose token names none (a Cognito client-credentials token carries
+ * no custom claims). Never a person's id: ids of people are positive.
+ */
+export const SERVICE_USER_ID = 0;
 
 /** A verified caller. Identity only ever comes from a verified token. */
 export interface Identity {
@@ -24,6 +34,8 @@ export interface Identity {
   role: Role;
   /** Set for provider staff: the business they act for. */
   providerId?: number;
+  /** Set for services: the token's `client_id` (or `sub`), naming the calling backend. */
+  serviceId?: string;
 }
 
 /** JSON that Postgres stores in a jsonb column. */
@@ -54,7 +66,9 @@ export interface Message {
   conversationId: string;
   seq: number;
   senderId: number;
-  senderRole: Side;
+  /** The sending side; `service` for a service's SYSTEM message, which both sides receive. */
+  senderRole: Sender;
+  /** The other side's party; the customer's userId for a service's message. */
   receiverId: number;
   messageType: MessageType;
   content: string;
@@ -96,6 +110,10 @@ export interface Party {
   partyId: number;
 }
 
+/** Who sent a message: one of the two sides, or a service (its SYSTEM messages). */
+export const SENDERS = [...SIDES, 'service'] as const;
+export type Sender = (typeof SENDERS)[number];
+
 /** Which side of `conversation` the caller is on, or null when they are not a participant. */
 export function sideOf(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side | null {
   if (identity.role === 'customer' && identity.userId === conversation.customerId) return 'customer';
@@ -103,7 +121,7 @@ export function sideOf(identity: Identity, conversation: Pick<Conversation, 'cus
   return null;
 }
 
-/** The party a caller speaks for, or null for admins (who are never participants). */
+/** The party a caller speaks for, or null for admins and services (who are never participants). */
 export function partyOf(identity: Identity): Party | null {
   if (identity.role === 'customer') return { side: 'customer', partyId: identity.userId };
   if (identity.role === 'provider' && identity.providerId !== undefined) {

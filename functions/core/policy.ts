@@ -5,12 +5,14 @@
  * once, here, and the authorization matrix test checks every route against it.
  *
  * A caller acts on a conversation as an **actor**: the side they are on (the customer, or any
- * staff user of the provider), an admin, or nobody (an outsider, who may do nothing).
+ * staff user of the provider), an admin, a service (a backend of the marketplace), or nobody (an
+ * outsider, who may do nothing). Admins and services act on every conversation and are never on
+ * a side of one.
  */
 import { ForbiddenError } from './errors.ts';
 import { sideOf, type Actor, type Conversation, type Identity } from './model.ts';
 
-export const CAPABILITIES = ['read', 'write', 'block', 'unblock', 'end', 'assign', 'moderate'] as const;
+export const CAPABILITIES = ['read', 'start', 'write', 'sendSystem', 'block', 'unblock', 'end', 'assign', 'moderate'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** The parts of a conversation the policy looks at. */
@@ -22,15 +24,19 @@ type Grantee = Actor | 'blocker';
 /** For each capability, who holds it. */
 export const POLICY: Readonly<Record<Capability, readonly Grantee[]>> = {
   /** Open it, its history, typing, and join its room. */
-  read: ['customer', 'provider', 'admin'],
+  read: ['customer', 'provider', 'admin', 'service'],
+  /** Start it (or get the ACTIVE one): either of its two sides, an admin, or a service. */
+  start: ['customer', 'provider', 'admin', 'service'],
   /** Send, react, mark read, archive, type, mute its pushes: the two sides only. */
   write: ['customer', 'provider'],
-  /** Block it (no more sends, no new conversation for the pair): either side, or an admin. */
-  block: ['customer', 'provider', 'admin'],
+  /** Send a SYSTEM message into it (a booking confirmed, an order cancelled): services only. */
+  sendSystem: ['service'],
+  /** Block it (no more sends, no new conversation for the pair): either side, an admin, or a service. */
+  block: ['customer', 'provider', 'admin', 'service'],
   /** Lift a block: only the actor who blocked it, or an admin. */
   unblock: ['blocker', 'admin'],
-  /** End it for good (a booking done): the provider's staff, or an admin. */
-  end: ['provider', 'admin'],
+  /** End it for good (a booking done): the provider's staff, an admin, or a service. */
+  end: ['provider', 'admin', 'service'],
   /** Assign it to a staff user in the provider's shared inbox: the provider's staff. */
   assign: ['provider'],
   /** Delete anyone's message: admins. */
@@ -40,17 +46,24 @@ export const POLICY: Readonly<Record<Capability, readonly Grantee[]>> = {
 /** Why a capability was refused, safe to show. */
 const REFUSALS: Readonly<Record<Capability, string>> = {
   read: 'You are not a participant of this conversation',
-  write: 'Only the conversation\'s customer and its provider\'s staff may act in it (admins may read it)',
-  block: 'Only the conversation\'s participants or an admin may block it',
-  unblock: 'Only the side that blocked this conversation, or an admin, may unblock it',
-  end: "Only the provider's staff or an admin may end a conversation",
+  start: 'Customers may only start their own conversations, provider staff only their own business\'s',
+  write: 'Only the conversation\'s customer and its provider\'s staff may act in it (admins and services may read it)',
+  sendSystem: 'Only services may send SYSTEM messages',
+  block: 'Only the conversation\'s participants, an admin or a service may block it',
+  unblock: 'Only the actor that blocked this conversation, or an admin, may unblock it',
+  end: "Only the provider's staff, an admin or a service may end a conversation",
   assign: "Only the provider's staff may assign a conversation",
   moderate: 'Only admins may moderate',
 };
 
+/** The actor a caller is on every conversation (admins and services), or null for everyone else. */
+function actorEverywhere(identity: Identity): Actor | null {
+  return identity.role === 'admin' || identity.role === 'service' ? identity.role : null;
+}
+
 /** The actor a caller is on a conversation, or null for an outsider. */
 export function actorOf(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Actor | null {
-  return sideOf(identity, conversation) ?? (identity.role === 'admin' ? 'admin' : null);
+  return sideOf(identity, conversation) ?? actorEverywhere(identity);
 }
 
 /** Whether the caller holds the capability on this conversation. */
@@ -71,15 +84,21 @@ export function requireCapability(identity: Identity, capability: Capability, co
 
 /**
  * For what is not about one conversation (the review queue): whether the caller holds the
- * capability on every conversation, as only an admin can.
- * @throws ForbiddenError saying who may.
+ * capability on every conversation, as only an admin or a service can.
+ */
+export function canEverywhere(identity: Identity, capability: Capability): boolean {
+  const actor = actorEverywhere(identity);
+  return actor !== null && POLICY[capability].includes(actor);
+}
+
+/**
+ * {@link canEverywhere}, or ForbiddenError saying who may.
  */
 export function requireCapabilityEverywhere(identity: Identity, capability: Capability): void {
   if (!canEverywhere(identity, capability)) throw new ForbiddenError(REFUSALS[capability]);
 }
 
-/** Whether the caller holds the capability on every conversation (not as one of its sides). */
-export function canEverywhere(identity: Identity, capability: Capability): boolean {
-  const actor: Actor | null = identity.role === 'admin' ? 'admin' : null;
-  return actor !== null && POLICY[capability].includes(actor);
+/** The refusal of a capability, safe to show. */
+export function refusalOf(capability: Capability): string {
+  return REFUSALS[capability];
 }

@@ -21,6 +21,7 @@ import type {
   Report,
   ReportStatus,
   Role,
+  Sender,
   Side,
 } from './model.ts';
 import type { PushNotification } from './push-notification.ts';
@@ -94,9 +95,9 @@ export interface StatusTransition {
 export interface AppendMessageInput {
   conversationId: string;
   senderId: number;
-  senderRole: Side;
-  /** The sender's party on that side: the customer's userId, or the provider's providerId. */
-  senderPartyId: number;
+  senderRole: Sender;
+  /** The sender's party on that side: the customer's userId, or the provider's providerId; null for a service. */
+  senderPartyId: number | null;
   messageType: MessageType;
   content: string;
   attachments?: Json | null;
@@ -359,7 +360,7 @@ export interface Connection {
   /** When the connection's state expires (API Gateway's 2-hour maximum, plus a margin). */
   expiresAt: number;
   /** Null until the connection authenticates (a bare connect must authenticate within 30 s). */
-  identity: { userId: number; role: Role; providerId?: number } | null;
+  identity: { userId: number; role: Role; providerId?: number; serviceId?: string } | null;
   /** When a bare connection must have authenticated by. */
   authDeadline?: number;
   /** When the token behind `identity` expires. */

@@ -57,6 +57,16 @@ const contextSchema = z
     authClaimUserId: optionalText,
     authClaimRole: optionalText,
     authClaimProviderId: optionalText,
+    /**
+     * Marketplace services (orders, bookings) calling the chat with client-credentials tokens.
+     * With the stack's own user pool: `serviceClient` creates a resource server with the scope
+     * `chat/service`, an app client for services, and the pool's domain (its `/oauth2/token`),
+     * whose prefix is `serviceDomainPrefix` (default `<resource prefix>-<account>`). With an
+     * external issuer: `authServiceScope` names the scope that issuer grants services.
+     */
+    serviceClient: booleanish.default(false),
+    serviceDomainPrefix: optionalText.pipe(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and dashes, at most 63').optional()),
+    authServiceScope: optionalText.pipe(z.string().regex(/^\S+$/, 'one scope, without spaces').optional()),
 
     // Database.
     databaseInstanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type such as t4g.micro').default('t4g.micro'),
@@ -117,6 +127,15 @@ const contextSchema = z
     if (!value.authIssuer && (value.authAudience || value.authJwksUri)) {
       context.addIssue({ code: 'custom', path: ['authIssuer'], message: 'authAudience/authJwksUri need authIssuer' });
     }
+    if (value.authIssuer && (value.serviceClient || value.serviceDomainPrefix)) {
+      context.addIssue({ code: 'custom', path: ['serviceClient'], message: "needs the stack's own user pool (authIssuer unset); with an external issuer set authServiceScope" });
+    }
+    if (!value.serviceClient && value.serviceDomainPrefix) {
+      context.addIssue({ code: 'custom', path: ['serviceDomainPrefix'], message: 'only with serviceClient' });
+    }
+    if (!value.authIssuer && value.authServiceScope) {
+      context.addIssue({ code: 'custom', path: ['authServiceScope'], message: `needs authIssuer; the stack's own user pool uses serviceClient (scope ${SERVICE_SCOPE})` });
+    }
     if (value.databaseMaxAllocatedStorageGb < value.databaseAllocatedStorageGb) {
       context.addIssue({
         code: 'custom',
@@ -135,9 +154,14 @@ export interface ClaimNames {
   providerId: string;
 }
 
+/** The resource server and scope of the stack's own user pool for services' client-credentials tokens. */
+export const SERVICE_RESOURCE_SERVER = 'chat';
+export const SERVICE_SCOPE_NAME = 'service';
+export const SERVICE_SCOPE = `${SERVICE_RESOURCE_SERVER}/${SERVICE_SCOPE_NAME}`;
+
 export type Identity =
-  | { kind: 'cognito'; claims: ClaimNames }
-  | { kind: 'external'; issuer: string; audience: string[]; jwksUri?: string; claims: ClaimNames };
+  | { kind: 'cognito'; claims: ClaimNames; serviceClient?: { domainPrefix?: string } }
+  | { kind: 'external'; issuer: string; audience: string[]; jwksUri?: string; claims: ClaimNames; serviceScope?: string };
 
 export interface CustomDomain {
   certificateArn: string;
@@ -207,8 +231,13 @@ export function parseDeploymentSettings(context: Record<string, unknown>): Deplo
         audience: value.authAudience ?? [],
         ...(value.authJwksUri ? { jwksUri: value.authJwksUri } : {}),
         claims: { ...DEFAULT_CLAIMS, ...claimOverrides },
+        ...(value.authServiceScope ? { serviceScope: value.authServiceScope } : {}),
       }
-    : { kind: 'cognito', claims: { ...COGNITO_CLAIMS, ...claimOverrides } };
+    : {
+        kind: 'cognito',
+        claims: { ...COGNITO_CLAIMS, ...claimOverrides },
+        ...(value.serviceClient ? { serviceClient: value.serviceDomainPrefix ? { domainPrefix: value.serviceDomainPrefix } : {} } : {}),
+      };
 
   return {
     stage: value.stage,

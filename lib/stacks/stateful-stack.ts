@@ -15,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { QUEUE_KEYS, QUEUES, type QueueDefinition, type QueueKey } from '#config/queues';
 import { TABLE_KEYS, TABLES, type KeyAttribute, type TableDefinition, type TableKey } from '#config/tables';
-import type { ClaimNames, DeploymentSettings } from './deployment-settings.ts';
+import { SERVICE_RESOURCE_SERVER, SERVICE_SCOPE, SERVICE_SCOPE_NAME, type ClaimNames, type DeploymentSettings } from './deployment-settings.ts';
 import { queueVisibilityTimeout } from './function-timeouts.ts';
 import { DATABASE_NAME, DATABASE_USER, deadLetterQueueName, pascalCase, queueName, resourcePrefix, tableName } from './naming.ts';
 
@@ -34,6 +34,8 @@ export interface TokenIssuer {
   audience: string[];
   jwksUri: string;
   claims: ClaimNames;
+  /** The scope that makes a client-credentials token a service's (AUTH_SERVICE_SCOPE), when services are set up. */
+  serviceScope?: string;
 }
 
 /** A queue of functions/config/queues.ts and the dead-letter queue its failed messages move to. */
@@ -66,6 +68,8 @@ export class StatefulStack extends Stack {
   readonly tokenIssuer: TokenIssuer;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
+  /** The app client marketplace services get client-credentials tokens with (context `serviceClient`). */
+  readonly serviceClient?: cognito.UserPoolClient;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -239,20 +243,34 @@ export class StatefulStack extends Stack {
 
     // ── Identity ─────────────────────────────────────────────────────────────────────────
     if (settings.identity.kind === 'external') {
-      const { issuer, audience, jwksUri, claims } = settings.identity;
-      this.tokenIssuer = { issuer, audience, jwksUri: jwksUri ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, claims };
+      const { issuer, audience, jwksUri, claims, serviceScope } = settings.identity;
+      this.tokenIssuer = {
+        issuer,
+        audience,
+        jwksUri: jwksUri ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
+        claims,
+        ...(serviceScope ? { serviceScope } : {}),
+      };
     } else {
       const { userPool, client } = this.createUserPool(prefix, settings);
       this.userPool = userPool;
       this.userPoolClient = client;
+      const services = settings.identity.serviceClient ? this.createServiceClient(prefix, userPool, settings.identity.serviceClient) : undefined;
+      this.serviceClient = services?.client;
       this.tokenIssuer = {
         issuer: userPool.userPoolProviderUrl,
-        audience: [client.userPoolClientId],
+        // Access tokens name their app client in client_id, which API Gateway and the handlers match against the audience.
+        audience: [client.userPoolClientId, ...(services ? [services.client.userPoolClientId] : [])],
         jwksUri: `${userPool.userPoolProviderUrl}/.well-known/jwks.json`,
         claims: settings.identity.claims,
+        ...(services ? { serviceScope: SERVICE_SCOPE } : {}),
       };
       new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+      if (services) {
+        new CfnOutput(this, 'ServiceClientId', { value: services.client.userPoolClientId });
+        new CfnOutput(this, 'ServiceTokenUrl', { value: `${services.domain.baseUrl()}/oauth2/token` });
+      }
     }
 
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.proxy.endpoint });
@@ -398,5 +416,35 @@ export class StatefulStack extends Stack {
       },
     );
     return { userPool, client };
+  }
+
+  /**
+   * Marketplace services' own way in: a resource server with the scope `chat/service`, an app
+   * client (with a secret) that may only use the client-credentials grant for that scope, and
+   * the pool's domain, whose `/oauth2/token` issues the tokens. Such tokens carry `scope` and
+   * `client_id` and no custom attributes: the handlers make them services by the scope.
+   */
+  private createServiceClient(prefix: string, userPool: cognito.UserPool, options: { domainPrefix?: string }) {
+    const scope = new cognito.ResourceServerScope({ scopeName: SERVICE_SCOPE_NAME, scopeDescription: 'Act in the chat as a marketplace service' });
+    const resourceServer = userPool.addResourceServer('ServiceResourceServer', {
+      identifier: SERVICE_RESOURCE_SERVER,
+      userPoolResourceServerName: `${prefix}-chat`,
+      scopes: [scope],
+    });
+    const client = userPool.addClient('ServiceClient', {
+      userPoolClientName: `${prefix}-services`,
+      generateSecret: true,
+      authFlows: {},
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: [cognito.OAuthScope.resourceServer(resourceServer, scope)],
+      },
+      accessTokenValidity: Duration.hours(1),
+      preventUserExistenceErrors: true,
+    });
+    const domain = userPool.addDomain('ServiceDomain', {
+      cognitoDomain: { domainPrefix: options.domainPrefix ?? `${prefix}-${this.account}` },
+    });
+    return { client, domain };
   }
 }

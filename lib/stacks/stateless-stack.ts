@@ -206,6 +206,7 @@ export class StatelessStack extends Stack {
       AUTH_CLAIM_USER_ID: auth.claims.userId,
       AUTH_CLAIM_ROLE: auth.claims.role,
       AUTH_CLAIM_PROVIDER_ID: auth.claims.providerId,
+      ...(auth.serviceScope ? { AUTH_SERVICE_SCOPE: auth.serviceScope } : {}),
     };
     // Every trigger of the manifest, with how long its kind of function may run.
     const routes = [

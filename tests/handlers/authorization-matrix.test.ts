@@ -1,8 +1,8 @@
 /**
  * Who may do what, route by route and action by action, through the real handlers: the
  * conversation's customer, its provider's staff (two users of one business), another customer,
- * another provider's staff, an admin, and callers without a valid token. Outsiders are refused
- * and never see the conversation's content.
+ * another provider's staff, an admin, a service (a backend of the marketplace), and callers
+ * without a valid token. Outsiders are refused and never see the conversation's content.
  *
  * HTTP callers without a valid token: in AWS the JWT authorizer answers 401 before any handler
  * runs (as the harness does here), and the handler's own defence, an event without verified
@@ -23,6 +23,7 @@ const CALLERS = [
   'otherCustomer',
   'otherProviderStaff',
   'admin',
+  'service',
   'noToken',
   'expiredToken',
   'wrongAudience',
@@ -36,6 +37,7 @@ const SUBJECTS: Record<Exclude<Caller, 'noToken'>, DevTokenSubject> = {
   otherCustomer: people.otherCustomer,
   otherProviderStaff: people.otherStaff,
   admin: people.admin,
+  service: people.service,
   expiredToken: people.customer,
   wrongAudience: people.customer,
 };
@@ -97,48 +99,48 @@ afterAll(async () => {
 // ─── HTTP ──────────────────────────────────────────────────────────────────────────────
 
 /** Expected status per caller, in CALLERS order; the last entry is for every unauthenticated caller. */
-type Row = [participantCustomer: number, participantStaff: number, sameProviderStaff: number, otherCustomer: number, otherProviderStaff: number, admin: number, unauthenticated: number];
+type Row = [participantCustomer: number, participantStaff: number, sameProviderStaff: number, otherCustomer: number, otherProviderStaff: number, admin: number, service: number, unauthenticated: number];
 
 // Ordered so that archiving comes last (a send would bring the conversation back to the inbox).
 const HTTP_MATRIX: [HttpRouteName, Row][] = [
-  ['startConversation', [200, 200, 200, 403, 403, 200, 401]],
-  ['listConversations', [200, 200, 200, 200, 200, 403, 401]],
-  ['getMessages', [200, 200, 200, 403, 403, 200, 401]],
+  ['startConversation', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['listConversations', [200, 200, 200, 200, 200, 403, 403, 401]],
+  ['getMessages', [200, 200, 200, 403, 403, 200, 200, 401]],
   // Searching one conversation is reading it; without conversationId, see the test below.
-  ['searchMessages', [200, 200, 200, 403, 403, 200, 401]],
-  ['getTyping', [200, 200, 200, 403, 403, 200, 401]],
-  ['onlineUsers', [200, 200, 200, 200, 200, 200, 401]],
-  ['sendMessage', [201, 201, 201, 403, 403, 403, 401]],
-  ['markRead', [200, 200, 200, 403, 403, 403, 401]],
-  ['editMessage', [200, 403, 403, 403, 403, 403, 401]],
+  ['searchMessages', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['getTyping', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['onlineUsers', [200, 200, 200, 200, 200, 200, 403, 401]],
+  ['sendMessage', [201, 201, 201, 403, 403, 403, 403, 401]],
+  ['markRead', [200, 200, 200, 403, 403, 403, 403, 401]],
+  ['editMessage', [200, 403, 403, 403, 403, 403, 403, 401]],
   // The customer deletes first; the admin's delete then answers the same tombstone.
-  ['deleteMessage', [200, 403, 403, 403, 403, 200, 401]],
-  ['addReaction', [200, 200, 200, 403, 403, 403, 401]],
-  ['removeReaction', [200, 200, 200, 403, 403, 403, 401]],
+  ['deleteMessage', [200, 403, 403, 403, 403, 200, 403, 401]],
+  ['addReaction', [200, 200, 200, 403, 403, 403, 403, 401]],
+  ['removeReaction', [200, 200, 200, 403, 403, 403, 403, 401]],
   // Outsiders have a feed of their own, without this conversation in it; admins have none.
-  ['sync', [200, 200, 200, 200, 200, 403, 401]],
-  ['archiveConversation', [200, 200, 200, 403, 403, 403, 401]],
+  ['sync', [200, 200, 200, 200, 200, 403, 403, 401]],
+  ['archiveConversation', [200, 200, 200, 403, 403, 403, 403, 401]],
   // The customer blocks; the rest find it blocked already (200 for whoever may block), then the
   // customer (who blocked) lifts it; then staff end it for good.
-  ['blockConversation', [200, 200, 200, 403, 403, 200, 401]],
-  ['unblockConversation', [200, 200, 200, 403, 403, 200, 401]],
-  ['endConversation', [403, 200, 200, 403, 403, 200, 401]],
+  ['blockConversation', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['unblockConversation', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['endConversation', [403, 200, 200, 403, 403, 200, 200, 401]],
   // Assignment in the shared inbox: the provider's staff only.
-  ['assignConversation', [403, 200, 200, 403, 403, 403, 401]],
+  ['assignConversation', [403, 200, 200, 403, 403, 403, 403, 401]],
   // Reports: of the other side's message (staff sent it; their colleague is not its sender);
   // the queue and its resolutions are the admins'.
-  ['reportMessage', [200, 403, 201, 403, 403, 403, 401]],
-  ['listReports', [403, 403, 403, 403, 403, 200, 401]],
-  ['resolveReport', [403, 403, 403, 403, 403, 200, 401]],
+  ['reportMessage', [200, 403, 201, 403, 403, 403, 403, 401]],
+  ['listReports', [403, 403, 403, 403, 403, 200, 403, 401]],
+  ['resolveReport', [403, 403, 403, 403, 403, 200, 403, 401]],
   // Devices are everyone's own: admins have none (nothing is ever pushed to them).
-  ['registerDevice', [201, 201, 201, 201, 201, 403, 401]],
-  ['listDevices', [200, 200, 200, 200, 200, 200, 401]],
+  ['registerDevice', [201, 201, 201, 201, 201, 403, 403, 401]],
+  ['listDevices', [200, 200, 200, 200, 200, 200, 200, 401]],
   // The customer deletes their own device; to everyone else it does not exist.
-  ['deleteDevice', [204, 404, 404, 404, 404, 404, 401]],
-  ['muteConversation', [200, 200, 200, 403, 403, 403, 401]],
-  ['health', [200, 200, 200, 200, 200, 200, 200]],
-  ['apiDocs', [200, 200, 200, 200, 200, 200, 200]],
-  ['openApiDocument', [200, 200, 200, 200, 200, 200, 200]],
+  ['deleteDevice', [204, 404, 404, 404, 404, 404, 404, 401]],
+  ['muteConversation', [200, 200, 200, 403, 403, 403, 403, 401]],
+  ['health', [200, 200, 200, 200, 200, 200, 200, 200]],
+  ['apiDocs', [200, 200, 200, 200, 200, 200, 200, 200]],
+  ['openApiDocument', [200, 200, 200, 200, 200, 200, 200, 200]],
 ];
 
 const CODES: Record<number, string> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
@@ -190,13 +192,13 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
 }
 
 const httpCases = HTTP_MATRIX.flatMap(([route, row]) =>
-  CALLERS.map((caller, i) => [route, caller, row[Math.min(i, 6)]!] as const),
+  CALLERS.map((caller, i) => [route, caller, row[Math.min(i, 7)]!] as const),
 );
 
 describe('HTTP routes', () => {
   beforeAll(async () => {
     // Everyone is online, so online-users has someone to leak if it would.
-    for (const caller of CALLERS.slice(0, 6)) await h.ws.connect(`http-${caller}`, { token: h.token(SUBJECTS[caller as Exclude<Caller, 'noToken'>]) });
+    for (const caller of CALLERS.slice(0, 7)) await h.ws.connect(`http-${caller}`, { token: h.token(SUBJECTS[caller as Exclude<Caller, 'noToken'>]) });
   });
 
   it('covers every HTTP route of the manifest', () => {
@@ -241,6 +243,20 @@ describe('HTTP routes', () => {
     }
   });
 
+  // SYSTEM messages are the services' own: anyone else's is invalid data. Sent after the matrix,
+  // since a message brings an archived conversation back to the inbox.
+  const systemCases = CALLERS.map((caller) => [caller, caller === 'service' ? 201 : UNAUTHENTICATED.includes(caller) ? 401 : 400] as const);
+  it.each(systemCases)('a SYSTEM message sent over HTTP as %s answers %i', async (caller, expected) => {
+    const reply = await h.http('sendMessage', {
+      ...auth(caller),
+      params: { conversationId },
+      body: { content: `matrix system ${caller}`, messageType: 'SYSTEM' },
+    });
+    expect(reply.status, reply.body.slice(0, 300)).toBe(expected);
+    if (expected === 201) expect(reply.json.message).toMatchObject({ senderRole: 'service', messageType: 'SYSTEM', senderId: people.service.userId });
+    if (expected === 400) expect(reply.json.error.code).toBe('VALIDATION_ERROR');
+  });
+
   it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
     'searching everything finds the conversation\'s messages only for its readers (%s)',
     async (caller) => {
@@ -261,8 +277,8 @@ describe('HTTP routes', () => {
     async (caller) => {
       for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'assignConversation', 'muteConversation'] as const) {
         const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
-        // An admin may not send anywhere: refused before the lookup.
-        const expected = caller === 'admin' && route === 'sendMessage' ? 403 : 404;
+        // Admins and services may not send TEXT anywhere: refused before the lookup.
+        const expected = (caller === 'admin' || caller === 'service') && route === 'sendMessage' ? 403 : 404;
         expect(reply.status, `${route}: ${reply.body}`).toBe(expected);
         expect(reply.json.error.code).toBe(CODES[expected]);
       }
@@ -280,6 +296,7 @@ type WsRow = [
   otherCustomer: Outcome,
   otherProviderStaff: Outcome,
   admin: Outcome,
+  service: Outcome,
   noToken: Outcome,
   expiredToken: Outcome,
   wrongAudience: Outcome,
@@ -290,19 +307,19 @@ const F = 'FORBIDDEN';
 
 const WS_MATRIX: [action: string, event: string, row: WsRow][] = [
   // Without a token, `chat-authenticate {}` is invalid data; a bad token is refused.
-  ['authenticate', 'chat-authenticate', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'VALIDATION_ERROR', U, U]],
-  ['joinConversation', 'chat-join-conversation', ['ack', 'ack', 'ack', F, F, 'ack', U, U, U]],
-  ['typing', 'chat-typing', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
-  ['sendMessage', 'chat-send-message', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  ['authenticate', 'chat-authenticate', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'VALIDATION_ERROR', U, U]],
+  ['joinConversation', 'chat-join-conversation', ['ack', 'ack', 'ack', F, F, 'ack', 'ack', U, U, U]],
+  ['typing', 'chat-typing', ['ack', 'ack', 'ack', F, F, F, F, U, U, U]],
+  ['sendMessage', 'chat-send-message', ['ack', 'ack', 'ack', F, F, F, F, U, U, U]],
   // Only the receiving side moves a status: the customer sent this message.
-  ['updateMessageStatus', 'chat-update-message-status', [F, 'ack', 'ack', F, F, F, U, U, U]],
-  ['markRead', 'chat-mark-read', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
-  ['editMessage', 'chat-edit-message', ['ack', F, F, F, F, F, U, U, U]],
-  ['deleteMessage', 'chat-delete-message', ['ack', F, F, F, F, 'ack', U, U, U]],
-  ['react', 'chat-react', ['ack', 'ack', 'ack', F, F, F, U, U, U]],
+  ['updateMessageStatus', 'chat-update-message-status', [F, 'ack', 'ack', F, F, F, F, U, U, U]],
+  ['markRead', 'chat-mark-read', ['ack', 'ack', 'ack', F, F, F, F, U, U, U]],
+  ['editMessage', 'chat-edit-message', ['ack', F, F, F, F, F, F, U, U, U]],
+  ['deleteMessage', 'chat-delete-message', ['ack', F, F, F, F, 'ack', F, U, U, U]],
+  ['react', 'chat-react', ['ack', 'ack', 'ack', F, F, F, F, U, U, U]],
   // Leaving a room is never an error for a signed-in connection (nothing to protect).
-  ['leaveConversation', 'chat-leave-conversation', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', U, U, U]],
-  ['ping', 'chat-ping', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack']],
+  ['leaveConversation', 'chat-leave-conversation', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', U, U, U]],
+  ['ping', 'chat-ping', ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack']],
 ];
 
 const connectionOf = (caller: Caller) => `ws-${caller}`;
@@ -375,6 +392,16 @@ describe('WebSocket actions', () => {
     if (OUTSIDERS.includes(caller)) expect(JSON.stringify(reply.frames)).not.toContain(SECRET);
   });
 
+  const wsSystemCases = CALLERS.map((caller) => [caller, caller === 'service' ? 'ack' : UNAUTHENTICATED.includes(caller) ? U : 'VALIDATION_ERROR'] as const);
+  it.each(wsSystemCases)('a SYSTEM message sent over WebSocket by %s answers %s', async (caller, expected) => {
+    const requestId = `matrix-system-${caller}`;
+    const data = { conversationId, content: `matrix ws system ${caller}`, messageType: 'SYSTEM' };
+    const reply = await h.ws.send(connectionOf(caller), { action: 'sendMessage', data, requestId });
+    const answer = reply.frames.find((f) => (f.event === 'chat-ack' || f.event === 'chat-error') && f.requestId === requestId);
+    if (expected === 'ack') expect(answer?.event, JSON.stringify(answer?.data)).toBe('chat-ack');
+    else expect(answer?.data.code).toBe(expected);
+  });
+
   it('never delivered the conversation’s content to an outsider’s connection', () => {
     for (const caller of OUTSIDERS) {
       for (const id of [connectionOf(caller), `http-${caller}`]) {
@@ -388,8 +415,8 @@ describe('WebSocket actions', () => {
     }
   });
 
-  it('let every participant’s connection, and the admin who joined, hear the participants’ messages', () => {
-    for (const caller of ['participantCustomer', 'participantStaff', 'sameProviderStaff', 'admin'] as const) {
+  it('let every participant’s connection, and the admin and the service who joined, hear the participants’ messages', () => {
+    for (const caller of ['participantCustomer', 'participantStaff', 'sameProviderStaff', 'admin', 'service'] as const) {
       const contents = h.eventsFor(connectionOf(caller), 'chat-new-message').map((f) => f.data.message.content);
       expect(contents, caller).toEqual(expect.arrayContaining(['matrix ws participantCustomer sendMessage', 'matrix ws sameProviderStaff chat-send-message']));
     }

@@ -26,6 +26,20 @@ describe('deployment settings (CDK context)', () => {
     });
   });
 
+  it('sets up services only when asked, on the stack\'s own pool, or by scope with an external issuer', () => {
+    expect(parseDeploymentSettings({}).identity).not.toHaveProperty('serviceClient');
+    expect(parseDeploymentSettings({ serviceClient: 'true' }).identity).toMatchObject({ kind: 'cognito', serviceClient: {} });
+    expect(parseDeploymentSettings({ serviceClient: true, serviceDomainPrefix: 'chat-prod' }).identity).toMatchObject({ serviceClient: { domainPrefix: 'chat-prod' } });
+    expect(parseDeploymentSettings({ authIssuer: 'https://auth.example.com', authAudience: 'a', authServiceScope: 'chat/service' }).identity).toMatchObject({
+      kind: 'external',
+      serviceScope: 'chat/service',
+    });
+    expect(problems({ authIssuer: 'https://auth.example.com', authAudience: 'a', serviceClient: true })).toEqual([expect.stringMatching(/^serviceClient: /)]);
+    expect(problems({ serviceDomainPrefix: 'chat-prod' })).toEqual([expect.stringMatching(/^serviceDomainPrefix: /)]);
+    expect(problems({ authServiceScope: 'chat/service' })).toEqual([expect.stringMatching(/^authServiceScope: /)]);
+    expect(problems({ serviceClient: true, serviceDomainPrefix: 'Not_A_Prefix' })).toEqual([expect.stringMatching(/^serviceDomainPrefix: /)]);
+  });
+
   it('turns protection and Multi-AZ on for production stages unless told otherwise', () => {
     expect(parseDeploymentSettings({ stage: 'prod' })).toMatchObject({ production: true, deletionProtection: true, database: { multiAz: true } });
     expect(parseDeploymentSettings({ stage: 'prod', deletionProtection: 'false', databaseMultiAz: false })).toMatchObject({

@@ -7,6 +7,7 @@ import { synth } from './synth.ts';
 
 const CONFIGURATIONS: [string, Record<string, unknown>][] = [
   ['dev defaults (Cognito, single-AZ, no rotation)', {}],
+  ['services with client-credentials tokens (resource server, service client, domain)', { serviceClient: true }],
   [
     'production (custom domains, alarm email, rotation, Multi-AZ)',
     {

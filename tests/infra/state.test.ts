@@ -130,3 +130,52 @@ describe('Cognito (when no external issuer is configured)', () => {
     expect(client.Properties?.WriteAttributes).toEqual(['email']);
   });
 });
+
+describe('services (context serviceClient)', () => {
+  const withServices = synth({ serviceClient: true, serviceDomainPrefix: 'chat-dev-services' });
+
+  it('are off by default: no resource server, one app client, no domain', () => {
+    dev.statefulTemplate.resourceCountIs('AWS::Cognito::UserPoolResourceServer', 0);
+    dev.statefulTemplate.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    dev.statefulTemplate.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
+  });
+
+  it('get a resource server with the chat/service scope, a client-credentials client with a secret, and the token domain', () => {
+    withServices.statefulTemplate.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'chat',
+      Scopes: [{ ScopeName: 'service', ScopeDescription: 'Act in the chat as a marketplace service' }],
+    });
+    const clients = resources(withServices.statefulTemplate, 'AWS::Cognito::UserPoolClient').map(([, client]) => client.Properties!);
+    const service = clients.find((client) => client.ClientName === 'provider-customer-chat-dev-services')!;
+    expect(service).toMatchObject({ GenerateSecret: true, AllowedOAuthFlows: ['client_credentials'], AllowedOAuthFlowsUserPoolClient: true });
+    expect(JSON.stringify(service.AllowedOAuthScopes)).toContain('/service');
+    // The people's client stays as it was.
+    const app = clients.find((client) => client.ClientName === 'provider-customer-chat-dev-app')!;
+    expect(app).toEqual(resources(dev.statefulTemplate, 'AWS::Cognito::UserPoolClient')[0]![1].Properties);
+    withServices.statefulTemplate.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'chat-dev-services' });
+    withServices.statefulTemplate.hasOutput('ServiceTokenUrl', {});
+    withServices.statefulTemplate.hasOutput('ServiceClientId', {});
+  });
+
+  it('add the service client to the audience and tell the handlers the scope, without adding a stateless resource', () => {
+    const [, authorizer] = resources(withServices.statelessTemplate, 'AWS::ApiGatewayV2::Authorizer')[0]!;
+    const audience = (authorizer.Properties?.JwtConfiguration as { Audience: unknown[] }).Audience;
+    expect(audience).toHaveLength(2);
+    expect(JSON.stringify(audience)).toContain('ServiceClient');
+    const variables = Object.values(withServices.statelessTemplate.findResources('AWS::Lambda::Function')).map(
+      (fn) => (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>,
+    );
+    expect(variables.filter((v) => v.AUTH_ISSUER !== undefined).every((v) => v.AUTH_SERVICE_SCOPE === 'chat/service')).toBe(true);
+    const count = (template: typeof dev.statelessTemplate) => Object.keys(template.toJSON().Resources as object).length;
+    expect(count(withServices.statelessTemplate)).toBe(count(dev.statelessTemplate));
+    for (const v of Object.values(dev.statelessTemplate.findResources('AWS::Lambda::Function'))) {
+      expect(v.Properties.Environment?.Variables?.AUTH_SERVICE_SCOPE).toBeUndefined();
+    }
+  });
+
+  it('with an external issuer, pass its scope to the handlers', () => {
+    const external = synth({ authIssuer: 'https://auth.example.com', authAudience: 'chat-app', authServiceScope: 'marketplace/chat' });
+    const variables = Object.values(external.statelessTemplate.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Environment?.Variables ?? {});
+    expect(variables.some((v: Record<string, unknown>) => v.AUTH_SERVICE_SCOPE === 'marketplace/chat')).toBe(true);
+  });
+});

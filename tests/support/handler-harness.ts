@@ -77,6 +77,8 @@ export const people = {
   /** Staff of provider 2, who is not in the conversation. */
   otherStaff: { userId: 9, role: 'provider', providerId: 2 },
   admin: { userId: 99, role: 'admin' },
+  /** A backend of the marketplace (bookings): in no conversation, acting in all. */
+  service: { userId: 1000, role: 'service' },
 } as const satisfies Record<string, DevTokenSubject>;
 
 export interface ServerFrame {

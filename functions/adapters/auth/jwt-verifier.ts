@@ -8,7 +8,8 @@
  *   `audience` = the app client id). Both ID tokens (`aud` = client id) and access tokens (no
  *   `aud`, `client_id` = client id) are accepted. Cognito only puts custom attributes such as
  *   `custom:userId` in ID tokens; access tokens carry them only when a pre token generation
- *   trigger adds them, otherwise they are refused for lacking the identity claims.
+ *   trigger adds them, otherwise they are refused for lacking the identity claims, except a
+ *   client-credentials token whose `scope` holds `serviceScope`: a service's (see identityFromClaims).
  * - A host app's own issuer: any `iss` and `aud`, keys at `jwksUri` (default
  *   `<issuer>/.well-known/jwks.json`).
  * - A pinned key set, verified without touching the network: `jwks` without `jwksUri`, or a
@@ -39,6 +40,11 @@ export interface JwtVerifierOptions {
   jwksUri?: string;
   /** Where the identity lives in the claims (e.g. `custom:userId` in a Cognito pool). */
   claimNames: ClaimNames;
+  /**
+   * The scope that makes an access token a service's (`AUTH_SERVICE_SCOPE`): Cognito
+   * client-credentials tokens carry `scope` and `client_id`, and no custom claims.
+   */
+  serviceScope?: string;
   /**
    * Keys to trust up front (`cacheJwks`). Without `jwksUri` they are the only keys: nothing is
    * ever fetched. With `jwksUri` they only save the first download.
@@ -84,7 +90,7 @@ const offlineFetcher = {
  * or when a `file:` key set cannot be read.
  */
 export function makeJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
-  const { issuer, claimNames, jwks, graceSeconds = 0, logger } = options;
+  const { issuer, claimNames, serviceScope, jwks, graceSeconds = 0, logger } = options;
   const audiences: readonly string[] = typeof options.audience === 'string' ? [options.audience] : options.audience;
   if (audiences.length === 0) throw new Error('The token audience must not be empty');
   const fromFile = options.jwksUri?.startsWith('file:') ? readJwksFile(options.jwksUri) : undefined;
@@ -124,7 +130,7 @@ export function makeJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         throw refusal(error, logger);
       }
       try {
-        return { identity: identityFromClaims(payload, claimNames), expiresAt: (payload.exp as number) * 1000 };
+        return { identity: identityFromClaims(payload, claimNames, { serviceScope }), expiresAt: (payload.exp as number) * 1000 };
       } catch (error) {
         logger?.info('Token refused', { reason: 'IdentityClaims' });
         throw error;

@@ -41,6 +41,8 @@ interface ConnectionItem {
   userId?: number;
   role?: Role;
   providerId?: number;
+  /** A service's client id (Identity.serviceId). */
+  serviceId?: string;
   partyKey?: string;
 }
 
@@ -75,6 +77,7 @@ function toItem(connection: Connection): ConnectionItem {
     userId: identity?.userId,
     role: identity?.role,
     providerId: identity?.providerId,
+    serviceId: identity?.serviceId,
     partyKey: party ? partyKeyOf(party) : undefined,
   };
 }
@@ -87,7 +90,12 @@ function toConnection(item: Record<string, unknown>): Connection {
     expiresAt: row.expiresAt,
     identity:
       row.userId !== undefined && row.role !== undefined
-        ? { userId: row.userId, role: row.role, ...(row.providerId !== undefined ? { providerId: row.providerId } : {}) }
+        ? {
+            userId: row.userId,
+            role: row.role,
+            ...(row.providerId !== undefined ? { providerId: row.providerId } : {}),
+            ...(row.serviceId !== undefined ? { serviceId: row.serviceId } : {}),
+          }
         : null,
   };
   if (row.authDeadline !== undefined) connection.authDeadline = row.authDeadline;
@@ -224,6 +232,7 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
         '#authDeadline': 'authDeadline',
         '#awaitingAuth': 'awaitingAuth',
         '#providerId': 'providerId',
+        '#serviceId': 'serviceId',
         '#partyKey': 'partyKey',
       };
       const values: Record<string, unknown> = {
@@ -238,6 +247,12 @@ export function makeConnectionStore({ doc, tableName, clock = systemClock }: Con
         values[':providerId'] = identity.providerId;
       } else {
         remove.push('#providerId');
+      }
+      if (identity.serviceId !== undefined) {
+        set.push('#serviceId = :serviceId');
+        values[':serviceId'] = identity.serviceId;
+      } else {
+        remove.push('#serviceId');
       }
       if (party) {
         set.push('#partyKey = :partyKey');

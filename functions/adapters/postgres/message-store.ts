@@ -46,10 +46,11 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            SET "lastSeq" = "lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at}
          WHERE id = ${input.conversationId}
            AND status = 'ACTIVE'
-           AND CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int
+           AND (${input.senderRole} = 'service'
+                OR CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int)
            AND NOT EXISTS (
                  SELECT 1 FROM ${T.messages}
-                  WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSide"
+                  WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
                     AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text)
            AND (${replyToId}::text IS NULL OR EXISTS (
                  SELECT 1 FROM ${T.messages} WHERE id = ${replyToId}::text AND "conversationId" = ${input.conversationId}))
@@ -58,7 +59,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
         INSERT INTO ${T.messages}
                (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content,
                 attachments, "replyToId", metadata, "clientMessageId", "createdAt", "updatedAt")
-        SELECT ${createId()}, ${input.conversationId}, conv."lastSeq", ${input.senderId}, ${input.senderRole}::"ChatSide",
+        SELECT ${createId()}, ${input.conversationId}, conv."lastSeq", ${input.senderId}, ${input.senderRole}::"ChatSender",
                CASE WHEN ${input.senderRole} = 'customer' THEN conv."providerId" ELSE conv."customerId" END,
                ${input.messageType}::"ProviderChatMessageType", ${input.content},
                ${json(input.attachments)}::jsonb, ${replyToId}::text, ${json(input.metadata)}::jsonb, ${clientMessageId}::text,
@@ -68,7 +69,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       ), participants AS (
         UPDATE ${T.participants} p
            SET "lastActivityAt" = ${at}, "updatedAt" = ${at}, "archivedAt" = NULL,
-               "unreadCount" = p."unreadCount" + CASE WHEN p.side <> ${input.senderRole}::"ChatSide" THEN 1 ELSE 0 END
+               "unreadCount" = p."unreadCount" + CASE WHEN p.side::text <> ${input.senderRole}::text THEN 1 ELSE 0 END
           FROM conv
          WHERE p."conversationId" = ${input.conversationId}
       ), change AS (
@@ -80,7 +81,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       SELECT *, true AS created, (SELECT id FROM change) AS "changeId" FROM inserted
       UNION ALL
       SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId" FROM ${T.messages}
-       WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSide"
+       WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
          AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
   }
 
@@ -92,7 +93,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     });
     if (!conversation) throw new NotFoundError('Conversation not found');
     const sidePartyId = input.senderRole === 'customer' ? conversation.customerId : conversation.providerId;
-    if (sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
+    if (input.senderRole !== 'service' && sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
     if (conversation.status !== 'ACTIVE') {
       throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
     }
@@ -244,11 +245,12 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
           -- mark-read covers it). The count is lowered by messages counted from this statement's
           -- snapshot, which holds every message up to the seq it moves to; the row's latest
           -- version (locked) gives the base, so racing sends and mark-reads are never lost.
+          -- A service's message was received by both sides: its receipt moves neither (mark-read does).
           UPDATE ${T.participants} p
              SET "lastReadSeq" = target.seq,
                  "unreadCount" = GREATEST(p."unreadCount" - (
                    SELECT count(*)::int FROM ${T.messages} m
-                    WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side
+                    WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text
                       AND m.seq > p."lastReadSeq" AND m.seq <= target.seq), 0),
                  "updatedAt" = ${at}
             FROM updated u
@@ -259,8 +261,8 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                            AND m.seq > u.seq AND m.status IN ('SENT', 'DELIVERED')),
                        (SELECT c."lastSeq" FROM ${T.conversations} c WHERE c.id = u."conversationId")) AS seq
             ) target
-           WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId"
-             AND p.side <> u."senderRole" AND u.seq > p."lastReadSeq"
+           WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId" AND u."senderRole" <> 'service'
+             AND p.side::text <> u."senderRole"::text AND u.seq > p."lastReadSeq"
              AND NOT EXISTS (
                    SELECT 1 FROM ${T.messages} m
                     WHERE m."conversationId" = u."conversationId" AND m."senderRole" = u."senderRole"
@@ -295,7 +297,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
              SET status = 'READ', "readAt" = ${at}, "deliveredAt" = COALESCE(m."deliveredAt", ${at}), "updatedAt" = ${at}
             FROM previous
            WHERE m."conversationId" = ${conversationId} AND m.seq > previous."lastReadSeq"
-             AND m."senderRole" <> ${side}::"ChatSide" AND m.status IN ('SENT', 'DELIVERED')
+             AND m."senderRole"::text <> ${side}::text AND m.status IN ('SENT', 'DELIVERED')
           RETURNING ${messageColumns('m')}
         ), participant AS (
           -- The read position moves to the snapshot's lastSeq. The unread count is not reset to 0:
@@ -307,7 +309,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
           UPDATE ${T.participants} p
              SET "unreadCount" = GREATEST(p."unreadCount" - (
                    SELECT count(*)::int FROM ${T.messages} m
-                    WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side
+                    WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text
                       AND m.seq > p."lastReadSeq" AND m.seq <= conv."lastSeq"), 0),
                  "lastReadSeq" = GREATEST(p."lastReadSeq", conv."lastSeq"), "updatedAt" = ${at}
             FROM conv, (SELECT count(*) FROM updated) moved

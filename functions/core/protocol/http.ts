@@ -78,8 +78,8 @@ const INTERNAL = fail('INTERNAL: something went wrong on our side (logged; the m
 
 const badConversationId = 'VALIDATION_ERROR: conversationId is not an id (1–64 characters, no U+0000)';
 const noConversation = 'NOT_FOUND: no conversation with this id';
-const notParticipant = "FORBIDDEN: the caller is not a participant (admins may read but never act)";
-const notReader = 'FORBIDDEN: the caller is neither a participant nor an admin';
+const notParticipant = "FORBIDDEN: the caller is not a participant (admins and services may read but never act)";
+const notReader = 'FORBIDDEN: the caller is neither a participant, an admin nor a service';
 
 const history = z.object({
   messages: z.array(wireMessage).describe('Ascending by seq'),
@@ -101,7 +101,7 @@ export const HTTP_CONTRACT = {
       200: { description: 'The ACTIVE conversation of this provider, customer and order already existed', schema: conversationResult },
       400: fail('VALIDATION_ERROR: providerId, customerId or orderId is not a positive integer'),
       401: UNAUTHORIZED,
-      403: fail('FORBIDDEN: a customer may only start their own conversations, staff only their business\'s'),
+      403: fail('FORBIDDEN: a customer may only start their own conversations, staff only their business\'s (admins and services any)'),
       409: fail('CONFLICT: a conversation of this customer and provider is BLOCKED'),
       500: INTERNAL,
       503: UNAVAILABLE,
@@ -116,7 +116,7 @@ export const HTTP_CONTRACT = {
       },
       400: fail('VALIDATION_ERROR: a bad status, assignee or limit, or a cursor the API did not issue'),
       401: UNAUTHORIZED,
-      403: fail("FORBIDDEN: admins have no inbox (they open conversations by id); only the provider's staff filter by assignee"),
+      403: fail("FORBIDDEN: admins and services have no inbox (they open conversations by id); only the provider's staff filter by assignee"),
       500: INTERNAL,
       503: UNAVAILABLE,
     },
@@ -140,7 +140,7 @@ export const HTTP_CONTRACT = {
     responses: {
       201: { description: 'Stored, then delivered to both sides as chat-new-message', schema: messageResult },
       200: { description: 'A repeated clientMessageId: the message stored the first time (delivered again)', schema: messageResult },
-      400: fail('VALIDATION_ERROR: blank TEXT content, a SYSTEM or unknown messageType, or a replyToId of another conversation'),
+      400: fail('VALIDATION_ERROR: blank TEXT content, an unknown messageType, a SYSTEM message from anyone but a service, or a replyToId of another conversation'),
       401: UNAUTHORIZED,
       403: fail(notParticipant),
       404: fail(noConversation),
@@ -194,6 +194,7 @@ export const HTTP_CONTRACT = {
     responses: {
       200: { description: 'Online users on the other side of the caller\'s conversations (every online user for an admin), by userId', schema: z.object({ users: z.array(wirePresence) }) },
       401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: services (who are on no side of a conversation)'),
       500: INTERNAL,
       503: UNAVAILABLE,
     },
@@ -264,7 +265,7 @@ export const HTTP_CONTRACT = {
       },
       400: fail('VALIDATION_ERROR: a bad limit, or a since the API did not issue'),
       401: UNAUTHORIZED,
-      403: fail('FORBIDDEN: admins have no change feed'),
+      403: fail('FORBIDDEN: admins and services have no change feed'),
       410: fail('CURSOR_EXPIRED: since is older than CHAT_SYNC_RETENTION_DAYS; sync again without it and reload'),
       500: INTERNAL,
       503: UNAVAILABLE,
@@ -276,7 +277,7 @@ export const HTTP_CONTRACT = {
       200: { description: 'BLOCKED, with blockedBy; also when it was blocked already (nothing changes)', schema: conversationResult },
       400: fail(badConversationId),
       401: UNAUTHORIZED,
-      403: fail("FORBIDDEN: only the conversation's participants or an admin may block it"),
+      403: fail("FORBIDDEN: only the conversation's participants, an admin or a service may block it"),
       404: fail(noConversation),
       409: fail('CONFLICT: the conversation is ENDED'),
       500: INTERNAL,
@@ -289,7 +290,7 @@ export const HTTP_CONTRACT = {
       200: { description: 'ACTIVE again; also when it was not blocked (nothing changes)', schema: conversationResult },
       400: fail(badConversationId),
       401: UNAUTHORIZED,
-      403: fail('FORBIDDEN: only the side that blocked it, or an admin, may unblock it'),
+      403: fail('FORBIDDEN: only the actor that blocked it (a side or a service), or an admin, may unblock it'),
       404: fail(noConversation),
       409: fail('CONFLICT: the conversation is ENDED, or another conversation of this order is ACTIVE'),
       500: INTERNAL,
@@ -302,7 +303,7 @@ export const HTTP_CONTRACT = {
       200: { description: 'ENDED: read-only for good; also when it had ended already', schema: conversationResult },
       400: fail(badConversationId),
       401: UNAUTHORIZED,
-      403: fail("FORBIDDEN: only the provider's staff or an admin may end a conversation"),
+      403: fail("FORBIDDEN: only the provider's staff, an admin or a service may end a conversation"),
       404: fail(noConversation),
       409: fail('CONFLICT: the conversation is BLOCKED (unblock it first)'),
       500: INTERNAL,
@@ -331,7 +332,7 @@ export const HTTP_CONTRACT = {
       200: { description: 'The caller had reported this message already: the same report', schema: reportResult },
       400: fail('VALIDATION_ERROR: a bad id, a reason that is not spam, abuse, scam, off_platform or other, or a note over 1000 characters'),
       401: UNAUTHORIZED,
-      403: fail('FORBIDDEN: not a participant (admins do not report, they resolve), or the caller\'s own message'),
+      403: fail('FORBIDDEN: not a participant (admins do not report, they resolve; services do not report), or the caller\'s own message'),
       404: fail('NOT_FOUND: no such message in this conversation'),
       500: INTERNAL,
       503: UNAVAILABLE,

@@ -65,16 +65,16 @@ export const historyQuery = z
     message: 'use at most one of page, after and before',
   });
 
-/** What a client may send: SYSTEM messages are the product's own, never a client's. */
-const clientMessageType = z.enum(MESSAGE_TYPES, err).exclude(['SYSTEM']);
-export const CLIENT_MESSAGE_TYPES = clientMessageType.options;
+/** What a participant may send: SYSTEM messages are the product's own, sent by its services only. */
+export const CLIENT_MESSAGE_TYPES = z.enum(MESSAGE_TYPES, err).exclude(['SYSTEM']).options;
+const messageType = z.enum(MESSAGE_TYPES, err).meta({ description: 'SYSTEM is for services only: anyone else sending one gets VALIDATION_ERROR' });
 
 /** Attachments: a list of objects (the attachments feature refines each to `{id, …}`). */
 export const attachmentList = z.array(jsonObject, err);
 
 export const messageContent = {
   content: text(),
-  messageType: clientMessageType.default('TEXT'),
+  messageType: messageType.default('TEXT'),
   attachments: attachmentList.nullish(),
   replyToId: id.nullish(),
   metadata: jsonValue.nullish(),

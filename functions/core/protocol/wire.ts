@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { ChangeType } from '../events.ts';
-import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES, ROLES, SIDES } from '../model.ts';
+import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES, ROLES, SENDERS, SIDES } from '../model.ts';
 import { int, isoDate, jsonValue } from './primitives.ts';
 
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -29,8 +29,8 @@ export const wireMessage = z
     conversationId: z.string(),
     seq: int.describe('1, 2, 3… per conversation with no gaps: the order of record'),
     senderId: int,
-    senderRole: z.enum(SIDES),
-    receiverId: int.describe("The customer's userId when a provider sends; the providerId when a customer sends"),
+    senderRole: z.enum(SENDERS).describe('The sending side; `service` for a SYSTEM message a service sent, which both sides receive'),
+    receiverId: int.describe("The customer's userId when a provider or a service sends; the providerId when a customer sends"),
     messageType: z.enum(MESSAGE_TYPES),
     content: z.string().describe('Empty once the message is deleted'),
     attachments: jsonValue.nullable(),

@@ -1,16 +1,17 @@
 /**
  * Who may touch a conversation, as the policy (functions/core/policy.ts) declares it: participants
- * (the customer, and every staff user of the provider) may read and write; admins may read every
- * conversation (moderation) but never act in one. A conversation the caller may not see answers
+ * (the customer, and every staff user of the provider) may read and write; admins (moderation) and
+ * services (the marketplace's backends) may read every conversation but never act in one as a
+ * participant. A conversation the caller may not see answers
  * ForbiddenError without its content; a missing one answers NotFoundError.
  */
 import { ForbiddenError, NotFoundError } from '#core/errors';
-import { can } from '#core/policy';
-import { partyOf, sideOf, type Conversation, type Identity, type Party, type Side } from '#core/model';
+import { can, canEverywhere } from '#core/policy';
+import { partyOf, sideOf, type Conversation, type Identity, type Party, type Sender, type Side } from '#core/model';
 import type { ConnectionStore, ConversationStore, MessageContext, MessageStore, SubscriptionStore } from '#core/ports';
 
 export const NOT_A_PARTICIPANT = 'You are not a participant of this conversation';
-export const ADMIN_READ_ONLY = 'Admins may read conversations but not act in them';
+export const ADMIN_READ_ONLY = 'Admins and services may read conversations but not act in them';
 
 /** The conversation, or NotFoundError. */
 export async function loadConversation(conversations: Pick<ConversationStore, 'get'>, conversationId: string): Promise<Conversation> {
@@ -35,17 +36,18 @@ export function requireReader(identity: Identity, conversation: Pick<Conversatio
 export function requireParticipant(identity: Identity, conversation: Pick<Conversation, 'customerId' | 'providerId'>): Side {
   const side = sideOf(identity, conversation);
   if (side && can(identity, 'write', conversation)) return side;
-  throw new ForbiddenError(identity.role === 'admin' ? ADMIN_READ_ONLY : NOT_A_PARTICIPANT);
+  throw new ForbiddenError(canEverywhere(identity, 'read') ? ADMIN_READ_ONLY : NOT_A_PARTICIPANT);
 }
 
 /**
- * The party a non-admin caller speaks for.
- * @throws ForbiddenError for admins (who have no side) and for a provider identity without a providerId.
+ * The party a caller speaks for: customers and provider staff.
+ * @throws ForbiddenError with `noSideMessage` for admins and services (who have no side), and for
+ * a provider identity without a providerId.
  */
-export function requireParty(identity: Identity, adminMessage: string): Party {
+export function requireParty(identity: Identity, noSideMessage: string): Party {
   const party = partyOf(identity);
   if (party) return party;
-  throw new ForbiddenError(identity.role === 'admin' ? adminMessage : 'Your token does not name the business you act for');
+  throw new ForbiddenError(canEverywhere(identity, 'read') ? noSideMessage : 'Your token does not name the business you act for');
 }
 
 /** Both sides of a conversation as parties. */
@@ -96,6 +98,6 @@ export async function loadReadableMessage(
 }
 
 /** Whether `identity` sent `message`: the same user, acting for the same side. */
-export function isSenderOf(identity: Identity, side: Side | null, message: { senderId: number; senderRole: Side }): boolean {
+export function isSenderOf(identity: Identity, side: Side | null, message: { senderId: number; senderRole: Sender }): boolean {
   return side !== null && side === message.senderRole && identity.userId === message.senderId;
 }

@@ -45,7 +45,7 @@ export interface AuthenticateInput {
 export async function verifyToken(deps: Pick<SignInDeps, 'verifier' | 'clock' | 'metrics' | 'logger'>, token: string) {
   try {
     const verified = await deps.verifier.verify(token);
-    if (partyOf(verified.identity) === null && verified.identity.role !== 'admin') {
+    if (verified.identity.role === 'provider' && partyOf(verified.identity) === null) {
       throw new UnauthorizedError('A provider token must name the business (providerId)');
     }
     if (verified.expiresAt <= deps.clock.now().getTime()) throw new UnauthorizedError('The token has expired');
@@ -98,7 +98,7 @@ export async function signIn(
 }
 
 function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.userId === b.userId && a.role === b.role && a.providerId === b.providerId;
+  return a.userId === b.userId && a.role === b.role && a.providerId === b.providerId && a.serviceId === b.serviceId;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Settings } from '#config/settings';
 import { ConflictError, ForbiddenError, ValidationError } from '#core/errors';
-import type { Identity } from '#core/model';
+import { partyOf, type Identity } from '#core/model';
 import type { Clock, MessageStore } from '#core/ports';
 import { ADMIN_READ_ONLY, isSenderOf, loadReadableMessage } from './access.ts';
 import { announce, type AnnounceDeps } from './publish.ts';
@@ -43,7 +43,7 @@ export function makeEditMessage(deps: EditMessageDeps) {
 
     const { message, conversation, side } = await loadReadableMessage(messages, identity, messageId, conversationId);
     if (!isSenderOf(identity, side, message)) {
-      throw new ForbiddenError(identity.role === 'admin' ? ADMIN_READ_ONLY : 'Only its sender may edit a message');
+      throw new ForbiddenError(partyOf(identity) === null ? ADMIN_READ_ONLY : 'Only its sender may edit a message');
     }
     if (message.deletedAt) throw new ConflictError('A deleted message cannot be edited');
     if (message.messageType !== 'TEXT') throw new ConflictError('Only TEXT messages can be edited', { messageType: message.messageType });

@@ -47,7 +47,7 @@ export function makeListConversations({ conversations }: ListConversationsDeps) 
       throw new ValidationError('status must be ACTIVE or ARCHIVED', { field: 'status' });
     }
     if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer', { field: 'limit' });
-    const party = requireParty(identity, 'Admins have no inbox; open a conversation by its id');
+    const party = requireParty(identity, 'Admins and services have no inbox; open a conversation by its id');
     if (assignee !== undefined && party.side !== 'provider') {
       throw new ForbiddenError("Only the provider's staff filter their shared inbox by assignee");
     }

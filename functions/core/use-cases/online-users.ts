@@ -23,7 +23,7 @@ export function makeOnlineUsers({ conversations, presence, clock }: OnlineUsersD
     if (identity.role === 'admin') {
       online = await presence.allOnline(now);
     } else {
-      const counterparts = await conversations.counterpartsOf(requireParty(identity, 'Admins see every online user'));
+      const counterparts = await conversations.counterpartsOf(requireParty(identity, 'Services are on no side of a conversation: they have no counterparts to see online'));
       online = counterparts.length === 0 ? [] : await presence.onlineAmong(counterparts, now);
     }
     return { users: online.map(toWirePresence).sort((a, b) => a.userId - b.userId) };

@@ -1,8 +1,9 @@
 import type { Settings } from '#config/settings';
 import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
-import type { Clock, ConnectionStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
-import { ADMIN_READ_ONLY, requireParty } from './access.ts';
+import { canEverywhere, refusalOf, requireCapability } from '#core/policy';
+import type { AppendMessageInput, Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
+import { ADMIN_READ_ONLY, loadConversation, requireParty } from './access.ts';
 import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
@@ -12,6 +13,8 @@ export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT
 
 export interface SendMessageDeps {
   messages: Pick<MessageStore, 'append'>;
+  /** Read for a service's SYSTEM message only (a participant's send checks access in the append). */
+  conversations: Pick<ConversationStore, 'get'>;
   connections: Pick<ConnectionStore, 'forParties'>;
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
   rateLimiter: RateLimiter;
@@ -42,8 +45,9 @@ export interface SendMessageResult {
   created: boolean;
 }
 
-/** The rate-limit key of a user's sends. */
-export const sendRateKey = (userId: number) => `send:${userId}`;
+/** The rate-limit key of a user's sends; a service's are counted by its serviceId when it has one. */
+export const sendRateKey = (identity: Pick<Identity, 'userId' | 'serviceId'>) =>
+  identity.serviceId === undefined ? `send:${identity.userId}` : `send:service:${identity.serviceId}`;
 
 /** Length in characters (code points), as JSON Schema's maxLength counts: an emoji is one. */
 function characterCount(text: string, atMost: number): number {
@@ -90,6 +94,10 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
   if (!(MESSAGE_TYPES as readonly string[]).includes(messageType)) {
     throw new ValidationError(`messageType must be one of ${MESSAGE_TYPES.join(', ')}`, { field: 'messageType' });
   }
+  // SYSTEM messages are the product's own: a participant's (or an admin's) is invalid data, not a refusal.
+  if (messageType === 'SYSTEM' && !canEverywhere(input.identity, 'sendSystem')) {
+    throw new ValidationError(`messageType SYSTEM is not allowed: ${refusalOf('sendSystem')}`, { field: 'messageType' });
+  }
   requireContentLength(input.content, maxLength);
   const blank = input.content.trim() === '';
   const hasAttachments = input.attachments !== undefined && input.attachments !== null;
@@ -111,11 +119,14 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  *    masked, or refused with ValidationError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
  *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
- * 3. admins are read-only (ForbiddenError);
+ * 3. admins and services are read-only for every other type (ForbiddenError); a SYSTEM message
+ *    is a service's only (the policy's `sendSystem`; anyone else's is a ValidationError, step 1),
+ *    and its conversation is read first (NotFoundError when missing);
  * 4. the store (`messages.append`), which checks access in the same statement that appends (one
  *    Postgres round trip for the whole send) and may refuse: NotFoundError for a missing
  *    conversation, ForbiddenError for a non-participant, ConflictError when the conversation is
- *    not ACTIVE, ValidationError for a `replyToId` of another conversation;
+ *    not ACTIVE, ValidationError for a `replyToId` of another conversation. A service's SYSTEM
+ *    message is sent by neither side (`senderRole: "service"`): both sides' unread counts rise;
  * 5. only then the fan-out: `chat-new-message {message}` to every live connection of both sides,
  *    the sender's own included, and to connections that joined the room (admins watching).
  *
@@ -137,7 +148,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
     const { content, metadata } = applyContactPolicy({ messageType, content: input.content, metadata: input.metadata ?? null }, limits);
 
     const now = clock.now().getTime();
-    const decision = await rateLimiter.consume(sendRateKey(identity.userId), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
+    const decision = await rateLimiter.consume(sendRateKey(identity), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
     if (!decision.allowed) {
       metrics.count('RateLimited');
       logger.info('Send refused: over the rate', { userId: identity.userId, resetAt: decision.resetAt });
@@ -147,13 +158,11 @@ export function makeSendMessage(deps: SendMessageDeps) {
       });
     }
 
-    // The store checks the sender's side in the same statement that appends: no access read first.
-    const party = requireParty(identity, ADMIN_READ_ONLY);
+    const { sender, conversation } = await senderOf(deps, identity, conversationId, messageType);
     const { message, created, changes } = await messages.append({
       conversationId,
       senderId: identity.userId,
-      senderRole: party.side,
-      senderPartyId: party.partyId,
+      ...sender,
       messageType,
       content,
       attachments: input.attachments ?? null,
@@ -164,13 +173,37 @@ export function makeSendMessage(deps: SendMessageDeps) {
     metrics.count(created ? 'MessagesSent' : 'DuplicateSends');
 
     const wire = toWireMessage(message);
-    const conversation = {
+    // A repeat records no change: its event went out with the first attempt (or the sweeper sends it).
+    await announce(deps, conversation(message), frame('chat-new-message', { message: wire }), changes, { message });
+    return { message: wire, created };
+  };
+}
+
+type Sender = Pick<AppendMessageInput, 'senderRole' | 'senderPartyId'>;
+
+/**
+ * Who sends, and the conversation's parties for the fan-out. A participant's side is checked by
+ * the append itself (no read here; the parties follow from the stored message); a service's
+ * SYSTEM message needs the conversation read first, for the policy and the fan-out.
+ */
+async function senderOf(
+  deps: Pick<SendMessageDeps, 'conversations'>,
+  identity: Identity,
+  conversationId: string,
+  messageType: MessageType,
+): Promise<{ sender: Sender; conversation: (message: { receiverId: number }) => { id: string; customerId: number; providerId: number } }> {
+  if (messageType === 'SYSTEM') {
+    const found = await loadConversation(deps.conversations, conversationId);
+    requireCapability(identity, 'sendSystem', found);
+    return { sender: { senderRole: 'service', senderPartyId: null }, conversation: () => found };
+  }
+  const party = requireParty(identity, ADMIN_READ_ONLY);
+  return {
+    sender: { senderRole: party.side, senderPartyId: party.partyId },
+    conversation: (message) => ({
       id: conversationId,
       customerId: party.side === 'customer' ? party.partyId : message.receiverId,
       providerId: party.side === 'provider' ? party.partyId : message.receiverId,
-    };
-    // A repeat records no change: its event went out with the first attempt (or the sweeper sends it).
-    await announce(deps, conversation, frame('chat-new-message', { message: wire }), changes, { message });
-    return { message: wire, created };
+    }),
   };
 }

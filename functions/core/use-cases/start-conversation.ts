@@ -1,5 +1,6 @@
-import { ConflictError, ForbiddenError, ValidationError } from '#core/errors';
+import { ConflictError, ValidationError } from '#core/errors';
 import { sideOf, type Identity } from '#core/model';
+import { requireCapability } from '#core/policy';
 import type { ConversationStore } from '#core/ports';
 import type { PublishChanges } from './publish.ts';
 import { toWireConversation, type WireConversation } from './wire.ts';
@@ -17,7 +18,7 @@ export interface StartConversationInput {
 }
 
 export interface StartConversationResult {
-  /** The caller's side's view (unread count, archive state, last message); an admin gets the bare conversation. */
+  /** The caller's side's view (unread count, archive state, last message); an admin or a service gets the bare conversation. */
   conversation: WireConversation;
   /** true: created now (201). false: the ACTIVE one for this provider, customer and order already existed (200). */
   created: boolean;
@@ -33,7 +34,8 @@ function isPositiveInt(value: unknown): value is number {
  *
  * The ids come from the body, so they must match the caller: a customer may only start their own
  * (`customerId` = their userId), provider staff only their business's (`providerId` = theirs), an
- * admin any.
+ * admin or a service (a marketplace backend opening the chat of a booking) any: the policy's
+ * `start` capability.
  *
  * @throws ValidationError for ids that are not positive integers.
  * @throws ForbiddenError when the caller may not speak for that customer or provider.
@@ -48,14 +50,8 @@ export function makeStartConversation({ conversations, publish }: StartConversat
     if (bad.length > 0) throw new ValidationError('Ids must be positive integers', { fields: bad });
 
     const key = { providerId, customerId, orderId };
+    requireCapability(identity, 'start', key);
     const side = sideOf(identity, key);
-    if (!side && identity.role !== 'admin') {
-      throw new ForbiddenError(
-        identity.role === 'customer'
-          ? 'Customers may only start their own conversations'
-          : 'Provider staff may only start conversations for their own business',
-      );
-    }
 
     // A block is between the two parties: no new conversation of theirs while one is blocked.
     if (await conversations.blockedPair(providerId, customerId)) {

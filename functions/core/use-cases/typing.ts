@@ -1,6 +1,6 @@
 import type { Settings } from '#config/settings';
 import { ForbiddenError } from '#core/errors';
-import type { Identity } from '#core/model';
+import { partyOf, type Identity } from '#core/model';
 import type { Clock, ConversationStore, Logger, SubscriptionStore, TypingStore } from '#core/ports';
 import { ADMIN_READ_ONLY, loadConversation, requireParticipant } from './access.ts';
 import { notifyAfterCommit, type Deliver } from './deliver.ts';
@@ -46,11 +46,11 @@ export interface TypingData {
  * as this user, that join (which checked access) is the proof and Postgres is not asked again.
  *
  * @throws NotFoundError when the conversation does not exist.
- * @throws ForbiddenError for non-participants and admins.
+ * @throws ForbiddenError for non-participants, admins and services.
  */
 export function makeTyping({ conversations, subscriptions, typing, deliver, clock, logger, limits }: TypingDeps) {
   return async ({ identity, conversationId, isTyping, connectionId }: TypingInput): Promise<TypingData> => {
-    if (identity.role === 'admin') throw new ForbiddenError(ADMIN_READ_ONLY);
+    if (!partyOf(identity)) throw new ForbiddenError(ADMIN_READ_ONLY);
     const room = await subscriptions.connectionsIn(conversationId);
     const joined = room.some((s) => s.connectionId === connectionId && s.userId === identity.userId);
     if (!joined) requireParticipant(identity, await loadConversation(conversations, conversationId));

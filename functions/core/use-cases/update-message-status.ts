@@ -1,5 +1,5 @@
 import { ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
-import { isForward, type Identity, type Message } from '#core/model';
+import { isForward, sideOf, type Conversation, type Identity, type Message } from '#core/model';
 import type { Clock, ConnectionStore, ConversationStore, Logger, MessageStore, SubscriptionStore } from '#core/ports';
 import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
@@ -33,9 +33,10 @@ export interface UpdateMessageStatusResult {
 /**
  * Whether the caller is on the side that received `message`. Answerable from the message alone:
  * a customer's message is received by the provider whose id is its receiverId, a provider's by
- * the customer whose userId is its receiverId.
+ * the customer whose userId is its receiverId. A service's message is received by both sides.
  */
-function isReceiver(identity: Identity, message: Pick<Message, 'senderRole' | 'receiverId'>): boolean {
+function isReceiver(identity: Identity, message: Pick<Message, 'senderRole' | 'receiverId'>, conversation: Pick<Conversation, 'customerId' | 'providerId'> | null): boolean {
+  if (message.senderRole === 'service') return conversation !== null && sideOf(identity, conversation) !== null;
   return message.senderRole === 'customer'
     ? identity.role === 'provider' && identity.providerId === message.receiverId
     : identity.role === 'customer' && identity.userId === message.receiverId;
@@ -61,7 +62,9 @@ export function makeUpdateMessageStatus(deps: UpdateMessageStatusDeps) {
     }
     const message = await messages.get(messageId);
     if (!message) throw new NotFoundError('Message not found');
-    if (!isReceiver(identity, message)) {
+    // A service's message is received by both sides: which sides those are takes the conversation.
+    const parties = message.senderRole === 'service' ? await conversations.get(message.conversationId) : null;
+    if (!isReceiver(identity, message, parties)) {
       throw new ForbiddenError("Only the side that received a message may update its status");
     }
     if (!isForward(message.status, status)) return { message: toWireMessage(message), changed: false };

@@ -136,6 +136,7 @@ export function buildContainer(config: Settings = settings()): Container {
       audience: config.AUTH_AUDIENCE.split(',').map((audience) => audience.trim()).filter(Boolean),
       jwksUri: config.AUTH_JWKS_URI,
       claimNames: { userId: config.AUTH_CLAIM_USER_ID, role: config.AUTH_CLAIM_ROLE, providerId: config.AUTH_CLAIM_PROVIDER_ID },
+      serviceScope: config.AUTH_SERVICE_SCOPE,
       logger: loggerPort,
     });
   });

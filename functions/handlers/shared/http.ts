@@ -78,7 +78,7 @@ export function identityOf(event: HttpEvent, config = container().settings): Ide
     userId: config.AUTH_CLAIM_USER_ID,
     role: config.AUTH_CLAIM_ROLE,
     providerId: config.AUTH_CLAIM_PROVIDER_ID,
-  });
+  }, { serviceScope: config.AUTH_SERVICE_SCOPE });
 }
 
 interface Schemas<P, Q, B> {

@@ -37,7 +37,11 @@ export interface Frame {
   requestId?: string;
 }
 
-export type Subject = { userId: number; role: 'customer' } | { userId: number; role: 'provider'; providerId: number } | { userId: number; role: 'admin' };
+export type Subject =
+  | { userId: number; role: 'customer' }
+  | { userId: number; role: 'provider'; providerId: number }
+  | { userId: number; role: 'admin' }
+  | { userId: number; role: 'service' };
 
 export interface RestResponse {
   status: number;

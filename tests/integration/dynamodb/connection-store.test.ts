@@ -98,6 +98,17 @@ describe('DynamoDB ConnectionStore', () => {
     expect(await store.get(connection.connectionId)).toEqual(authenticated);
   });
 
+  it("keeps a service's serviceId, and forgets it when the connection signs in again as someone else", async () => {
+    const connection = bare(T0);
+    await store.put(connection);
+    const service = { userId: newUserId(), role: 'service' as const, serviceId: 'bookings-client' };
+    await store.authenticate(connection.connectionId, service, T0 + HOUR, 3);
+    expect((await store.get(connection.connectionId))?.identity).toEqual(service);
+    const customer = { userId: newUserId(), role: 'customer' as const };
+    await store.authenticate(connection.connectionId, customer, T0 + HOUR, 3);
+    expect((await store.get(connection.connectionId))?.identity).toEqual(customer);
+  });
+
   it('reaches every staff user of a provider and every device of a customer, and nobody else', async () => {
     const providerId = 77;
     const customerId = newUserId();

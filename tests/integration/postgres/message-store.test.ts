@@ -41,6 +41,48 @@ async function participant(conversationId: string, side: 'customer' | 'provider'
   return db.prisma.participant.findUniqueOrThrow({ where: { conversationId_side: { conversationId, side } } });
 }
 
+function fromService(conversation: Conversation, content: string, extra: Partial<AppendMessageInput> = {}): AppendMessageInput {
+  return { conversationId: conversation.id, senderId: 0, senderRole: 'service', senderPartyId: null, messageType: 'SYSTEM', content, ...extra };
+}
+
+describe("a service's SYSTEM messages", () => {
+  it('are sent by neither side: any conversation takes them, both sides count them unread, the customer is the receiver', async () => {
+    const conv = await newConversation();
+    await messages.append(fromCustomer(conv, 'booked?'));
+    const { message, created } = await messages.append(fromService(conv, 'Booking confirmed', { metadata: { card: { title: 'Booking confirmed' } } }));
+    expect(created).toBe(true);
+    expect(message).toMatchObject({ seq: 2, senderId: 0, senderRole: 'service', receiverId: conv.customerId, messageType: 'SYSTEM' });
+    expect((await participant(conv.id, 'customer')).unreadCount).toBe(1);
+    expect((await participant(conv.id, 'provider')).unreadCount).toBe(2);
+    const page = await messages.history(conv.id, { kind: 'after', afterSeq: 0, limit: 10 });
+    expect(page.messages.map((m) => m.senderRole)).toEqual(['customer', 'service']);
+  });
+
+  it('are read by each side for itself, by mark-read; a receipt moves neither side', async () => {
+    const conv = await newConversation();
+    const { message } = await messages.append(fromService(conv, 'Order cancelled'));
+    await messages.advanceStatus(message.id, 'READ', new Date());
+    expect((await participant(conv.id, 'customer')).unreadCount).toBe(1);
+    expect((await participant(conv.id, 'provider')).unreadCount).toBe(1);
+    await messages.markRead(conv.id, 'customer', new Date());
+    expect((await participant(conv.id, 'customer'))).toMatchObject({ unreadCount: 0, lastReadSeq: 1 });
+    expect((await participant(conv.id, 'provider'))).toMatchObject({ unreadCount: 1, lastReadSeq: 0 });
+    await messages.markRead(conv.id, 'provider', new Date());
+    expect((await participant(conv.id, 'provider'))).toMatchObject({ unreadCount: 0, lastReadSeq: 1 });
+  });
+
+  it('repeat nothing for a repeated clientMessageId, and refuse a conversation that is not ACTIVE', async () => {
+    const conv = await newConversation();
+    const first = await messages.append(fromService(conv, 'Booking moved', { clientMessageId: 'booking-9-moved' }));
+    const again = await messages.append(fromService(conv, 'Booking moved', { clientMessageId: 'booking-9-moved' }));
+    expect(again).toMatchObject({ created: false, message: { id: first.message.id } });
+    expect((await participant(conv.id, 'customer')).unreadCount).toBe(1);
+    await conversations.transition(conv.id, { from: ['ACTIVE'], to: 'ENDED', blockedBy: null, at: new Date() });
+    await expect(messages.append(fromService(conv, 'late'))).rejects.toBeInstanceOf(ConflictError);
+    await expect(messages.append(fromService({ ...conv, id: 'no-such-conversation' }, 'x'))).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
 describe('append', () => {
   it('numbers messages 1, 2, 3, addresses the other side and counts them unread for it', async () => {
     const conv = await newConversation();

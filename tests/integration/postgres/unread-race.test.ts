@@ -58,9 +58,9 @@ async function sides(conversationId: string): Promise<SideState[]> {
   const rows = await prisma.$queryRaw<SideState[]>`
     SELECT p.side::text AS side, p."unreadCount" AS "unreadCount", p."lastReadSeq" AS "lastReadSeq",
            (SELECT count(*)::int FROM "providerCustomerMessages" m
-             WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side AND m.seq > p."lastReadSeq") AS "unreadTruth",
+             WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text AND m.seq > p."lastReadSeq") AS "unreadTruth",
            (SELECT count(*)::int FROM "providerCustomerMessages" m
-             WHERE m."conversationId" = p."conversationId" AND m."senderRole" <> p.side AND m.seq <= p."lastReadSeq"
+             WHERE m."conversationId" = p."conversationId" AND m."senderRole"::text <> p.side::text AND m.seq <= p."lastReadSeq"
                AND m.status <> 'READ') AS "unreadBelow"
       FROM "chatParticipants" p
      WHERE p."conversationId" = ${conversationId}

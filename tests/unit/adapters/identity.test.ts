@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '#core/errors';
-import { DEFAULT_CLAIM_NAMES, identityFromClaims, parseIdClaim } from '#core/identity';
+import { DEFAULT_CLAIM_NAMES, hasScope, identityFromClaims, parseIdClaim } from '#core/identity';
+import { SERVICE_USER_ID } from '#core/model';
 
 const names = DEFAULT_CLAIM_NAMES;
 const cognito = { userId: 'custom:userId', role: 'custom:role', providerId: 'custom:providerId' };
@@ -72,7 +73,7 @@ describe('identityFromClaims', () => {
   });
 
   it.each([['Admin'], ['superuser'], [''], [undefined], [1], [['admin']]])('refuses the role %j', (role) => {
-    expect(refusal({ userId: 1, role }).message).toBe('The token\'s "role" claim must be one of customer, provider, admin');
+    expect(refusal({ userId: 1, role }).message).toBe('The token\'s "role" claim must be one of customer, provider, admin, service');
   });
 
   it('accepts the largest Postgres integer', () => {
@@ -82,6 +83,43 @@ describe('identityFromClaims', () => {
   it('never puts a claim value in its message', () => {
     expect(refusal({ userId: 'secret-value', role: 'customer' }).message).not.toContain('secret-value');
     expect(refusal({ userId: 1, role: 'secret-role' }).message).not.toContain('secret-role');
+  });
+});
+
+describe('service identities', () => {
+  const scope = { serviceScope: 'chat/service' };
+
+  it('reads a service from the role claim, its serviceId from client_id or sub', () => {
+    expect(identityFromClaims({ userId: 1000, role: 'service', sub: '1000' }, names)).toEqual({ userId: 1000, role: 'service', serviceId: '1000' });
+    expect(identityFromClaims({ userId: '1000', role: 'service', client_id: 'bookings', sub: 'x' }, names)).toEqual({ userId: 1000, role: 'service', serviceId: 'bookings' });
+    expect(identityFromClaims({ userId: 5, role: 'service' }, names)).toEqual({ userId: 5, role: 'service' });
+    expect(identityFromClaims({ userId: 5, role: 'service', providerId: 3 }, names)).not.toHaveProperty('providerId');
+  });
+
+  it('still needs a userId when the role claim makes the service', () => {
+    expect(refusal({ role: 'service', client_id: 'bookings' }).message).toContain('"userId"');
+  });
+
+  it('reads a client-credentials access token by its scope: no custom claims, userId SERVICE_USER_ID', () => {
+    const token = { sub: 'abc123', client_id: 'abc123', token_use: 'access', scope: 'chat/other chat/service' };
+    expect(identityFromClaims(token, cognito, scope)).toEqual({ userId: SERVICE_USER_ID, role: 'service', serviceId: 'abc123' });
+    expect(SERVICE_USER_ID).toBe(0);
+    // A userId claim, when there is one, is kept.
+    expect(identityFromClaims({ ...token, 'custom:userId': '1000' }, cognito, scope)).toMatchObject({ userId: 1000, role: 'service' });
+  });
+
+  it('lets the scope win over any role claim', () => {
+    expect(identityFromClaims({ userId: 2, role: 'customer', scope: 'chat/service', client_id: 'c' }, names, scope)).toEqual({ userId: 2, role: 'service', serviceId: 'c' });
+  });
+
+  it('matches whole scopes only, and only when a service scope is configured', () => {
+    for (const granted of ['chat/services', 'chat', 'xchat/service', 'chat/service/x', '', undefined, ['chat/service']]) {
+      expect(refusal({ client_id: 'c', scope: granted }, names).code).toBe('UNAUTHORIZED');
+      expect(() => identityFromClaims({ client_id: 'c', scope: granted }, names, scope)).toThrow(UnauthorizedError);
+    }
+    expect(refusal({ client_id: 'c', scope: 'chat/service' }, names).message).toContain('"userId"');
+    expect(hasScope({ scope: 'a chat/service b' }, 'chat/service')).toBe(true);
+    expect(hasScope({ scope: 'a b' }, 'chat/service')).toBe(false);
   });
 });
 

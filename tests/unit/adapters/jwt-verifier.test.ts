@@ -113,6 +113,19 @@ describe('JWT verifier', () => {
     await refusal(issuer.sign({ userId: 2, role: 'customer' }, { claims: { aud: 'another-app', client_id: issuer.audience } }));
   });
 
+  it('reads a client-credentials access token with the service scope as a service, and refuses it without the setting', async () => {
+    // What Cognito issues for client credentials: no custom claims, the scope, the client id.
+    const access = issuer.sign(
+      { userId: 1, role: 'customer' },
+      { claims: { aud: undefined, userId: undefined, role: undefined, sub: issuer.audience, client_id: issuer.audience, token_use: 'access', scope: 'chat/service' } },
+    );
+    await expect(verifierFor({ serviceScope: 'chat/service' }).verify(access)).resolves.toMatchObject({
+      identity: { userId: 0, role: 'service', serviceId: issuer.audience },
+    });
+    await refusal(access);
+    await expect(verifierFor({ serviceScope: 'chat/other' }).verify(access)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
   it('refuses a token from another issuer', async () => {
     await refusal(issuer.sign({ userId: 2, role: 'customer' }, { claims: { iss: 'https://evil.example' } }));
     await refusal(issuer.sign({ userId: 2, role: 'customer' }, { claims: { iss: undefined } }));

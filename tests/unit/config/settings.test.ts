@@ -41,6 +41,12 @@ describe('settings', () => {
     expect(settingsError.message).toMatch(/CHAT_MESSAGE_LIMIT/);
   });
 
+  it('reads the service scope, one scope without spaces, unset by default', () => {
+    expect(loadSettings({}).AUTH_SERVICE_SCOPE).toBeUndefined();
+    expect(loadSettings({ AUTH_SERVICE_SCOPE: 'chat/service' }).AUTH_SERVICE_SCOPE).toBe('chat/service');
+    expect(() => loadSettings({ AUTH_SERVICE_SCOPE: 'chat/service chat/admin' })).toThrow(/AUTH_SERVICE_SCOPE/);
+  });
+
   it('refuses a database URL that is not Postgres', () => {
     expect(() => loadSettings({ DATABASE_URL: 'mysql://localhost/chat' })).toThrow(/DATABASE_URL/);
   });

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError } from '#core/errors';
 import type { Conversation } from '#core/model';
-import { can, CAPABILITIES, POLICY } from '#core/policy';
-import { ADMIN, COLLEAGUE, CUSTOMER, OTHER_STAFF, STAFF, STRANGER, createWorld, type World } from './world.ts';
+import { actorOf, can, canEverywhere, CAPABILITIES, POLICY } from '#core/policy';
+import { ADMIN, COLLEAGUE, CUSTOMER, OTHER_STAFF, SERVICE, STAFF, STRANGER, createWorld, type World } from './world.ts';
 
 let world: World;
 let conversation: Conversation;
@@ -83,11 +83,46 @@ describe('the policy', () => {
   const subject = { customerId: 2, providerId: 1, blockedBy: null };
   it('declares every capability once, and admins only read and moderate among the everyday ones', () => {
     expect(Object.keys(POLICY).sort()).toEqual([...CAPABILITIES].sort());
-    expect(CAPABILITIES.filter((capability) => can(ADMIN, capability, subject))).toEqual(['read', 'block', 'unblock', 'end', 'moderate']);
-    expect(CAPABILITIES.filter((capability) => can(CUSTOMER, capability, subject))).toEqual(['read', 'write', 'block']);
-    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'write', 'block', 'end', 'assign']);
+    expect(CAPABILITIES.filter((capability) => can(ADMIN, capability, subject))).toEqual(['read', 'start', 'block', 'unblock', 'end', 'moderate']);
+    expect(CAPABILITIES.filter((capability) => can(CUSTOMER, capability, subject))).toEqual(['read', 'start', 'write', 'block']);
+    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'start', 'write', 'block', 'end', 'assign']);
     expect(CAPABILITIES.filter((capability) => can(STRANGER, capability, subject))).toEqual([]);
+    expect(CAPABILITIES.filter((capability) => can(OTHER_STAFF, capability, subject))).toEqual([]);
     expect(can(STAFF, 'unblock', { ...subject, blockedBy: 'provider' })).toBe(true);
     expect(can(CUSTOMER, 'unblock', { ...subject, blockedBy: 'provider' })).toBe(false);
+  });
+
+  it('lets a service start, read, send SYSTEM messages, block and end any conversation, and unblock only what it blocked', () => {
+    for (const conversation of [subject, { customerId: 40, providerId: 41, blockedBy: null }]) {
+      expect(CAPABILITIES.filter((capability) => can(SERVICE, capability, conversation))).toEqual(['read', 'start', 'sendSystem', 'block', 'end']);
+    }
+    expect(can(SERVICE, 'unblock', { ...subject, blockedBy: 'service' })).toBe(true);
+    for (const blockedBy of ['customer', 'provider', 'admin'] as const) expect(can(SERVICE, 'unblock', { ...subject, blockedBy })).toBe(false);
+    expect(canEverywhere(SERVICE, 'moderate')).toBe(false);
+    expect(canEverywhere(ADMIN, 'moderate')).toBe(true);
+    expect(canEverywhere(SERVICE, 'sendSystem')).toBe(true);
+    for (const identity of [ADMIN, CUSTOMER, STAFF]) expect(canEverywhere(identity, 'sendSystem')).toBe(false);
+    expect(actorOf(SERVICE, subject)).toBe('service');
+  });
+});
+
+describe('a service', () => {
+  it('blocks a conversation as `service`, unblocks what it blocked, and may not lift a side\'s block', async () => {
+    const { conversation: blocked } = await world.blockConversation({ identity: SERVICE, conversationId: id() });
+    expect(blocked).toMatchObject({ status: 'BLOCKED', blockedBy: 'service' });
+    expect(blocked).not.toHaveProperty('unreadCount');
+    expect(world.broadcaster.recipientsOf('chat-conversation-updated')).toEqual(['customer-phone', 'staff-desk']);
+    await expect(world.unblockConversation({ identity: CUSTOMER, conversationId: id() })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(world.unblockConversation({ identity: STAFF, conversationId: id() })).rejects.toBeInstanceOf(ForbiddenError);
+    expect((await world.unblockConversation({ identity: SERVICE, conversationId: id() })).conversation).toMatchObject({ status: 'ACTIVE', blockedBy: null });
+
+    await world.blockConversation({ identity: CUSTOMER, conversationId: id() });
+    await expect(world.unblockConversation({ identity: SERVICE, conversationId: id() })).rejects.toBeInstanceOf(ForbiddenError);
+    expect((await world.unblockConversation({ identity: CUSTOMER, conversationId: id() })).conversation.status).toBe('ACTIVE');
+  });
+
+  it('ends a conversation (a booking done)', async () => {
+    expect((await world.endConversation({ identity: SERVICE, conversationId: id() })).conversation).toMatchObject({ status: 'ENDED', blockedBy: null });
+    await expect(world.say(CUSTOMER, id(), 'still there?')).rejects.toBeInstanceOf(ConflictError);
   });
 });

@@ -16,6 +16,8 @@ export const COLLEAGUE: Identity = { userId: 8, role: 'provider', providerId: 1 
 export const STRANGER: Identity = { userId: 3, role: 'customer' };
 export const OTHER_STAFF: Identity = { userId: 9, role: 'provider', providerId: 4 };
 export const ADMIN: Identity = { userId: 99, role: 'admin' };
+/** A backend of the marketplace (bookings), as a client-credentials token names it. */
+export const SERVICE: Identity = { userId: 0, role: 'service', serviceId: 'bookings-client' };
 
 export function createWorld(overrides: Partial<Settings> = {}) {
   const fakes: Fakes = createFakes(overrides);
