@@ -111,7 +111,7 @@ export interface Party {
 }
 
 /** Who sent a message: one of the two sides, or a service (its SYSTEM messages). */
-export const SENDERS = [...SIDES, 'service'] as const;
+export const SENDERS = [...SIDES, 'system'] as const;
 export type Sender = (typeof SENDERS)[number];
 
 /** Which side of `conversation` the caller is on, or null when they are not a participant. */

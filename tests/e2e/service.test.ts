@@ -48,10 +48,10 @@ describe('a service', () => {
       clientMessageId: 'booking-501-confirmed',
     });
     expect(sent.status, sent.text).toBe(201);
-    expect(sent.body.message).toMatchObject({ senderRole: 'service', senderId: 1000, messageType: 'SYSTEM', receiverId: 82 });
+    expect(sent.body.message).toMatchObject({ senderRole: 'system', senderId: 1000, messageType: 'SYSTEM', receiverId: 82 });
     for (const client of [phone, desk]) {
       const { data } = await client.nextEvent('chat-new-message');
-      expect(data.message).toMatchObject({ id: sent.body.message.id, senderRole: 'service', content: 'Booking confirmed: Friday 10:00' });
+      expect(data.message).toMatchObject({ id: sent.body.message.id, senderRole: 'system', content: 'Booking confirmed: Friday 10:00' });
     }
     expect(await unreadOf(customer, conversationId)).toBe(1);
     expect(await unreadOf(staff, conversationId)).toBe(1);

@@ -253,7 +253,7 @@ describe('HTTP routes', () => {
       body: { content: `matrix system ${caller}`, messageType: 'SYSTEM' },
     });
     expect(reply.status, reply.body.slice(0, 300)).toBe(expected);
-    if (expected === 201) expect(reply.json.message).toMatchObject({ senderRole: 'service', messageType: 'SYSTEM', senderId: people.service.userId });
+    if (expected === 201) expect(reply.json.message).toMatchObject({ senderRole: 'system', messageType: 'SYSTEM', senderId: people.service.userId });
     if (expected === 400) expect(reply.json.error.code).toBe('VALIDATION_ERROR');
   });
 

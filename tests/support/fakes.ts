@@ -342,7 +342,7 @@ export class InMemoryChatDatabase {
       const conversation = this.rows.get(input.conversationId);
       if (!conversation) throw new NotFoundError('Conversation not found');
       const sidePartyId = input.senderRole === 'customer' ? conversation.customerId : conversation.providerId;
-      if (input.senderRole !== 'service' && sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
+      if (input.senderRole !== 'system' && sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
       if (conversation.status !== 'ACTIVE') {
         throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
       }
@@ -446,7 +446,7 @@ export class InMemoryChatDatabase {
       if (status === 'READ') message.readAt ??= at;
       message.updatedAt = at;
       // A service's message moves no side's read position: both received it (mark-read does).
-      if (status === 'READ' && message.senderRole !== 'service') {
+      if (status === 'READ' && message.senderRole !== 'system') {
         const receiver = this.sidesOf(message.conversationId)[message.senderRole === 'customer' ? 'provider' : 'customer'];
         if (message.seq > receiver.lastReadSeq) receiver.unreadCount = Math.max(receiver.unreadCount - 1, 0);
       }

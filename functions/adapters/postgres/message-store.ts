@@ -46,7 +46,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            SET "lastSeq" = "lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at}
          WHERE id = ${input.conversationId}
            AND status = 'ACTIVE'
-           AND (${input.senderRole} = 'service'
+           AND (${input.senderRole} = 'system'
                 OR CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int)
            AND NOT EXISTS (
                  SELECT 1 FROM ${T.messages}
@@ -93,7 +93,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     });
     if (!conversation) throw new NotFoundError('Conversation not found');
     const sidePartyId = input.senderRole === 'customer' ? conversation.customerId : conversation.providerId;
-    if (input.senderRole !== 'service' && sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
+    if (input.senderRole !== 'system' && sidePartyId !== input.senderPartyId) throw new ForbiddenError('You are not a participant of this conversation');
     if (conversation.status !== 'ACTIVE') {
       throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
     }
@@ -261,7 +261,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                            AND m.seq > u.seq AND m.status IN ('SENT', 'DELIVERED')),
                        (SELECT c."lastSeq" FROM ${T.conversations} c WHERE c.id = u."conversationId")) AS seq
             ) target
-           WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId" AND u."senderRole" <> 'service'
+           WHERE ${status} = 'READ' AND p."conversationId" = u."conversationId" AND u."senderRole" <> 'system'
              AND p.side::text <> u."senderRole"::text AND u.seq > p."lastReadSeq"
              AND NOT EXISTS (
                    SELECT 1 FROM ${T.messages} m

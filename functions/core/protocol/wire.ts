@@ -29,7 +29,7 @@ export const wireMessage = z
     conversationId: z.string(),
     seq: int.describe('1, 2, 3… per conversation with no gaps: the order of record'),
     senderId: int,
-    senderRole: z.enum(SENDERS).describe('The sending side; `service` for a SYSTEM message a service sent, which both sides receive'),
+    senderRole: z.enum(SENDERS).describe('The sending side; `system` for a SYSTEM message a service sent, which both sides receive'),
     receiverId: int.describe("The customer's userId when a provider or a service sends; the providerId when a customer sends"),
     messageType: z.enum(MESSAGE_TYPES),
     content: z.string().describe('Empty once the message is deleted'),

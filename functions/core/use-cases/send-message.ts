@@ -126,7 +126,7 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  *    Postgres round trip for the whole send) and may refuse: NotFoundError for a missing
  *    conversation, ForbiddenError for a non-participant, ConflictError when the conversation is
  *    not ACTIVE, ValidationError for a `replyToId` of another conversation. A service's SYSTEM
- *    message is sent by neither side (`senderRole: "service"`): both sides' unread counts rise;
+ *    message is sent by neither side (`senderRole: "system"`): both sides' unread counts rise;
  * 5. only then the fan-out: `chat-new-message {message}` to every live connection of both sides,
  *    the sender's own included, and to connections that joined the room (admins watching).
  *
@@ -195,7 +195,7 @@ async function senderOf(
   if (messageType === 'SYSTEM') {
     const found = await loadConversation(deps.conversations, conversationId);
     requireCapability(identity, 'sendSystem', found);
-    return { sender: { senderRole: 'service', senderPartyId: null }, conversation: () => found };
+    return { sender: { senderRole: 'system', senderPartyId: null }, conversation: () => found };
   }
   const party = requireParty(identity, ADMIN_READ_ONLY);
   return {

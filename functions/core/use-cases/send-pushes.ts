@@ -46,7 +46,7 @@ export class PushDeliveryError extends Error {
 
 /** The sides a message is pushed to: the receiving side, or both for a SYSTEM message. */
 export function receivingParties(message: Pick<Message, 'messageType' | 'senderRole'>, conversation: { customerId: number; providerId: number }): Party[] {
-  const sides: readonly Side[] = message.messageType === 'SYSTEM' || message.senderRole === 'service' ? SIDES : [otherSide(message.senderRole)];
+  const sides: readonly Side[] = message.messageType === 'SYSTEM' || message.senderRole === 'system' ? SIDES : [otherSide(message.senderRole)];
   return sides.map((side) => ({ side, partyId: side === 'customer' ? conversation.customerId : conversation.providerId }));
 }
 

@@ -36,7 +36,7 @@ export interface UpdateMessageStatusResult {
  * the customer whose userId is its receiverId. A service's message is received by both sides.
  */
 function isReceiver(identity: Identity, message: Pick<Message, 'senderRole' | 'receiverId'>, conversation: Pick<Conversation, 'customerId' | 'providerId'> | null): boolean {
-  if (message.senderRole === 'service') return conversation !== null && sideOf(identity, conversation) !== null;
+  if (message.senderRole === 'system') return conversation !== null && sideOf(identity, conversation) !== null;
   return message.senderRole === 'customer'
     ? identity.role === 'provider' && identity.providerId === message.receiverId
     : identity.role === 'customer' && identity.userId === message.receiverId;
@@ -63,7 +63,7 @@ export function makeUpdateMessageStatus(deps: UpdateMessageStatusDeps) {
     const message = await messages.get(messageId);
     if (!message) throw new NotFoundError('Message not found');
     // A service's message is received by both sides: which sides those are takes the conversation.
-    const parties = message.senderRole === 'service' ? await conversations.get(message.conversationId) : null;
+    const parties = message.senderRole === 'system' ? await conversations.get(message.conversationId) : null;
     if (!isReceiver(identity, message, parties)) {
       throw new ForbiddenError("Only the side that received a message may update its status");
     }

@@ -42,7 +42,7 @@ async function participant(conversationId: string, side: 'customer' | 'provider'
 }
 
 function fromService(conversation: Conversation, content: string, extra: Partial<AppendMessageInput> = {}): AppendMessageInput {
-  return { conversationId: conversation.id, senderId: 0, senderRole: 'service', senderPartyId: null, messageType: 'SYSTEM', content, ...extra };
+  return { conversationId: conversation.id, senderId: 0, senderRole: 'system', senderPartyId: null, messageType: 'SYSTEM', content, ...extra };
 }
 
 describe("a service's SYSTEM messages", () => {
@@ -51,11 +51,11 @@ describe("a service's SYSTEM messages", () => {
     await messages.append(fromCustomer(conv, 'booked?'));
     const { message, created } = await messages.append(fromService(conv, 'Booking confirmed', { metadata: { card: { title: 'Booking confirmed' } } }));
     expect(created).toBe(true);
-    expect(message).toMatchObject({ seq: 2, senderId: 0, senderRole: 'service', receiverId: conv.customerId, messageType: 'SYSTEM' });
+    expect(message).toMatchObject({ seq: 2, senderId: 0, senderRole: 'system', receiverId: conv.customerId, messageType: 'SYSTEM' });
     expect((await participant(conv.id, 'customer')).unreadCount).toBe(1);
     expect((await participant(conv.id, 'provider')).unreadCount).toBe(2);
     const page = await messages.history(conv.id, { kind: 'after', afterSeq: 0, limit: 10 });
-    expect(page.messages.map((m) => m.senderRole)).toEqual(['customer', 'service']);
+    expect(page.messages.map((m) => m.senderRole)).toEqual(['customer', 'system']);
   });
 
   it('are read by each side for itself, by mark-read; a receipt moves neither side', async () => {

@@ -49,7 +49,7 @@ describe('a service sending', () => {
   it('posts a SYSTEM message sent by neither side: both sides receive it and both unread counts rise', async () => {
     const { message, created } = await systemMessage();
     expect(created).toBe(true);
-    expect(message).toMatchObject({ seq: 1, senderRole: 'service', senderId: 0, receiverId: 2, messageType: 'SYSTEM', status: 'SENT' });
+    expect(message).toMatchObject({ seq: 1, senderRole: 'system', senderId: 0, receiverId: 2, messageType: 'SYSTEM', status: 'SENT' });
     expect(world.db.participant(conversation.id, 'customer').unreadCount).toBe(1);
     expect(world.db.participant(conversation.id, 'provider').unreadCount).toBe(1);
     expect(world.broadcaster.recipientsOf('chat-new-message')).toEqual(['customer-phone', 'staff-desk']);
@@ -108,7 +108,7 @@ describe('a service reading', () => {
     await world.say(CUSTOMER, conversation.id, 'Is Friday free?');
     await systemMessage();
     const history = await world.getHistory({ identity: SERVICE, conversationId: conversation.id });
-    expect(history.messages.map((m) => m.senderRole)).toEqual(['customer', 'service']);
+    expect(history.messages.map((m) => m.senderRole)).toEqual(['customer', 'system']);
     expect((await world.getTyping({ identity: SERVICE, conversationId: conversation.id })).typing).toEqual([]);
   });
 });
