@@ -7,6 +7,7 @@
  * calls counted. Like phases.ts, the client runs in the client thread.
  */
 import pg from 'pg';
+import { toTsQuery } from '#adapters/postgres/message-search';
 import { customerToken, staffToken } from './fixtures.ts';
 import { perOperation, resetCounts, settle, type BenchContext, type PerOperation } from './phases.ts';
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
@@ -114,8 +115,7 @@ async function countMatches(databaseUrl: string, q: string, scope: { side: strin
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const words = q.split(/\s+/);
-    const tsquery = words.map((word, i) => `'${word}'${i === words.length - 1 ? ':*' : ''}`).join(' & ');
+    const tsquery = toTsQuery(q.split(/\s+/));
     const join = scope
       ? `FROM "chatParticipants" p JOIN "providerCustomerMessages" m ON m."conversationId" = p."conversationId" WHERE p.side = $2::"ChatSide" AND p."partyId" = $3`
       : 'FROM "providerCustomerMessages" m WHERE true';
