@@ -3,6 +3,7 @@
  * OpenAPI document and the tests:
  *
  * - ./protocol/primitives.ts: ids, seqs, ISO times, storable JSON, one emoji;
+ * - ./protocol/metadata.ts: what a message's metadata may carry that the product reads (cards);
  * - ./protocol/requests.ts: HTTP path parameters, queries and bodies;
  * - ./protocol/wire.ts: what the API answers (Message, Conversation, Presence, Attachment, Error)
  *   and the change log's entries (Change, CHANGE_DATA_SCHEMAS, the DomainEvent envelope);
@@ -12,6 +13,7 @@
  * - ./protocol/validate.ts: checking responses and frames against all of the above.
  */
 export * from './protocol/primitives.ts';
+export * from './protocol/metadata.ts';
 export * from './protocol/requests.ts';
 export * from './protocol/wire.ts';
 export * from './protocol/events.ts';

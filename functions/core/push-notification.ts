@@ -4,6 +4,7 @@
  * Pure: the push sender wraps these in whatever its transport needs (SNS's message structure).
  */
 import type { Message, MessageType } from './model.ts';
+import { cardOf } from './protocol/metadata.ts';
 
 /** `full`: the message's content (or its kind) is the body; `none`: only "New message". */
 export const PUSH_PREVIEWS = ['full', 'none'] as const;
@@ -66,26 +67,18 @@ export interface PushNotification {
 export function pushNotificationFor(message: Message, options: { badge: number; locale: string | null; preview: PushPreview }): PushNotification {
   const words = wordsFor(options.locale);
   const kind = KIND_WORD[message.messageType];
+  const card = message.messageType === 'SYSTEM' ? cardOf(message.metadata) : undefined;
   const content = message.content.trim();
-  const preview = content ? truncateText(content) : kind ? words[kind] : words.newMessage;
-  const card = bookingCardTitle(message);
+  // A card without words speaks through its status ("Wash confirmed" / "confirmed").
+  const preview = content ? truncateText(content) : card ? truncateText(card.status) : kind ? words[kind] : words.newMessage;
   return {
-    title: options.preview === 'full' && card ? truncateText(card, 60) : words.newMessage,
+    title: options.preview === 'full' && card ? truncateText(card.title, 60) : words.newMessage,
     body: options.preview === 'none' ? words.newMessage : preview,
     badge: options.badge,
     data: { conversationId: message.conversationId, messageId: message.id, seq: message.seq },
     threadId: message.conversationId,
     richMedia: message.messageType === 'IMAGE',
   };
-}
-
-/** A system message's booking card title, when it carries one. */
-function bookingCardTitle(message: Message): string | null {
-  const metadata = message.metadata;
-  if (message.messageType !== 'SYSTEM' || !metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
-  const card = metadata.card;
-  if (!card || typeof card !== 'object' || Array.isArray(card)) return null;
-  return typeof card.title === 'string' && card.title.trim() ? card.title.trim() : null;
 }
 
 /** The APNs payload (what the phone receives as the notification's userInfo). */

@@ -29,6 +29,15 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
+const BOOKING_CARD = {
+  type: 'booking',
+  orderId: 501,
+  title: 'Wash confirmed',
+  status: 'confirmed',
+  fields: [{ label: 'Time', value: 'Friday 10:00' }, { label: 'Service', value: 'Full valet' }],
+  actions: [{ label: 'View booking', url: 'https://example.com/orders/501' }],
+};
+
 const unreadOf = async (token: string, conversationId: string): Promise<number | undefined> =>
   (await api.get('/conversations?limit=100', token)).body.conversations.find((c: Json) => c.id === conversationId)?.unreadCount;
 
@@ -44,14 +53,15 @@ describe('a service', () => {
     const sent = await api.post(`/conversations/${conversationId}/messages`, service, {
       messageType: 'SYSTEM',
       content: 'Booking confirmed: Friday 10:00',
-      metadata: { card: { title: 'Booking confirmed' } },
+      metadata: { card: BOOKING_CARD },
       clientMessageId: 'booking-501-confirmed',
     });
     expect(sent.status, sent.text).toBe(201);
     expect(sent.body.message).toMatchObject({ senderRole: 'system', senderId: 1000, messageType: 'SYSTEM', receiverId: 82 });
+    expect(sent.body.message.metadata.card).toEqual(BOOKING_CARD);
     for (const client of [phone, desk]) {
       const { data } = await client.nextEvent('chat-new-message');
-      expect(data.message).toMatchObject({ id: sent.body.message.id, senderRole: 'system', content: 'Booking confirmed: Friday 10:00' });
+      expect(data.message).toMatchObject({ id: sent.body.message.id, senderRole: 'system', content: 'Booking confirmed: Friday 10:00', metadata: { card: BOOKING_CARD } });
     }
     expect(await unreadOf(customer, conversationId)).toBe(1);
     expect(await unreadOf(staff, conversationId)).toBe(1);
@@ -64,6 +74,37 @@ describe('a service', () => {
     // SYSTEM messages are the service's only; the service sends nothing else.
     expect(await phone.request('chat-send-message', { conversationId, messageType: 'SYSTEM', content: 'fake' })).toMatchObject({ event: 'chat-error', data: { code: 'VALIDATION_ERROR' } });
     expect((await api.post(`/conversations/${conversationId}/messages`, service, { content: 'hello' })).status).toBe(403);
+  });
+
+  it('posts only valid booking cards, and only in SYSTEM messages', async () => {
+    const conversationId = (await api.post('/conversations', service, { providerId: 81, customerId: 82, orderId: 504 })).body.conversation.id;
+    const send = (token: string, body: Json) => api.post(`/conversations/${conversationId}/messages`, token, body);
+
+    const cardOnly = await send(service, { messageType: 'SYSTEM', content: '', metadata: { card: { ...BOOKING_CARD, orderId: 'ord_504', actions: undefined, fields: undefined } } });
+    expect(cardOnly.status, cardOnly.text).toBe(201);
+    expect(cardOnly.body.message.metadata.card).toEqual({ type: 'booking', orderId: 'ord_504', title: 'Wash confirmed', status: 'confirmed', fields: [] });
+
+    const refused = [
+      [{ ...BOOKING_CARD, title: '' }, 'metadata.card.title'],
+      [{ ...BOOKING_CARD, type: 'coupon' }, 'metadata.card.type'],
+      [{ ...BOOKING_CARD, fields: [{ label: 'Time' }] }, 'metadata.card.fields.0.value'],
+      [{ ...BOOKING_CARD, actions: [{ label: 'Pay', url: 'javascript:alert(1)' }] }, 'metadata.card.actions.0.url'],
+      [{ ...BOOKING_CARD, actions: [{ label: 'Pay', url: 'http://example.com/pay' }] }, 'metadata.card.actions.0.url'],
+      [{ ...BOOKING_CARD, price: 30 }, 'metadata.card'],
+    ] as const;
+    for (const [card, path] of refused) {
+      const answer = await send(service, { messageType: 'SYSTEM', content: 'Booking', metadata: { card } });
+      expect(answer.status, answer.text).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_ERROR');
+      expect(answer.body.error.details.map((issue: Json) => issue.path), answer.text).toContain(path);
+    }
+
+    // A participant cannot dress a message up as the product's own card.
+    const forged = await send(customer, { content: 'Your booking is confirmed, pay here', metadata: { card: BOOKING_CARD } });
+    expect(forged.status, forged.text).toBe(400);
+    expect(forged.body.error.code).toBe('VALIDATION_ERROR');
+    const history = await api.get(`/conversations/${conversationId}/messages`, customer);
+    expect(history.body.messages.map((m: Json) => m.senderRole)).toEqual(['system']);
   });
 
   it('blocks, unblocks what it blocked and ends; both sides hear each change', async () => {

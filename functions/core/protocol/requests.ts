@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
-import { emoji, fieldError, id, intId, jsonObject, jsonValue, queryInt, queryNumber, seq, text } from './primitives.ts';
+import { emoji, fieldError, id, intId, jsonObject, queryInt, queryNumber, seq, text } from './primitives.ts';
+import { messageMetadata } from './metadata.ts';
 
 const err = { error: fieldError };
 
@@ -77,7 +78,7 @@ export const messageContent = {
   messageType: messageType.default('TEXT'),
   attachments: attachmentList.nullish(),
   replyToId: id.nullish(),
-  metadata: jsonValue.nullish(),
+  metadata: messageMetadata.nullish(),
   clientMessageId: text().trim().min(1, err).max(128, err).nullish(),
 };
 

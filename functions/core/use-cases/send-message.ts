@@ -3,6 +3,7 @@ import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/e
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
 import { canEverywhere, refusalOf, requireCapability } from '#core/policy';
 import type { AppendMessageInput, Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
+import { carriesCard } from '#core/protocol';
 import { ADMIN_READ_ONLY, loadConversation, requireParty } from './access.ts';
 import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
@@ -98,11 +99,16 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
   if (messageType === 'SYSTEM' && !canEverywhere(input.identity, 'sendSystem')) {
     throw new ValidationError(`messageType SYSTEM is not allowed: ${refusalOf('sendSystem')}`, { field: 'messageType' });
   }
+  // A card speaks with the product's voice (an order's state, links to follow): a service's only.
+  const hasCard = carriesCard(input.metadata);
+  if (hasCard && messageType !== 'SYSTEM') {
+    throw new ValidationError(`metadata.card belongs to SYSTEM messages: ${refusalOf('sendSystem')}`, { field: 'metadata.card' });
+  }
   requireContentLength(input.content, maxLength);
   const blank = input.content.trim() === '';
   const hasAttachments = input.attachments !== undefined && input.attachments !== null;
   if (blank && messageType === 'TEXT') throw new ValidationError('A text message needs content', { field: 'content' });
-  if (blank && !hasAttachments) {
+  if (blank && !hasAttachments && !hasCard) {
     throw new ValidationError('A message needs content or attachments', { field: 'content' });
   }
   return messageType;
@@ -112,7 +118,8 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * Sends a message (`POST /conversations/:id/messages` and `chat-send-message`).
  *
  * In order:
- * 1. the content: blank TEXT (or blank anything without attachments) → ValidationError; longer
+ * 1. the content: blank TEXT (or blank anything without attachments or a card) → ValidationError;
+ *    a booking card (`metadata.card`) on anything but a SYSTEM message → ValidationError; longer
  *    than `CHAT_MAX_CONTENT_LENGTH` characters, or attachments and metadata over
  *    `CHAT_MAX_METADATA_BYTES` bytes of JSON → PayloadTooLargeError;
  *    then the contact-detail policy (`CHAT_CONTACT_INFO_POLICY`, ./contact-policy.ts): flagged,
