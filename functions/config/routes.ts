@@ -63,6 +63,7 @@ export const HTTP_ROUTES = [
   { name: 'listDevices', method: 'GET', path: `${API_BASE_PATH}/devices`, entry: 'http/devices', authorized: true, database: true, summary: "The caller's registered devices (never a whole token)" },
   { name: 'deleteDevice', method: 'DELETE', path: `${API_BASE_PATH}/devices/{deviceId}`, entry: 'http/devices', authorized: true, database: true, summary: "Forget one of the caller's devices: no more pushes to it" },
   { name: 'muteConversation', method: 'PATCH', path: `${conversation}/notifications`, entry: 'http/mute-conversation', authorized: true, database: true, summary: 'Mute or unmute pushes of a conversation for the caller (optionally until a time)' },
+  { name: 'providerStats', method: 'GET', path: `${API_BASE_PATH}/providers/{providerId}/stats`, entry: 'http/provider-stats', authorized: true, database: true, summary: "A provider's volumes and first-response times over a range (its staff, or an admin)" },
   { name: 'sync', method: 'GET', path: `${API_BASE_PATH}/sync`, entry: 'http/sync', authorized: true, database: true, summary: 'Every change visible to the caller since a cursor, in order, exactly once' },
   { name: 'health', method: 'GET', path: '/health', entry: 'http/health', authorized: false, database: true, summary: 'Readiness: 200 once Postgres and DynamoDB answer' },
   { name: 'apiDocs', method: 'GET', path: '/api/docs', entry: 'http/api-docs', authorized: false, database: false, summary: 'The OpenAPI document and a page to read it' },

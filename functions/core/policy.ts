@@ -12,7 +12,7 @@
 import { ForbiddenError } from './errors.ts';
 import { sideOf, type Actor, type Conversation, type Identity } from './model.ts';
 
-export const CAPABILITIES = ['read', 'start', 'write', 'sendSystem', 'block', 'unblock', 'end', 'assign', 'moderate'] as const;
+export const CAPABILITIES = ['read', 'start', 'write', 'sendSystem', 'block', 'unblock', 'end', 'assign', 'moderate', 'viewStats'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** The parts of a conversation the policy looks at. */
@@ -41,6 +41,8 @@ export const POLICY: Readonly<Record<Capability, readonly Grantee[]>> = {
   assign: ['provider'],
   /** Delete anyone's message: admins. */
   moderate: ['admin'],
+  /** Read a provider's response times and volumes: its own staff, or an admin. */
+  viewStats: ['provider', 'admin'],
 };
 
 /** Why a capability was refused, safe to show. */
@@ -54,6 +56,7 @@ const REFUSALS: Readonly<Record<Capability, string>> = {
   end: "Only the provider's staff, an admin or a service may end a conversation",
   assign: "Only the provider's staff may assign a conversation",
   moderate: 'Only admins may moderate',
+  viewStats: "Only the provider's own staff, or an admin, may read its statistics",
 };
 
 /** The actor a caller is on every conversation (admins and services), or null for everyone else. */
@@ -96,6 +99,17 @@ export function canEverywhere(identity: Identity, capability: Capability): boole
  */
 export function requireCapabilityEverywhere(identity: Identity, capability: Capability): void {
   if (!canEverywhere(identity, capability)) throw new ForbiddenError(REFUSALS[capability]);
+}
+
+/**
+ * For what is about one provider's business rather than one conversation (its statistics): its
+ * staff act on it as `provider`, admins and services as themselves.
+ * @throws ForbiddenError saying who may.
+ */
+export function requireCapabilityOnProvider(identity: Identity, capability: Capability, providerId: number): Actor {
+  const actor: Actor | null = identity.role === 'provider' && identity.providerId === providerId ? 'provider' : actorEverywhere(identity);
+  if (!actor || !POLICY[capability].includes(actor)) throw new ForbiddenError(REFUSALS[capability]);
+  return actor;
 }
 
 /** The refusal of a capability, safe to show. */

@@ -152,7 +152,12 @@ export interface MessageStore {
    * party is not its `senderRole` side, ConflictError when it is not ACTIVE, ValidationError
    * when replyToId is not a message of the same conversation.
    */
-  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean; changes: RecordedChange[] }>;
+  /**
+   * Stores a message (or finds the sender's earlier one with the same clientMessageId) and keeps
+   * the provider's response times: a customer's message starts a wait unless one runs; the
+   * provider's answers it. `firstResponseMs`: how long the wait this message answered lasted.
+   */
+  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean; changes: RecordedChange[]; firstResponseMs?: number }>;
   get(messageId: string): Promise<Message | null>;
   /** The message with its conversation (one read), or null when there is no such message. */
   context(messageId: string): Promise<MessageContext | null>;
@@ -288,6 +293,26 @@ export interface MessageSearch {
    * @throws ValidationError for a cursor it did not issue for these words.
    */
   search(input: MessageSearchInput): Promise<{ messages: Message[]; nextCursor: string | null }>;
+}
+
+// ─── Postgres: response times ───────────────────────────────────────────────────────────
+
+/** A provider's activity over `[from, to)`. */
+export interface ProviderStats {
+  /** Conversations started in the range. */
+  conversations: number;
+  /** Messages its customers sent in the range, and messages its staff sent. */
+  messagesReceived: number;
+  messagesSent: number;
+  /** Over the waits that began in the range and were answered: seconds to the first response. */
+  firstResponseSeconds: { median: number | null; p90: number | null };
+  /** Waits that began in the range and have no answer yet. */
+  unanswered: number;
+}
+
+export interface ProviderStatistics {
+  /** The provider's statistics over `[from, to)`: one round trip, no walk over messages in order. */
+  stats(providerId: number, from: Date, to: Date): Promise<ProviderStats>;
 }
 
 // ─── Postgres: devices and mutes ────────────────────────────────────────────────────────
@@ -528,7 +553,12 @@ export const METRICS = [
   'PushesSent',
   'PushFailures',
   'DevicesRemoved',
+  /** How long a customer waited for the provider's first answer (ms), one datum per answer. */
+  'FirstResponseTime',
 ] as const;
+
+/** The metrics that are durations (`timing`), not counts. */
+export const TIMING_METRICS: readonly MetricName[] = ['FanOutLatency', 'FirstResponseTime'];
 export type MetricName = (typeof METRICS)[number];
 
 /** Business metrics; the Lambda adapter publishes them with Powertools (EMF). */

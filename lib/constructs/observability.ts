@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS, type MetricName } from '#core/ports';
+import { METRICS, TIMING_METRICS, type MetricName } from '#core/ports';
 import type { QueueKey } from '#config/queues';
 import type { TableKey } from '#config/tables';
 import type { ChatFunction } from './chat-function.ts';
@@ -465,7 +465,7 @@ export class Observability extends Construct {
     );
 
     const pipeline: readonly MetricName[] = [...EVENT_METRICS, ...CHANGE_LOG_METRICS, ...PUSH_METRICS];
-    const counts = METRICS.filter((metric) => metric !== 'FanOutLatency' && !pipeline.includes(metric));
+    const counts = METRICS.filter((metric) => !TIMING_METRICS.includes(metric) && !pipeline.includes(metric));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Chat: messages and deliveries',
@@ -479,6 +479,20 @@ export class Observability extends Construct {
           this.customMetric('FanOutLatency', 'p50').with({ label: 'FanOutLatency p50' }),
           this.customMetric('FanOutLatency', 'p99').with({ label: 'FanOutLatency p99' }),
         ],
+        width: 12,
+        height: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Chat: providers' first response time (minutes)",
+        left: (['p50', 'p90'] as const).map(
+          (statistic) =>
+            new cloudwatch.MathExpression({
+              expression: `${statistic}ms / 60000`,
+              usingMetrics: { [`${statistic}ms`]: this.customMetric('FirstResponseTime', statistic) },
+              label: `FirstResponseTime ${statistic}`,
+              period: Duration.hours(1),
+            }),
+        ),
         width: 12,
         height: 6,
       }),

@@ -86,6 +86,7 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'http/react': extend(FAN_OUT, {}, SENDS_EVENTS),
   // Reads the change log: Postgres only.
   'http/sync': NOTHING,
+  'http/provider-stats': NOTHING,
   'http/get-typing': { tables: { typing: 'read' }, connectionsApi: false, queues: {} },
   'http/online-users': { tables: { presence: 'read' }, connectionsApi: false, queues: {} },
   // Readiness pings DynamoDB through the connections table.

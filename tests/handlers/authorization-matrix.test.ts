@@ -138,6 +138,8 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   // The customer deletes their own device; to everyone else it does not exist.
   ['deleteDevice', [204, 404, 404, 404, 404, 404, 404, 401]],
   ['muteConversation', [200, 200, 200, 403, 403, 403, 403, 401]],
+  // A provider's statistics: its own staff and admins.
+  ['providerStats', [403, 200, 200, 403, 403, 200, 403, 401]],
   ['health', [200, 200, 200, 200, 200, 200, 200, 200]],
   ['apiDocs', [200, 200, 200, 200, 200, 200, 200, 200]],
   ['openApiDocument', [200, 200, 200, 200, 200, 200, 200, 200]],
@@ -181,6 +183,8 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, params: { conversationId: id }, body: { muted: true } };
     case 'searchMessages':
       return { ...base, query: { q: 'gate co', conversationId: id } };
+    case 'providerStats':
+      return { ...base, params: { providerId: '1' } };
     case 'getMessages':
     case 'getTyping':
     case 'markRead':

@@ -37,6 +37,8 @@ import type {
   PushSender,
   RegisterDeviceInput,
   MessageSearch,
+  ProviderStatistics,
+  ProviderStats,
   MessageSearchInput,
   ReportPage,
   ReportStore,
@@ -140,6 +142,7 @@ export class InMemoryChatDatabase {
   private readonly sides = new Map<string, Record<Side, ParticipantRow>>();
   private readonly messageRows = new Map<string, Message>();
   private readonly byConversation = new Map<string, Message[]>();
+  private readonly awaitingReplySince = new Map<string, Date>();
   private nextConversation = 1;
   private nextMessage = 1;
   private readonly log: (Omit<StoredChange, 'message' | 'conversation'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
@@ -386,7 +389,12 @@ export class InMemoryChatDatabase {
         participant.archivedAt = null;
         if (side !== input.senderRole) participant.unreadCount += 1;
       }
-      return { message: copy(message), created: true, changes: this.record('message.created', input.conversationId, { messageId: message.id }) };
+      // The running wait for a first response, as the SQL keeps awaitingReplySince.
+      const waited = this.awaitingReplySince.get(input.conversationId);
+      if (input.senderRole === 'customer' && waited === undefined) this.awaitingReplySince.set(input.conversationId, at);
+      if (input.senderRole === 'provider') this.awaitingReplySince.delete(input.conversationId);
+      const answered = input.senderRole === 'provider' && waited !== undefined ? { firstResponseMs: at.getTime() - waited.getTime() } : {};
+      return { message: copy(message), created: true, changes: this.record('message.created', input.conversationId, { messageId: message.id }), ...answered };
     },
 
     context: async (messageId) => {
@@ -980,6 +988,20 @@ export class RecordingMessageSearch implements MessageSearch {
   }
 }
 
+/**
+ * Provider statistics as the use case sees them: records each request and answers `answer`.
+ * The figures are Postgres's, tested against it.
+ */
+export class RecordingProviderStatistics implements ProviderStatistics {
+  readonly requests: { providerId: number; from: Date; to: Date }[] = [];
+  answer: ProviderStats = { conversations: 0, messagesReceived: 0, messagesSent: 0, firstResponseSeconds: { median: null, p90: null }, unanswered: 0 };
+
+  async stats(providerId: number, from: Date, to: Date): Promise<ProviderStats> {
+    this.requests.push({ providerId, from, to });
+    return copy(this.answer);
+  }
+}
+
 /** Keeps what the events queue's consumer forwarded, per queue; `failing = true` makes every forward throw. */
 export class RecordingEventForwarder implements EventForwarder {
   readonly forwarded: { queue: QueueKey; event: DomainEvent }[] = [];
@@ -1093,6 +1115,7 @@ export interface Fakes {
   pushSender: RecordingPushSender;
   reports: InMemoryReportStore;
   search: RecordingMessageSearch;
+  statistics: RecordingProviderStatistics;
   connections: FakeConnectionStore;
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
@@ -1122,6 +1145,7 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     pushSender: new RecordingPushSender(),
     reports: new InMemoryReportStore(clock, db),
     search: new RecordingMessageSearch(),
+    statistics: new RecordingProviderStatistics(),
     connections: new FakeConnectionStore(clock),
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),

@@ -16,6 +16,7 @@ import { recorded } from './change-log.ts';
 import { conversationFromJson, CURRENT_TXID, messageColumns, messageFromJson, messageJson, T, toMessage, type MessageRow } from './rows.ts';
 
 type ChangedRow = MessageRow & { changeId: bigint | null };
+type AppendedRow = ChangedRow & { created: boolean; answersWaitSince: Date | null };
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -37,14 +38,24 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 const reactionsJson = (reactions: readonly Reaction[]) => JSON.stringify(reactions.map(({ emoji, userIds }) => ({ emoji, userIds })));
 
 export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageStore {
-  async function appendOnce(input: AppendMessageInput, at: Date): Promise<(ChangedRow & { created: boolean })[]> {
+  async function appendOnce(input: AppendMessageInput, at: Date): Promise<AppendedRow[]> {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
-    return prisma.$queryRaw<(ChangedRow & { created: boolean })[]>`
-      WITH conv AS (
-        UPDATE ${T.conversations}
-           SET "lastSeq" = "lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at}
-         WHERE id = ${input.conversationId}
+    return prisma.$queryRaw<AppendedRow[]>`
+      WITH previous AS (
+        -- Locked first, so the wait it reads is the one this append replaces (the UPDATE's own
+        -- RETURNING only sees new values).
+        SELECT id, "awaitingReplySince" FROM ${T.conversations} WHERE id = ${input.conversationId} FOR UPDATE
+      ), conv AS (
+        UPDATE ${T.conversations} c
+           SET "lastSeq" = c."lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at},
+               -- A customer's message starts a wait unless one is running; the provider's ends it.
+               "awaitingReplySince" = CASE ${input.senderRole}
+                                        WHEN 'customer' THEN COALESCE(c."awaitingReplySince", ${at})
+                                        WHEN 'provider' THEN NULL
+                                        ELSE c."awaitingReplySince" END
+          FROM previous
+         WHERE c.id = previous.id
            AND status = 'ACTIVE'
            AND (${input.senderRole} = 'system'
                 OR CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int)
@@ -54,7 +65,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                     AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text)
            AND (${replyToId}::text IS NULL OR EXISTS (
                  SELECT 1 FROM ${T.messages} WHERE id = ${replyToId}::text AND "conversationId" = ${input.conversationId}))
-        RETURNING "lastSeq", "customerId", "providerId"
+        RETURNING c."lastSeq", c."customerId", c."providerId", previous."awaitingReplySince" AS "waitedSince"
       ), inserted AS (
         INSERT INTO ${T.messages}
                (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content,
@@ -77,10 +88,16 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
         SELECT ${CURRENT_TXID}, ${input.conversationId}, conv."customerId", conv."providerId", 'message.created', inserted.id, ${at}
           FROM conv, inserted
         RETURNING id
+      ), answered AS (
+        INSERT INTO ${T.firstResponses} ("conversationId", "providerId", "askedAt", "answeredAt", "responderId")
+        SELECT ${input.conversationId}, conv."providerId", conv."waitedSince", ${at}, ${input.senderId}
+          FROM conv, inserted
+         WHERE ${input.senderRole} = 'provider' AND conv."waitedSince" IS NOT NULL
+        RETURNING "askedAt"
       )
-      SELECT *, true AS created, (SELECT id FROM change) AS "changeId" FROM inserted
+      SELECT *, true AS created, (SELECT id FROM change) AS "changeId", (SELECT "askedAt" FROM answered) AS "answersWaitSince" FROM inserted
       UNION ALL
-      SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId" FROM ${T.messages}
+      SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId", NULL::timestamp AS "answersWaitSince" FROM ${T.messages}
        WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
          AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
   }
@@ -131,7 +148,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
   return {
     async append(input) {
       const at = new Date();
-      let rows: (ChangedRow & { created: boolean })[];
+      let rows: AppendedRow[];
       try {
         rows = await appendOnce(input, at);
       } catch (error) {
@@ -142,8 +159,13 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       }
       const row = rows[0];
       if (!row) return explainRefusal(input);
-      const { created, changeId, ...message } = row;
-      return { message: toMessage(message), created, changes: recorded(changeId, 'message.created', input.conversationId, at) };
+      const { created, changeId, answersWaitSince, ...message } = row;
+      return {
+        message: toMessage(message),
+        created,
+        changes: recorded(changeId, 'message.created', input.conversationId, at),
+        ...(answersWaitSince ? { firstResponseMs: at.getTime() - answersWaitSince.getTime() } : {}),
+      };
     },
 
     async context(messageId) {

@@ -13,6 +13,7 @@ export const T = {
   devices: Prisma.raw('"chatDevices"'),
   mutes: Prisma.raw('"chatConversationMutes"'),
   reports: Prisma.raw('"chatReports"'),
+  firstResponses: Prisma.raw('"chatFirstResponses"'),
 } as const;
 
 /**

@@ -161,3 +161,26 @@ export const resolveReportBody = z.object({
   action: z.enum(REPORT_RESOLUTIONS, err).describe('dismiss, or what the admin\'s own route would do: delete the message, block or end the conversation'),
   note: reportNote,
 });
+
+// ─── Response times ─────────────────────────────────────────────────────────────────────
+
+/** The longest range one statistics request may cover. */
+export const MAX_STATS_RANGE_DAYS = 366;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const statsTime = z.iso
+  .datetime({ offset: true, error: (issue) => `${issue.path?.join('.') || 'the value'} must be an ISO-8601 date-time` })
+  .transform((value) => new Date(value));
+
+export const providerIdParam = z.object({ providerId: queryInt().min(1, err) });
+
+export const providerStatsQuery = z
+  .object({
+    from: statsTime.optional().describe(`The range's start (inclusive); default ${30} days before to`),
+    to: statsTime.optional().describe("The range's end (exclusive); default now"),
+  })
+  .refine(({ from, to }) => !from || !to || from < to, { message: 'from must be before to', path: ['from'] })
+  .refine(({ from, to }) => !from || !to || to.getTime() - from.getTime() <= MAX_STATS_RANGE_DAYS * DAY_MS, {
+    message: `from and to may be at most ${MAX_STATS_RANGE_DAYS} days apart`,
+    path: ['to'],
+  });

@@ -177,6 +177,21 @@ export const markReadResult = z.object({
   readCount: int.min(0).describe('How many messages moved to READ'),
 });
 export const messageResult = z.object({ message: wireMessage });
+const percentile = (what: string) => z.number().nonnegative().nullable().describe(`${what}, in seconds; null without an answered wait in the range`);
+export const providerStatsResult = z
+  .object({
+    providerId: int,
+    from: isoDate.describe("The range's start (inclusive)"),
+    to: isoDate.describe("The range's end (exclusive)"),
+    conversations: int.describe('Conversations started in the range'),
+    messagesReceived: int.describe("Messages the provider's customers sent in the range"),
+    messagesSent: int.describe("Messages the provider's staff sent in the range (SYSTEM messages are neither)"),
+    firstResponseSeconds: z
+      .object({ median: percentile('The median wait'), p90: percentile('The 90th percentile') })
+      .describe("For each customer message that followed the provider's last message (or opened the conversation) in the range: the time to the provider's next message"),
+    unanswered: int.describe('Such waits that began in the range and have no answer yet'),
+  })
+  .meta({ id: 'ProviderStats' });
 export const conversationResult = z.object({ conversation: wireConversation });
 export const sendMessageResult = z.object({ message: wireMessage, created: z.boolean().describe('false: a repeated clientMessageId, answered with the stored message') });
 export const messageStatusResult = z.object({ message: wireMessage, changed: z.boolean().describe('false when the move was not forward: nothing changed') });

@@ -12,6 +12,7 @@ import type {
   ConversationStore,
   Logger,
   MessageSearch,
+  ProviderStatistics,
   MessageStore,
   Metrics,
   PresenceStore,
@@ -54,6 +55,7 @@ import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
 import { makeSearchMessages } from './search-messages.ts';
 import { makeAssignConversation } from './assign-conversation.ts';
+import { makeProviderStats } from './provider-stats.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -68,6 +70,7 @@ export interface UseCasePorts {
   pushSender: PushSender;
   reports: ReportStore;
   search: MessageSearch;
+  statistics: ProviderStatistics;
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
@@ -110,6 +113,7 @@ export function composeUseCases(ports: UseCasePorts) {
     react: makeReact(withDelivery),
     sync: makeSync(withDelivery),
     searchMessages: makeSearchMessages(withDelivery),
+    providerStats: makeProviderStats(withDelivery),
     routeEvents: makeRouteEvents(withDelivery),
     registerDevice: makeRegisterDevice(withDelivery),
     listDevices: makeListDevices(withDelivery),

@@ -166,7 +166,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
     }
 
     const { sender, conversation } = await senderOf(deps, identity, conversationId, messageType);
-    const { message, created, changes } = await messages.append({
+    const { message, created, changes, firstResponseMs } = await messages.append({
       conversationId,
       senderId: identity.userId,
       ...sender,
@@ -178,6 +178,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
       clientMessageId: input.clientMessageId ?? null,
     });
     metrics.count(created ? 'MessagesSent' : 'DuplicateSends');
+    if (firstResponseMs !== undefined) metrics.timing('FirstResponseTime', firstResponseMs);
 
     const wire = toWireMessage(message);
     // A repeat records no change: its event went out with the first attempt (or the sweeper sends it).

@@ -153,6 +153,7 @@ export function buildContainer(config: Settings = settings()): Container {
       forwarder,
       reports: deferred(async () => (await import('#adapters/postgres/report-store')).makeReportStore({ prisma: await prisma() })),
       search: deferred(async () => (await import('#adapters/postgres/message-search')).makeMessageSearch({ prisma: await prisma() })),
+      statistics: deferred(async () => (await import('#adapters/postgres/provider-statistics')).makeProviderStatistics({ prisma: await prisma() })),
       pushRegistry: deferred(async () => (await import('#adapters/postgres/push-registry')).makePushRegistry({ prisma: await prisma() })),
       pushSender,
       connections: makeConnectionStore({ doc, tableName: tables.connections, clock }),

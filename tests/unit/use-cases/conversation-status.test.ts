@@ -83,9 +83,9 @@ describe('the policy', () => {
   const subject = { customerId: 2, providerId: 1, blockedBy: null };
   it('declares every capability once, and admins only read and moderate among the everyday ones', () => {
     expect(Object.keys(POLICY).sort()).toEqual([...CAPABILITIES].sort());
-    expect(CAPABILITIES.filter((capability) => can(ADMIN, capability, subject))).toEqual(['read', 'start', 'block', 'unblock', 'end', 'moderate']);
+    expect(CAPABILITIES.filter((capability) => can(ADMIN, capability, subject))).toEqual(['read', 'start', 'block', 'unblock', 'end', 'moderate', 'viewStats']);
     expect(CAPABILITIES.filter((capability) => can(CUSTOMER, capability, subject))).toEqual(['read', 'start', 'write', 'block']);
-    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'start', 'write', 'block', 'end', 'assign']);
+    expect(CAPABILITIES.filter((capability) => can(COLLEAGUE, capability, subject))).toEqual(['read', 'start', 'write', 'block', 'end', 'assign', 'viewStats']);
     expect(CAPABILITIES.filter((capability) => can(STRANGER, capability, subject))).toEqual([]);
     expect(CAPABILITIES.filter((capability) => can(OTHER_STAFF, capability, subject))).toEqual([]);
     expect(can(STAFF, 'unblock', { ...subject, blockedBy: 'provider' })).toBe(true);
