@@ -224,6 +224,9 @@ export class ChatClient extends Emitter<ChatEvents> {
       void this.open();
     } else if (this.socket?.readyState === 1) {
       void this.serial(() => this.runSync());
+    } else if (this.socket) {
+      // Still trying a connection that may never open (the network was down): start afresh.
+      this.dropConnection('reconnect now', true);
     }
   }
 
