@@ -7,20 +7,34 @@
  * declarations resolve wherever the package is installed.
  */
 import { spawnSync } from 'node:child_process';
+import console from 'node:console';
 import process from 'node:process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const sdkDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoDir = path.resolve(sdkDir, '..');
 const dist = path.join(sdkDir, 'dist');
 const require = createRequire(import.meta.url);
 
-await rm(dist, { recursive: true, force: true });
+// esbuild and typescript come from the repository's own install (the root `npm install`).
+let esbuild;
+let tsc;
+try {
+  esbuild = await import('esbuild');
+  tsc = require.resolve('typescript/bin/tsc');
+} catch {
+  if (existsSync(path.join(dist, 'index.js'))) {
+    console.warn('@provider-customer-chat/client: esbuild or typescript not installed; keeping the existing dist/');
+    process.exit(0);
+  }
+  console.error('@provider-customer-chat/client: run `npm install` at the repository root first (it builds sdk/dist)');
+  process.exit(1);
+}
 
-const esbuild = await import('esbuild');
+await rm(dist, { recursive: true, force: true });
 await esbuild.build({
   entryPoints: [path.join(sdkDir, 'src/index.ts')],
   outfile: path.join(dist, 'index.js'),
@@ -33,7 +47,6 @@ await esbuild.build({
   logLevel: 'warning',
 });
 
-const tsc = require.resolve('typescript/bin/tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(sdkDir, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (result.status !== 0) process.exit(result.status ?? 1);
 
@@ -68,4 +81,3 @@ for await (const file of walk(typesDir)) {
   });
   if (standalone !== text) await writeFile(file, standalone);
 }
-void repoDir;
