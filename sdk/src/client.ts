@@ -437,7 +437,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       }),
     );
     await Promise.all(joins);
-    await this.serial(() => this.runSync());
+    await this.catchUpOn(socket);
     if (this.socket !== socket || generation !== this.generation) return;
     this.attempt = 0;
     this.setState('online');
@@ -527,6 +527,22 @@ export class ChatClient extends Emitter<ChatEvents> {
     });
     this.chain = next;
     return next;
+  }
+
+  /** A catch-up on this connection; one that fails (the API not ready yet, say) is tried again after a backoff while the connection lasts. */
+  private catchUpOn(socket: WebSocketLike, attempt = 0): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.runSync();
+      } catch (error) {
+        this.emit('error', error instanceof ChatError ? error : new ChatError('NETWORK', (error as Error)?.message ?? String(error)));
+        if (this.socket !== socket) return;
+        const retry = () => {
+          if (this.socket === socket) void this.catchUpOn(socket, attempt + 1);
+        };
+        this.timers.push(this.clock.setTimeout(retry, 250 + backoffDelay(attempt, this.options.backoff)));
+      }
+    });
   }
 
   private get cursorKey(): string {

@@ -297,6 +297,27 @@ describe('de-duplication, gaps and catch-up', () => {
     expect(messages).toHaveLength(1);
   });
 
+  it('tries a failed catch-up again while connected', async () => {
+    const missed = makeMessage({ conversationId: 'c1', seq: 1 });
+    let calls = 0;
+    const { client, record } = setup({
+      storage: memoryStorage({ 'chat:cursor': 'c-start' }),
+      routes: (request) => {
+        if (!request.url.pathname.endsWith('/sync')) return undefined;
+        if (++calls === 1) return { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'not yet' } } };
+        if (request.url.searchParams.get('since') === 'c-start') {
+          return { status: 200, body: { changes: [{ cursor: 'c-1', conversationId: 'c1', type: 'message.created', at: missed.createdAt, data: { message: missed } }], cursor: 'c-1', hasMore: false } };
+        }
+        return undefined;
+      },
+    });
+    const messages = record('message');
+    const errors = record('error');
+    await client.connect();
+    await until(() => messages.length === 1);
+    expect(errors.map((error) => error.code)).toEqual(['UNAVAILABLE']);
+  });
+
   it('starts over when the cursor expired', async () => {
     const storage = memoryStorage({ 'chat:cursor': 'old' });
     const { client, record } = setup({
