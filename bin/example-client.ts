@@ -5,17 +5,18 @@
  *   npm run example                        # in another
  *   PORT=4000 WS_PORT=4001 npm run example # when the runtime runs on other ports
  *
- * It does what an app does: gets dev tokens for customer 2 and staff user 7 of provider 1
- * (`POST /dev/token`), starts (or reopens) their conversation over REST, connects both over
- * WebSocket (the customer with `?token=`, the staff user with `chat-authenticate`), joins the
- * conversation, and exchanges a few messages with typing indicators and delivery and read
- * receipts. Each line of the transcript is printed when the other side's socket received it.
- * Exits 0 when the whole exchange went through, 1 otherwise.
+ * It does what an app does, through the client package (sdk/, `@provider-customer-chat/client`):
+ * gets dev tokens for customer 2 and staff user 7 of provider 1 (`POST /dev/token`), starts (or
+ * reopens) their conversation over REST, connects both over WebSocket (`?token=`; the staff user
+ * also sends `chat-authenticate` to hear who it is), joins the conversation, and exchanges a few
+ * messages with typing indicators and delivery and read receipts. Each line of the transcript is
+ * printed when the other side's client received it. Exits 0 when the whole exchange went
+ * through, 1 otherwise.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { ChatClient, type ChatEvents, type Message } from '../sdk/src/index.ts';
 
 const API = '/api/provider-customer-chat';
 const WAIT_MS = 10_000;
@@ -35,85 +36,49 @@ export interface ExampleResult {
   seqs: number[];
 }
 
-interface Frame {
-  event: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  data: any;
-  requestId?: string;
-}
-
-/** One WebSocket client, as an app would hold it: frames are handled as they come, or awaited. */
+/** One side of the chat: a client of the SDK, and its events to wait for. */
 class Peer {
-  private readonly frames: Frame[] = [];
-  private readonly waiters = new Set<() => void>();
+  readonly client: ChatClient;
 
-  private constructor(
+  constructor(
     readonly name: string,
-    private readonly ws: WebSocket,
+    httpUrl: string,
+    wsUrl: string,
+    token: string,
   ) {
-    ws.on('message', (data) => {
-      try {
-        this.frames.push(JSON.parse(data.toString()) as Frame);
-      } catch {
-        return;
-      }
-      for (const wake of [...this.waiters]) wake();
-    });
+    this.client = new ChatClient({ httpUrl, wsUrl, getToken: () => token, WebSocket });
   }
 
-  static connect(name: string, url: string): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.once('open', () => resolve(new Peer(name, ws)));
-      ws.once('unexpected-response', (_request, response) => reject(new Error(`${name}: the WebSocket upgrade was refused (${response.statusCode})`)));
-      ws.once('error', (error) => reject(new Error(`${name}: cannot connect to ${url.split('?')[0]} (${error.message})`)));
+  async connect(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.name} could not connect within ${WAIT_MS / 1000} s`)), WAIT_MS);
     });
+    try {
+      await Promise.race([this.client.connect(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** The next frame (not returned before) that matches. */
-  next(what: string, match: (frame: Frame) => boolean): Promise<Frame> {
+  /** The next event of this kind that matches. */
+  next<K extends keyof ChatEvents>(what: string, event: K, match: (payload: ChatEvents[K]) => boolean): Promise<ChatEvents[K]> {
     return new Promise((resolve, reject) => {
-      const check = () => {
-        const index = this.frames.findIndex(match);
-        if (index < 0) return;
-        const [found] = this.frames.splice(index, 1);
-        done();
-        resolve(found!);
-      };
       const timer = setTimeout(() => {
-        done();
+        off();
         reject(new Error(`${this.name} waited ${WAIT_MS / 1000} s for ${what}, in vain`));
       }, WAIT_MS);
-      const done = () => {
+      const off = this.client.on(event, (payload) => {
+        if (!match(payload)) return;
         clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
+        off();
+        resolve(payload);
+      });
     });
   }
 
-  /** Sends `{action, data, requestId}` and resolves with the `chat-ack` data; a `chat-error` rejects. */
-  async request(action: string, data: unknown): Promise<Frame['data']> {
-    const requestId = randomUUID();
-    const answer = this.next(`the answer to ${action}`, (f) => (f.event === 'chat-ack' || f.event === 'chat-error') && f.data?.requestId === requestId);
-    this.ws.send(JSON.stringify({ action, data, requestId }));
-    const frame = await answer;
-    if (frame.event === 'chat-error') throw new Error(`${this.name}: ${action} was refused: ${frame.data.code} ${frame.data.message}`);
-    return frame.data.data;
-  }
-
-  /** Sends a frame without waiting for an answer (the seed's `socket.emit`). */
-  emit(action: string, data: unknown): void {
-    this.ws.send(JSON.stringify({ action, data }));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000);
-    });
+  close(): void {
+    this.client.close();
   }
 }
 
@@ -154,61 +119,71 @@ export async function runExample({ httpUrl, wsUrl, print = (line) => console.log
   const conversationId = started.body.conversation.id as string;
   print(`  conversation  ${conversationId} (${started.status === 201 ? 'started: 201' : 'already there: 200'})`);
 
-  const customer = await Peer.connect('customer 2', `${wsUrl}/?token=${encodeURIComponent(customerToken)}`);
-  print('  customer 2    connected with ?token=');
-  const staff = await Peer.connect('staff 7', `${wsUrl}/`);
-  const signedIn = await staff.request('chat-authenticate', { token: staffToken });
-  print(`  staff 7       connected, then chat-authenticate: signed in as user ${signedIn.userId} of provider ${signedIn.providerId}`);
-
+  const customer = new Peer('customer 2', httpUrl, wsUrl, customerToken);
+  const staff = new Peer('staff 7', httpUrl, wsUrl, staffToken);
   try {
-    for (const peer of [customer, staff]) await peer.request('chat-join-conversation', { conversationId });
+    await customer.connect();
+    print('  customer 2    connected with ?token=');
+    await staff.connect();
+    const signedIn = await staff.client.request('authenticate', { token: staffToken });
+    print(`  staff 7       connected, then chat-authenticate: signed in as user ${signedIn.userId} of provider ${signedIn.providerId}`);
+
+    for (const peer of [customer, staff]) await peer.client.join(conversationId);
     print('  both          joined the conversation\n');
 
     const seqs: number[] = [];
-    const isMessage = (id: string) => (f: Frame) => f.event === 'chat-new-message' && f.data.message.id === id;
-    const isStatus = (id: string, status: string) => (f: Frame) => f.event === 'chat-message-status-updated' && f.data.messageId === id && f.data.status === status;
-    const isTyping = (userId: number, typing: boolean) => (f: Frame) => f.event === 'chat-user-typing' && f.data.userId === userId && f.data.isTyping === typing;
 
     /** `from` types, then sends; `to` sees the typing, then the message, and marks it delivered. */
-    const exchange = async (from: Peer, fromId: number, to: Peer, content: string) => {
-      from.emit('chat-typing', { conversationId, isTyping: true });
-      await to.next(`${from.name} typing`, isTyping(fromId, true));
+    const exchange = async (from: Peer, fromId: number, to: Peer, content: string): Promise<Message> => {
+      const typing = from.client.typing(conversationId);
+      const seen = to.next(`${from.name} typing`, 'typing', (t) => t.userId === fromId && t.isTyping);
+      typing.input();
+      await seen;
       say(from.name, '… is typing');
-      const { message } = await from.request('chat-send-message', { conversationId, content, messageType: 'TEXT' });
-      from.emit('chat-typing', { conversationId, isTyping: false });
-      await to.next(`the message from ${from.name}`, isMessage(message.id));
+      const outgoing = from.client.send(conversationId, { content, messageType: 'TEXT' });
+      const arrived = to.next(`the message from ${from.name}`, 'message', ({ message }) => message.clientMessageId === outgoing.clientMessageId);
+      const message = await outgoing.sent;
+      typing.stop();
+      await arrived;
       seqs.push(message.seq);
       say(from.name, `→ ${content}   (#${message.seq})`);
-      await to.request('chat-update-message-status', { messageId: message.id, status: 'DELIVERED' });
-      await from.next(`the delivery receipt of #${message.seq}`, isStatus(message.id, 'DELIVERED'));
+      const delivered = from.next(`the delivery receipt of #${message.seq}`, 'status', (s) => s.messageId === message.id && s.status === 'DELIVERED');
+      await to.client.updateMessageStatus(message.id, 'DELIVERED');
+      await delivered;
       say(to.name, `✓ delivered #${message.seq}`);
       return message;
     };
+    const readReceipt = (peer: Peer, message: Message) =>
+      peer.next(`the read receipt of #${message.seq}`, 'status', (s) => s.messageId === message.id && s.status === 'READ');
 
     const question = await exchange(customer, 2, staff, 'Hi! Is my car ready?');
-    await staff.request('chat-update-message-status', { messageId: question.id, status: 'READ' });
-    await customer.next(`the read receipt of #${question.seq}`, isStatus(question.id, 'READ'));
+    const questionRead = readReceipt(customer, question);
+    await staff.client.updateMessageStatus(question.id, 'READ');
+    await questionRead;
     say('staff 7', `✓✓ read #${question.seq}`);
 
     const reply = await exchange(staff, 7, customer, 'Almost: it is drying now. Ready in 10 minutes.');
     const thanks = await exchange(customer, 2, staff, 'Great, I am on my way!');
 
     // Each side reads the whole conversation at once (chat-mark-read); the other side is told.
-    await customer.request('chat-mark-read', { conversationId });
-    await staff.next(`the read receipt of #${reply.seq}`, isStatus(reply.id, 'READ'));
+    const replyRead = readReceipt(staff, reply);
+    await customer.client.markRead(conversationId);
+    await replyRead;
     say('customer 2', `✓✓ read #${reply.seq}`);
-    await staff.request('chat-mark-read', { conversationId });
-    await customer.next(`the read receipt of #${thanks.seq}`, isStatus(thanks.id, 'READ'));
+    const thanksRead = readReceipt(customer, thanks);
+    await staff.client.markRead(conversationId);
+    await thanksRead;
     say('staff 7', `✓✓ read #${thanks.seq}`);
 
-    const history = await call(httpUrl, 'GET', `${API}/conversations/${conversationId}/messages?page=1&limit=3`, customerToken);
-    print(`\nDone. The conversation holds ${history.body.pagination.total} message(s); the newest:`);
-    for (const message of history.body.messages) {
+    const history = await customer.client.api.getMessages({ params: { conversationId }, query: { page: 1, limit: 3 } });
+    print(`\nDone. The conversation holds ${history.pagination.total} message(s); the newest:`);
+    for (const message of history.messages) {
       print(`  #${message.seq}  ${message.senderRole === 'customer' ? 'customer' : 'provider'} ${message.senderId}: ${message.content}  [${message.status}]`);
     }
     return { conversationId, seqs };
   } finally {
-    await Promise.all([customer.close(), staff.close()]);
+    customer.close();
+    staff.close();
   }
 }
 
