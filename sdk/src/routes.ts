@@ -37,6 +37,7 @@ export const ROUTES = {
   listDevices: ['GET', `${B}/devices`],
   deleteDevice: ['DELETE', `${B}/devices/{deviceId}`],
   muteConversation: ['PATCH', `${C}/notifications`],
+  providerStats: ['GET', `${B}/providers/{providerId}/stats`],
   sync: ['GET', `${B}/sync`],
   health: ['GET', '/health'],
   apiDocs: ['GET', '/api/docs'],
