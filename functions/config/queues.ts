@@ -3,14 +3,14 @@
  * queues (each with its dead-letter queue and redrive policy) from these definitions, and the
  * local runtime creates them on its SQS-compatible endpoint, so the two can never disagree.
  */
-import type { ChangeType } from '#core/events';
+import type { EventType } from '#core/events';
 import type { Settings } from './settings.ts';
 
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
   urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL';
   /** The domain event types the events queue's consumer forwards to this queue (none: it is the events queue). */
-  subscribes?: readonly ChangeType[];
+  subscribes?: readonly EventType[];
   /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
   localName: string;
   /**
@@ -70,7 +70,7 @@ export type QueueKey = keyof typeof QUEUES;
 export const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
 
 /** The queues the events queue's consumer forwards an event of `type` to. */
-export function subscribersOf(type: ChangeType): QueueKey[] {
+export function subscribersOf(type: EventType): QueueKey[] {
   return QUEUE_KEYS.filter((key) => ((QUEUES[key] as QueueDefinition).subscribes ?? []).includes(type));
 }
 

@@ -3,7 +3,7 @@
  * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
  */
 import type { ServerFrame } from './protocol.ts';
-import type { ChangeType } from './events.ts';
+import type { EventType } from './events.ts';
 import type {
   Actor,
   Conversation,
@@ -190,7 +190,7 @@ export interface MessageStore {
 export interface RecordedChange {
   /** The change's id (a bigint as a decimal string): the domain event's id. */
   id: string;
-  type: ChangeType;
+  type: EventType;
   conversationId: string;
   at: Date;
   /** What the referenced message or conversation does not say (see StoredChange.data). */
@@ -211,6 +211,8 @@ export interface StoredChange extends RecordedChange {
   /** The message it is about (its current state: a deleted one is a tombstone), if any. */
   message: Message | null;
   conversation: Conversation;
+  /** The report it is about (`report.created`), as it is now, if any. */
+  report: Report | null;
 }
 
 export interface ChangePage {
@@ -255,8 +257,11 @@ export interface ReportPage {
 }
 
 export interface ReportStore {
-  /** Files a report, once per reporter and message: `created` false answers the one already filed. */
-  file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }>;
+  /**
+   * Files a report, once per reporter and message: `created` false answers the one already filed.
+   * A new report records its `report.created` change (data `{reportId}`) in the same statement.
+   */
+  file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean; changes: RecordedChange[] }>;
   get(reportId: string): Promise<Report | null>;
   /** The queue by status, oldest first, keyset-paged, each report with its message as it is now. */
   list(status: ReportStatus, limit: number, cursor: string | null): Promise<ReportPage>;

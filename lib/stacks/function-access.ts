@@ -93,8 +93,9 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'http/api-docs': NOTHING,
   // Status changes and assignment record a change and tell both sides.
   'http/conversation-status': extend(FAN_OUT, {}, SENDS_EVENTS),
-  // Reports: Postgres only; resolving one acts as the admin's route would (fan-out and events).
-  'http/report-message': NOTHING,
+  // Reports: a new report records its report.created change and publishes its event; resolving
+  // one acts as the admin's route would (fan-out and events).
+  'http/report-message': extend(NOTHING, {}, SENDS_EVENTS),
   'http/moderation': extend(FAN_OUT, {}, SENDS_EVENTS),
   // The device registry and mutes: Postgres only.
   'http/devices': NOTHING,
@@ -120,8 +121,8 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
   'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send' }),
-  // Reads the message and files its report: Postgres only.
-  'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume' }),
+  // Reads the message and files its report (Postgres), publishing the report's event.
+  'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume', ...SENDS_EVENTS }),
   // Reads the message, devices and badges (Postgres) and who is online (connections); the
   // platform applications' endpoints (SNS).
   'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' }, push: true },

@@ -25,7 +25,7 @@ import {
   type ReportStatus,
   type Side,
 } from '#core/model';
-import type { ChangeType, DomainEvent, EventForwarder, EventPublisher } from '#core/events';
+import { INTERNAL_CHANGE_TYPES, type DomainEvent, type EventForwarder, type EventPublisher, type EventType } from '#core/events';
 import type { QueueKey } from '#config/queues';
 import type { PushNotification } from '#core/push-notification';
 import { partyKey as pushPartyKey } from '#core/ports';
@@ -142,18 +142,26 @@ export class InMemoryChatDatabase {
   private readonly byConversation = new Map<string, Message[]>();
   private nextConversation = 1;
   private nextMessage = 1;
-  private readonly log: (Omit<StoredChange, 'message' | 'conversation'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
+  private readonly log: (Omit<StoredChange, 'message' | 'conversation' | 'report'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
   private nextChange = 1n;
 
   constructor(private readonly clock: Clock) {}
 
   /** Every change recorded, oldest first (test helper). */
-  recordedChanges(): { id: string; type: ChangeType; conversationId: string; messageId: string | null; side: Side | null; publishedAt: Date | null }[] {
+  recordedChanges(): { id: string; type: EventType; conversationId: string; messageId: string | null; side: Side | null; publishedAt: Date | null }[] {
     return copy(this.log.map(({ id, type, conversationId, messageId, side, publishedAt }) => ({ id, type, conversationId, messageId, side, publishedAt })));
   }
 
   /** Records a change as the Postgres stores do, in the same step as the change itself. */
-  private record(type: ChangeType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+  /** Looks a report up for the changes about one (set by the report store over this database). */
+  reportLookup: (reportId: string) => Report | null = () => null;
+
+  /** Records a change as the Postgres stores do, in the same step as the change itself. */
+  recordChange(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+    return this.record(type, conversationId, options);
+  }
+
+  private record(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
     const id = this.nextChange++;
     const at = this.clock.now();
     const data = options.data ?? {};
@@ -164,7 +172,9 @@ export class InMemoryChatDatabase {
   private stored(entry: InMemoryChatDatabase['log'][number]): StoredChange {
     const { messageId: _m, userId: _u, publishedAt: _p, republishAt: _r, republishCount: _c, ...change } = entry;
     const message = entry.messageId ? (this.messageRows.get(entry.messageId) ?? null) : null;
-    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId) });
+    const reportId = entry.data.reportId;
+    const report = typeof reportId === 'string' ? this.reportLookup(reportId) : null;
+    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId), report });
   }
 
   // Test helpers ------------------------------------------------------------------------
@@ -491,6 +501,7 @@ export class InMemoryChatDatabase {
           this.mustGet(entry.conversationId)[column] === reader.party.partyId &&
           (entry.side === null || entry.side === reader.party.side) &&
           (entry.userId === null || entry.userId === reader.userId) &&
+          !(INTERNAL_CHANGE_TYPES as readonly string[]).includes(entry.type) &&
           (!after || entry.txid > after.txid || (entry.txid === after.txid && BigInt(entry.id) > after.id)),
       );
       return { changes: visible.slice(0, limit).map((entry) => this.stored(entry)), hasMore: visible.length > limit, horizon: this.nextChange };
@@ -922,7 +933,7 @@ export class RecordingEventPublisher implements EventPublisher {
     this.published.push(...copy(events));
   }
 
-  ofType(type: ChangeType): DomainEvent[] {
+  ofType(type: EventType): DomainEvent[] {
     return this.published.filter((event) => event.type === type);
   }
 }
@@ -935,14 +946,17 @@ export class InMemoryReportStore implements ReportStore {
   constructor(
     private readonly clock: Clock,
     private readonly db: InMemoryChatDatabase,
-  ) {}
+  ) {
+    db.reportLookup = (reportId) => copy(this.rows.find((row) => row.id === reportId) ?? null);
+  }
 
-  async file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }> {
+  async file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean; changes: RecordedChange[] }> {
     const existing = this.rows.find((row) => row.messageId === input.messageId && row.reporterId === input.reporterId);
-    if (existing) return { report: copy(existing), created: false };
+    if (existing) return { report: copy(existing), created: false, changes: [] };
     const report: Report = { id: `report-${this.next++}`, ...input, status: 'OPEN', createdAt: this.clock.now(), resolvedAt: null, resolvedBy: null, resolution: null, resolutionNote: null };
     this.rows.push(report);
-    return { report: copy(report), created: true };
+    const changes = this.db.recordChange('report.created', report.conversationId, { messageId: report.messageId, data: { reportId: report.id } });
+    return { report: copy(report), created: true, changes };
   }
 
   async get(reportId: string): Promise<Report | null> {
