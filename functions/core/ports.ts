@@ -3,7 +3,10 @@
  * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
  */
 import type { ServerFrame } from './protocol.ts';
-import type { EventType } from './events.ts';
+import type { DomainEvent, EventType } from './events.ts';
+import type { WebhookOutcome } from './webhooks.ts';
+
+export type { WebhookOutcome } from './webhooks.ts';
 import type {
   Actor,
   Conversation,
@@ -356,6 +359,39 @@ export interface PushSender {
   send(device: Device, notification: PushNotification): Promise<PushResult>;
 }
 
+// ─── Webhooks ───────────────────────────────────────────────────────────────────────────
+
+/** One signed POST to the webhook receiver. */
+export interface WebhookRequest {
+  url: string;
+  /** The raw JSON body, exactly as signed. */
+  body: string;
+  /** The `X-Chat-Signature` value. */
+  signature: string;
+  /** The event's id, also sent as `X-Chat-Event-Id`. */
+  eventId: string;
+}
+
+/** POSTs webhook events (HTTP in both AWS and locally). */
+export interface WebhookSender {
+  /** Never throws: a timeout or a network error is a `retry` outcome. */
+  send(request: WebhookRequest): Promise<WebhookOutcome>;
+}
+
+/** The signing secret: from Secrets Manager in AWS, from the environment locally; read once per container. */
+export interface WebhookSecret {
+  /** @throws UnavailableError when none is configured or it cannot be read (the record is tried again). */
+  get(): Promise<string>;
+}
+
+/** The webhooks queue's side of a delivery: when the next attempt comes, and giving up. */
+export interface WebhookQueue {
+  /** Keeps the received record invisible for `seconds` from now (SQS ChangeMessageVisibility), so it is delivered again then. */
+  retryLater(receiptHandle: string, seconds: number): Promise<void>;
+  /** Puts the event on the webhooks dead-letter queue (to replay it later), with why it was given up. */
+  deadLetter(event: DomainEvent, reason: string): Promise<void>;
+}
+
 // ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────
 
 /** A WebSocket connection. Times are epoch milliseconds. */
@@ -533,6 +569,10 @@ export const METRICS = [
   'PushesSent',
   'PushFailures',
   'DevicesRemoved',
+  /** Webhook events the receiver answered 2xx; attempts that failed (retried, or given up); events given up and dead-lettered. */
+  'WebhooksDelivered',
+  'WebhookFailures',
+  'WebhooksDeadLettered',
 ] as const;
 export type MetricName = (typeof METRICS)[number];
 

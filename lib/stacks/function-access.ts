@@ -36,6 +36,11 @@ export interface FunctionAccess {
   queues: Partial<Record<QueueKey, QueueAccess>>;
   /** Pushes through SNS mobile push to the configured platform applications. */
   push?: true;
+  /**
+   * Delivers webhooks: reads the signing secret, and sends to the webhooks dead-letter queue what
+   * it gives up (its queue's URL too, for ChangeMessageVisibility on its own records).
+   */
+  webhooks?: true;
 }
 
 /**
@@ -120,10 +125,13 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
 
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
-  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send' }),
+  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send', webhooks: 'send' }),
   // Reads the message and files its report (Postgres), publishing the report's event.
   'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume', ...SENDS_EVENTS }),
   // Reads the message, devices and badges (Postgres) and who is online (connections); the
   // platform applications' endpoints (SNS).
   'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' }, push: true },
+  // Reads what each event is about (Postgres), the signing secret (Secrets Manager), POSTs to the
+  // receiver; stretches its own records' visibility and sends what it gives up to its dead-letter queue.
+  'queue/deliver-webhooks': { tables: {}, connectionsApi: false, queues: { webhooks: 'consume' }, webhooks: true },
 };

@@ -70,6 +70,11 @@ import type {
   ChangePage,
   RecordedChange,
   StoredChange,
+  WebhookOutcome,
+  WebhookQueue,
+  WebhookRequest,
+  WebhookSecret,
+  WebhookSender,
 } from '#core/ports';
 import type { ServerFrame } from '#core/protocol';
 
@@ -1093,6 +1098,35 @@ export class RecordingPushSender implements PushSender {
   }
 }
 
+// ─── Webhooks ───────────────────────────────────────────────────────────────────────────
+
+/** Keeps every webhook request; answers `outcomes` in turn (then delivered). */
+export class RecordingWebhookSender implements WebhookSender {
+  readonly requests: WebhookRequest[] = [];
+  outcomes: WebhookOutcome[] = [];
+
+  async send(request: WebhookRequest): Promise<WebhookOutcome> {
+    this.requests.push(copy(request));
+    return this.outcomes.shift() ?? { kind: 'delivered', status: 200 };
+  }
+}
+
+/** Keeps the reschedules and the dead-lettered events. */
+export class RecordingWebhookQueue implements WebhookQueue {
+  readonly retries: { receiptHandle: string; seconds: number }[] = [];
+  readonly deadLetters: { event: DomainEvent; reason: string }[] = [];
+
+  async retryLater(receiptHandle: string, seconds: number): Promise<void> {
+    this.retries.push({ receiptHandle, seconds });
+  }
+
+  async deadLetter(event: DomainEvent, reason: string): Promise<void> {
+    this.deadLetters.push(copy({ event, reason }));
+  }
+}
+
+export const FAKE_WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
+
 // ─── Everything at once ─────────────────────────────────────────────────────────────────
 
 export interface Fakes {
@@ -1116,6 +1150,9 @@ export interface Fakes {
   verifier: MapTokenVerifier;
   metrics: RecordingMetrics;
   logger: RecordingLogger;
+  webhookSender: RecordingWebhookSender;
+  webhookSecret: WebhookSecret;
+  webhookQueue: RecordingWebhookQueue;
   /** The documented defaults, with any overrides. */
   limits: Settings;
 }
@@ -1145,6 +1182,9 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     verifier: new MapTokenVerifier(clock),
     metrics: new RecordingMetrics(),
     logger: new RecordingLogger(),
+    webhookSender: new RecordingWebhookSender(),
+    webhookSecret: { get: async () => FAKE_WEBHOOK_SECRET },
+    webhookQueue: new RecordingWebhookQueue(),
     limits: { ...loadSettings({}), ...overrides },
   };
 }
