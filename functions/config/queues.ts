@@ -3,14 +3,18 @@
  * queues (each with its dead-letter queue and redrive policy) from these definitions, and the
  * local runtime creates them on its SQS-compatible endpoint, so the two can never disagree.
  */
-import type { ChangeType } from '#core/events';
+import type { EventType } from '#core/events';
 import type { Settings } from './settings.ts';
 
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
-  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL';
+  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL' | 'WEBHOOKS_QUEUE_URL';
+  /** The settings key whose value is the dead-letter queue's URL, for a consumer that dead-letters a record itself. */
+  deadLetterUrlSettingsKey?: 'WEBHOOKS_DEAD_LETTER_QUEUE_URL';
+  /** A setting without which the events queue's consumer forwards nothing to this queue. */
+  enabledBy?: 'CHAT_WEBHOOK_URL';
   /** The domain event types the events queue's consumer forwards to this queue (none: it is the events queue). */
-  subscribes?: readonly ChangeType[];
+  subscribes?: readonly EventType[];
   /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
   localName: string;
   /**
@@ -64,14 +68,38 @@ export const QUEUES = {
     retentionSeconds: 4 * DAY,
     deadLetterRetentionSeconds: 14 * DAY,
   },
+  /**
+   * Events for the webhook receiver (functions/core/webhooks.ts), only while CHAT_WEBHOOK_URL is
+   * set. Its consumer schedules its own retries (ChangeMessageVisibility, 30 s doubling to an
+   * hour, for 24 hours from the event) and moves a record it gives up on to the dead-letter queue
+   * itself; maxReceiveCount (the schedule makes 30 attempts in 24 hours) only catches a consumer
+   * that keeps crashing on a record. Retention outlasts the 24 hours of attempts.
+   */
+  webhooks: {
+    urlSettingsKey: 'WEBHOOKS_QUEUE_URL',
+    deadLetterUrlSettingsKey: 'WEBHOOKS_DEAD_LETTER_QUEUE_URL',
+    enabledBy: 'CHAT_WEBHOOK_URL',
+    localName: 'chat-webhooks',
+    subscribes: ['message.created', 'message.deleted', 'conversation.created', 'conversation.updated', 'report.created'],
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 50,
+    retentionSeconds: 2 * DAY,
+    deadLetterRetentionSeconds: 14 * DAY,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueKey = keyof typeof QUEUES;
 export const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
 
-/** The queues the events queue's consumer forwards an event of `type` to. */
-export function subscribersOf(type: ChangeType): QueueKey[] {
-  return QUEUE_KEYS.filter((key) => ((QUEUES[key] as QueueDefinition).subscribes ?? []).includes(type));
+/**
+ * The queues the events queue's consumer forwards an event of `type` to: those that subscribe to
+ * it, less those whose `enabledBy` setting is unset in `settings`.
+ */
+export function subscribersOf(type: EventType, settings: Partial<Pick<Settings, NonNullable<QueueDefinition['enabledBy']>>> = {}): QueueKey[] {
+  return QUEUE_KEYS.filter((key) => {
+    const queue: QueueDefinition = QUEUES[key];
+    return (queue.subscribes ?? []).includes(type) && (queue.enabledBy === undefined || Boolean(settings[queue.enabledBy]));
+  });
 }
 
 /** The dead-letter queue's local name. */

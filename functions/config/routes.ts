@@ -126,6 +126,7 @@ export const QUEUE_CONSUMERS = [
   { name: 'routeEvents', entry: 'queue/route-events', queue: 'events', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'Mark each domain event published and forward it to the consumers of its type' },
   { name: 'fileFlaggedMessages', entry: 'queue/file-flagged-messages', queue: 'moderation', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'File each message the contact-detail policy flagged as an off_platform report for the admins' },
   { name: 'sendPushes', entry: 'queue/send-pushes', queue: 'push', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: "Push a new message to the receiving side's devices that have no live connection" },
+  { name: 'deliverWebhooks', entry: 'queue/deliver-webhooks', queue: 'webhooks', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'POST each event, signed, to the webhook receiver; retry with backoff for 24 hours, then dead-letter' },
 ] as const satisfies readonly QueueConsumer[];
 
 /** Every distinct handler entry (one Lambda function each). */

@@ -48,6 +48,20 @@ export const settingsSchema = z.object({
   /** What a push shows: `full` (the content, or its kind) or `none` (only "New message"). */
   CHAT_PUSH_PREVIEW: z.enum(PUSH_PREVIEWS).default('full'),
 
+  // Signed webhooks (functions/core/webhooks.ts). Unset URL: no event is forwarded to the webhooks queue.
+  /** Where the product POSTs its webhook events (http or https). */
+  CHAT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The signing secret, locally (in AWS it comes from Secrets Manager: CHAT_WEBHOOK_SECRET_ARN). */
+  CHAT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** The Secrets Manager secret whose SecretString is the signing secret (set by the stack). */
+  CHAT_WEBHOOK_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  /** How long one delivery attempt waits for the receiver's answer. */
+  CHAT_WEBHOOK_TIMEOUT_MS: positiveInt.max(20_000).default(5000),
+  /** The wait after the first failed attempt; it doubles with each further one. */
+  CHAT_WEBHOOK_RETRY_BASE_SECONDS: positiveInt.max(3600).default(30),
+  /** The longest wait between two attempts (SQS allows a visibility timeout of 12 hours at most). */
+  CHAT_WEBHOOK_RETRY_MAX_SECONDS: positiveInt.max(43_200).default(3600),
+
   // DynamoDB tables (names come from the stack; the local runtime uses the defaults).
   CONNECTIONS_TABLE: z.string().min(3).default('chat-connections'),
   SUBSCRIPTIONS_TABLE: z.string().min(3).default('chat-subscriptions'),
@@ -87,6 +101,9 @@ export const settingsSchema = z.object({
   EVENTS_QUEUE_URL: optionalUrl,
   PUSH_QUEUE_URL: optionalUrl,
   MODERATION_QUEUE_URL: optionalUrl,
+  WEBHOOKS_QUEUE_URL: optionalUrl,
+  /** The webhooks queue's dead-letter queue: where a delivery that was given up goes. */
+  WEBHOOKS_DEAD_LETTER_QUEUE_URL: optionalUrl,
   /** Only set locally: the SQS emulator's endpoint. */
   SQS_ENDPOINT: optionalUrl,
 

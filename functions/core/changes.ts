@@ -9,21 +9,23 @@
  */
 import { CursorExpiredError, ValidationError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
-import type { Conversation, Json, Message } from './model.ts';
+import type { Conversation, Json, Message, Report } from './model.ts';
 import type { ChangePosition, RecordedChange } from './ports.ts';
+import { toWireReport } from './use-cases/reports.ts';
 import { iso, toWireConversation, toWireMessage } from './use-cases/wire.ts';
 
-/** What a change refers to: its message (for message and reaction changes) and conversation. */
+/** What a change refers to: its message (for message and reaction changes), conversation and report. */
 export interface ChangeSubject {
   message?: Message | null;
   conversation?: Conversation | null;
+  report?: Report | null;
 }
 
 const stringOr = (value: Json | undefined, fallback: string) => (typeof value === 'string' ? value : fallback);
 
 /** A change's `data` on the wire, per type (the protocol's change schemas describe each). */
 export function changeData(change: Pick<RecordedChange, 'type' | 'data'>, subject: ChangeSubject): Record<string, unknown> {
-  const { message, conversation } = subject;
+  const { message, conversation, report } = subject;
   const need = <T>(value: T | null | undefined, what: string): T => {
     if (value === null || value === undefined) throw new Error(`A ${change.type} change needs its ${what}`);
     return value;
@@ -52,6 +54,8 @@ export function changeData(change: Pick<RecordedChange, 'type' | 'data'>, subjec
       const wire = toWireMessage(need(message, 'message'));
       return { messageId: wire.id, reactions: wire.reactions };
     }
+    case 'report.created':
+      return { report: toWireReport(need(report, 'report'), need(message, 'message')) };
     default:
       return { ...change.data };
   }

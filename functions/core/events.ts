@@ -23,11 +23,22 @@ export const CHANGE_TYPES = [
 
 export type ChangeType = (typeof CHANGE_TYPES)[number];
 
+/**
+ * Changes recorded in the change log for the event pipeline only: they are published like every
+ * other change (and swept again when unconfirmed) but never appear in any reader's `/sync`.
+ * `report.created`: a report was filed (by a participant, or by the contact-detail policy).
+ */
+export const INTERNAL_CHANGE_TYPES = ['report.created'] as const;
+
+/** Every type the events queue carries: the change log's, and the internal ones. */
+export const EVENT_TYPES = [...CHANGE_TYPES, ...INTERNAL_CHANGE_TYPES] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
 /** What goes on the events queue: one change of the change log. */
 export interface DomainEvent {
   /** The change's id: unique, stable across republishing. */
   id: string;
-  type: ChangeType;
+  type: EventType;
   /** ISO-8601 time of the change. */
   at: string;
   conversationId: string;

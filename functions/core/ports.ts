@@ -3,7 +3,10 @@
  * them real (Prisma, DynamoDB, API Gateway); unit tests pass in-memory fakes.
  */
 import type { ServerFrame } from './protocol.ts';
-import type { ChangeType } from './events.ts';
+import type { DomainEvent, EventType } from './events.ts';
+import type { WebhookOutcome } from './webhooks.ts';
+
+export type { WebhookOutcome } from './webhooks.ts';
 import type {
   Actor,
   Conversation,
@@ -195,7 +198,7 @@ export interface MessageStore {
 export interface RecordedChange {
   /** The change's id (a bigint as a decimal string): the domain event's id. */
   id: string;
-  type: ChangeType;
+  type: EventType;
   conversationId: string;
   at: Date;
   /** What the referenced message or conversation does not say (see StoredChange.data). */
@@ -216,6 +219,8 @@ export interface StoredChange extends RecordedChange {
   /** The message it is about (its current state: a deleted one is a tombstone), if any. */
   message: Message | null;
   conversation: Conversation;
+  /** The report it is about (`report.created`), as it is now, if any. */
+  report: Report | null;
 }
 
 export interface ChangePage {
@@ -260,8 +265,11 @@ export interface ReportPage {
 }
 
 export interface ReportStore {
-  /** Files a report, once per reporter and message: `created` false answers the one already filed. */
-  file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }>;
+  /**
+   * Files a report, once per reporter and message: `created` false answers the one already filed.
+   * A new report records its `report.created` change (data `{reportId}`) in the same statement.
+   */
+  file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean; changes: RecordedChange[] }>;
   get(reportId: string): Promise<Report | null>;
   /** The queue by status, oldest first, keyset-paged, each report with its message as it is now. */
   list(status: ReportStatus, limit: number, cursor: string | null): Promise<ReportPage>;
@@ -374,6 +382,39 @@ export interface PushSender {
   configured(platform: PushPlatform): boolean;
   /** @throws when the push service failed in a way a later try can fix (throttling, an outage). */
   send(device: Device, notification: PushNotification): Promise<PushResult>;
+}
+
+// ─── Webhooks ───────────────────────────────────────────────────────────────────────────
+
+/** One signed POST to the webhook receiver. */
+export interface WebhookRequest {
+  url: string;
+  /** The raw JSON body, exactly as signed. */
+  body: string;
+  /** The `X-Chat-Signature` value. */
+  signature: string;
+  /** The event's id, also sent as `X-Chat-Event-Id`. */
+  eventId: string;
+}
+
+/** POSTs webhook events (HTTP in both AWS and locally). */
+export interface WebhookSender {
+  /** Never throws: a timeout or a network error is a `retry` outcome. */
+  send(request: WebhookRequest): Promise<WebhookOutcome>;
+}
+
+/** The signing secret: from Secrets Manager in AWS, from the environment locally; read once per container. */
+export interface WebhookSecret {
+  /** @throws UnavailableError when none is configured or it cannot be read (the record is tried again). */
+  get(): Promise<string>;
+}
+
+/** The webhooks queue's side of a delivery: when the next attempt comes, and giving up. */
+export interface WebhookQueue {
+  /** Keeps the received record invisible for `seconds` from now (SQS ChangeMessageVisibility), so it is delivered again then. */
+  retryLater(receiptHandle: string, seconds: number): Promise<void>;
+  /** Puts the event on the webhooks dead-letter queue (to replay it later), with why it was given up. */
+  deadLetter(event: DomainEvent, reason: string): Promise<void>;
 }
 
 // ─── DynamoDB: connections, rooms, presence, typing, rate limits ─────────────────────────
@@ -555,6 +596,10 @@ export const METRICS = [
   'DevicesRemoved',
   /** How long a customer waited for the provider's first answer (ms), one datum per answer. */
   'FirstResponseTime',
+  /** Webhook events the receiver answered 2xx; attempts that failed (retried, or given up); events given up and dead-lettered. */
+  'WebhooksDelivered',
+  'WebhookFailures',
+  'WebhooksDeadLettered',
 ] as const;
 
 /** The metrics that are durations (`timing`), not counts. */

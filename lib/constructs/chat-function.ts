@@ -301,7 +301,22 @@ export class ChatFunction extends Construct {
    * those applications only, and Publish, Get/SetEndpointAttributes and DeleteEndpoint on their
    * endpoints only (`endpoint/<platform>/<application>/*`).
    */
-  bindPushApplications(applications: { apnsApplicationArn?: string; fcmApplicationArn?: string }): this {
+/**
+   * Lets the function deliver webhooks: the receiver's URL (when configured), read access to the
+   * signing secret and nothing else of Secrets Manager, its queue's URL (its records' visibility
+   * comes with consuming it) and sending to that queue's dead-letter queue, for what it gives up.
+   */
+  bindWebhooks(props: { url?: string; secret: ISecret; queue: IQueue; deadLetterQueue: IQueue }): this {
+    if (props.url) this.function.addEnvironment('CHAT_WEBHOOK_URL', props.url);
+    this.function.addEnvironment('CHAT_WEBHOOK_SECRET_ARN', props.secret.secretArn);
+    this.function.addEnvironment(QUEUES.webhooks.urlSettingsKey, props.queue.queueUrl);
+    this.function.addEnvironment(QUEUES.webhooks.deadLetterUrlSettingsKey, props.deadLetterQueue.queueUrl);
+    props.secret.grantRead(this.function);
+    props.deadLetterQueue.grantSendMessages(this.function);
+    return this;
+  }
+
+    bindPushApplications(applications: { apnsApplicationArn?: string; fcmApplicationArn?: string }): this {
     const arns = [applications.apnsApplicationArn, applications.fcmApplicationArn].filter((arn): arn is string => Boolean(arn));
     if (applications.apnsApplicationArn) this.function.addEnvironment('PUSH_APNS_APPLICATION_ARN', applications.apnsApplicationArn);
     if (applications.fcmApplicationArn) this.function.addEnvironment('PUSH_FCM_APPLICATION_ARN', applications.fcmApplicationArn);

@@ -51,12 +51,15 @@ export const ALARM_THRESHOLDS = {
   pushMinimumAttempts: 20,
   /** Devices removed in 5 minutes because the push service called their tokens dead: a wrong platform application or credentials, not users leaving. */
   devicesRemoved: 50,
+  /** Failed webhook attempts (retried or given up) in 5 minutes, two periods in a row: the receiver is down or refusing. */
+  webhookFailures: 10,
 } as const;
 
 /** The event pipeline's business metrics, plotted beside the queues rather than with the chat's. */
 const EVENT_METRICS = ['EventsPublished', 'EventsRepublished', 'EventPublishFailures', 'EventRecordFailures'] as const satisfies readonly MetricName[];
 const CHANGE_LOG_METRICS = ['ChangesPurged'] as const satisfies readonly MetricName[];
 const PUSH_METRICS = ['PushesSent', 'PushFailures', 'DevicesRemoved'] as const satisfies readonly MetricName[];
+const WEBHOOK_METRICS = ['WebhooksDelivered', 'WebhookFailures', 'WebhooksDeadLettered'] as const satisfies readonly MetricName[];
 
 const PERIOD = Duration.minutes(5);
 
@@ -361,6 +364,14 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+    this.alarm('WebhookFailures', {
+      name: 'webhook-failures',
+      alarmDescription: `At least ${t.webhookFailures} webhook attempts failed in 5 minutes, two periods in a row: the receiver is down, slow or refusing (events are retried for 24 hours, then dead-lettered). Runbook: docs/operations.md#webhook-failures`,
+      metric: this.customMetric('WebhookFailures'),
+      threshold: t.webhookFailures,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+    });
   }
 
   // ── Dashboard ────────────────────────────────────────────────────────────────────────────
@@ -537,7 +548,11 @@ export class Observability extends Construct {
       graph('Change log: rows purged', CHANGE_LOG_METRICS.map((metric) => this.customMetric(metric).with({ label: metric }))),
     );
     this.dashboard.addWidgets(
-      graph('Push: sent / failed / devices removed', PUSH_METRICS.map((metric) => this.customMetric(metric).with({ label: metric })), { width: 24 }),
+      graph('Push: sent / failed / devices removed', PUSH_METRICS.map((metric) => this.customMetric(metric).with({ label: metric })), { width: 12 }),
+      graph('Webhooks: delivered / failed attempts / dead-lettered', WEBHOOK_METRICS.map((metric) => this.customMetric(metric).with({ label: metric })), {
+        width: 12,
+        leftAnnotations: [{ value: ALARM_THRESHOLDS.webhookFailures, label: 'failures alarm' }],
+      }),
     );
 
     this.dashboard.addWidgets(

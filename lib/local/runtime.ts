@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { DEV_JWKS_FILE, loadOrCreateDevIssuer, type DevIssuer } from '#adapters/auth/dev-issuer';
 import { createDynamoClient } from '#adapters/dynamodb/client';
 import { createSqsClient } from '#adapters/sqs/client';
-import { deadLetterName, QUEUE_KEYS, QUEUES, type QueueKey } from '#config/queues';
+import { deadLetterName, QUEUE_KEYS, QUEUES, type QueueDefinition, type QueueKey } from '#config/queues';
 import { applyMigrations } from '#adapters/postgres/migrator';
 import { loadSettings } from '#config/settings';
 import { ensureTables, TABLE_KEYS, TABLES, tableNamesFrom, type TableNames } from '#config/tables';
@@ -441,6 +441,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     PUSH_APNS_APPLICATION_ARN: sns.platformApplication(LOCAL_PUSH_APPLICATION, 'APNS_SANDBOX'),
     PUSH_FCM_APPLICATION_ARN: sns.platformApplication(LOCAL_PUSH_APPLICATION, 'GCM'),
     ...Object.fromEntries(QUEUE_KEYS.map((key) => [QUEUES[key].urlSettingsKey, queueUrls[key].url])),
+    // A consumer that dead-letters records itself (webhooks) is told where its dead-letter queue is.
+    ...Object.fromEntries(
+      QUEUE_KEYS.flatMap((key) => {
+        const settingsKey = (QUEUES[key] as QueueDefinition).deadLetterUrlSettingsKey;
+        return settingsKey ? [[settingsKey, queueUrls[key].deadLetterUrl]] : [];
+      }),
+    ),
     WEBSOCKET_CALLBACK_URL: emulator.callbackUrl,
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,

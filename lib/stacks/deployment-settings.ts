@@ -100,6 +100,10 @@ const contextSchema = z
     pushApnsApplicationArn: optionalText.pipe(z.string().regex(SNS_APPLICATION_ARN('APNS|APNS_SANDBOX'), 'an SNS platform application ARN (arn:aws:sns:<region>:<account>:app/APNS/<name>, or APNS_SANDBOX)').optional()),
     pushFcmApplicationArn: optionalText.pipe(z.string().regex(SNS_APPLICATION_ARN('GCM'), 'an SNS platform application ARN (arn:aws:sns:<region>:<account>:app/GCM/<name>)').optional()),
 
+    // Signed webhooks: the receiver's URL. Unset: no event goes to the webhooks queue. The signing
+    // secret is generated in Secrets Manager by the stateful stack (output WebhookSecretArn).
+    webhookUrl: optionalText.pipe(z.url({ protocol: /^https$/ }).optional()),
+
     // Observability.
     alarmEmail: optionalText.pipe(z.email().optional()),
     metricsNamespace: z.string().min(1).default('ProviderCustomerChat'),
@@ -191,6 +195,8 @@ export interface DeploymentSettings {
   apiGatewayAccountRole: boolean;
   /** SNS platform applications per push platform; a missing one means that platform is not pushed to. */
   push: { apnsApplicationArn?: string; fcmApplicationArn?: string };
+  /** Where signed webhooks go; unset: none are sent. */
+  webhookUrl?: string;
   alarmEmail?: string;
   metricsNamespace: string;
   logRetentionDays: number;
@@ -269,6 +275,7 @@ export function parseDeploymentSettings(context: Record<string, unknown>): Deplo
       ...(value.pushApnsApplicationArn ? { apnsApplicationArn: value.pushApnsApplicationArn } : {}),
       ...(value.pushFcmApplicationArn ? { fcmApplicationArn: value.pushFcmApplicationArn } : {}),
     },
+    ...(value.webhookUrl ? { webhookUrl: value.webhookUrl } : {}),
     ...(value.alarmEmail ? { alarmEmail: value.alarmEmail } : {}),
     metricsNamespace: value.metricsNamespace,
     logRetentionDays: value.logRetentionDays,

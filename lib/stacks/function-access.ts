@@ -36,6 +36,11 @@ export interface FunctionAccess {
   queues: Partial<Record<QueueKey, QueueAccess>>;
   /** Pushes through SNS mobile push to the configured platform applications. */
   push?: true;
+  /**
+   * Delivers webhooks: reads the signing secret, and sends to the webhooks dead-letter queue what
+   * it gives up (its queue's URL too, for ChangeMessageVisibility on its own records).
+   */
+  webhooks?: true;
 }
 
 /**
@@ -94,8 +99,9 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'http/api-docs': NOTHING,
   // Status changes and assignment record a change and tell both sides.
   'http/conversation-status': extend(FAN_OUT, {}, SENDS_EVENTS),
-  // Reports: Postgres only; resolving one acts as the admin's route would (fan-out and events).
-  'http/report-message': NOTHING,
+  // Reports: a new report records its report.created change and publishes its event; resolving
+  // one acts as the admin's route would (fan-out and events).
+  'http/report-message': extend(NOTHING, {}, SENDS_EVENTS),
   'http/moderation': extend(FAN_OUT, {}, SENDS_EVENTS),
   // The device registry and mutes: Postgres only.
   'http/devices': NOTHING,
@@ -120,10 +126,13 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
 
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
-  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send' }),
-  // Reads the message and files its report: Postgres only.
-  'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume' }),
+  'queue/route-events': extend(NOTHING, {}, { events: 'consume', push: 'send', moderation: 'send', webhooks: 'send' }),
+  // Reads the message and files its report (Postgres), publishing the report's event.
+  'queue/file-flagged-messages': extend(NOTHING, {}, { moderation: 'consume', ...SENDS_EVENTS }),
   // Reads the message, devices and badges (Postgres) and who is online (connections); the
   // platform applications' endpoints (SNS).
   'queue/send-pushes': { tables: { connections: 'read' }, connectionsApi: false, queues: { push: 'consume' }, push: true },
+  // Reads what each event is about (Postgres), the signing secret (Secrets Manager), POSTs to the
+  // receiver; stretches its own records' visibility and sends what it gives up to its dead-letter queue.
+  'queue/deliver-webhooks': { tables: {}, connectionsApi: false, queues: { webhooks: 'consume' }, webhooks: true },
 };

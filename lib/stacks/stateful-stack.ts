@@ -10,6 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -57,6 +58,8 @@ export class StatefulStack extends Stack {
   readonly databaseSecurityGroup: ec2.SecurityGroup;
   readonly database: rds.DatabaseInstance;
   readonly databaseSecret: ISecret;
+  /** The webhook signing secret (a generated string; rotate it by hand, see docs/operations.md). */
+  readonly webhookSecret: secretsmanager.Secret;
   readonly proxy: rds.DatabaseProxy;
   readonly databaseName = DATABASE_NAME;
   /** Fixed names, so dashboards and alarms in the stateless stack need no exports. */
@@ -241,6 +244,18 @@ export class StatefulStack extends Stack {
     // delete. See docs/operations.md, "The event pipeline".
     this.queues = Object.fromEntries(QUEUE_KEYS.map((key) => [key, this.createQueue(key, settings)])) as Record<QueueKey, ChatQueue>;
 
+    // ── Webhooks: the signing secret the receiver verifies with ─────────────────────────────
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      secretName: `${prefix}/webhook-signing`,
+      description: 'HMAC-SHA256 key of the X-Chat-Signature header of webhooks (functions/core/webhooks.ts); give it to the receiver',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      removalPolicy: settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The receiver holds a copy of the webhook signing key, so it is changed by hand together with the receiver (docs/operations.md, "Webhooks"), not by a rotation Lambda.',
+    });
+
     // ── Identity ─────────────────────────────────────────────────────────────────────────
     if (settings.identity.kind === 'external') {
       const { issuer, audience, jwksUri, claims, serviceScope } = settings.identity;
@@ -275,6 +290,10 @@ export class StatefulStack extends Stack {
 
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.proxy.endpoint });
     new CfnOutput(this, 'DatabaseSecretArn', { value: this.databaseSecret.secretArn });
+    new CfnOutput(this, 'WebhookSecretArn', {
+      value: this.webhookSecret.secretArn,
+      description: 'The webhook signing key: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString',
+    });
     for (const key of QUEUE_KEYS) {
       const { queue, deadLetterQueue } = this.queues[key];
       const name = pascalCase(key);

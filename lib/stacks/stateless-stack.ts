@@ -235,6 +235,12 @@ export class StatelessStack extends Stack {
       }
       if (access.connectionsApi) chatFunction.bindConnectionsApi(this.webSocketApi, this.webSocketStage);
       if (access.push) chatFunction.bindPushApplications(settings.push);
+      if (access.webhooks) {
+        chatFunction.bindWebhooks({ url: settings.webhookUrl, secret: stateful.webhookSecret, ...queues.webhooks });
+      } else if (access.queues.webhooks === 'send' && settings.webhookUrl) {
+        // The events queue's consumer forwards to the webhooks queue only while a receiver is configured.
+        chatFunction.function.addEnvironment('CHAT_WEBHOOK_URL', settings.webhookUrl);
+      }
       for (const [key, level] of Object.entries(access.queues) as [QueueKey, QueueAccess][]) {
         if (level === 'send') {
           chatFunction.bindQueue(key, queues[key].queue);

@@ -25,7 +25,7 @@ import {
   type ReportStatus,
   type Side,
 } from '#core/model';
-import type { ChangeType, DomainEvent, EventForwarder, EventPublisher } from '#core/events';
+import { INTERNAL_CHANGE_TYPES, type DomainEvent, type EventForwarder, type EventPublisher, type EventType } from '#core/events';
 import type { QueueKey } from '#config/queues';
 import type { PushNotification } from '#core/push-notification';
 import { partyKey as pushPartyKey } from '#core/ports';
@@ -72,6 +72,11 @@ import type {
   ChangePage,
   RecordedChange,
   StoredChange,
+  WebhookOutcome,
+  WebhookQueue,
+  WebhookRequest,
+  WebhookSecret,
+  WebhookSender,
 } from '#core/ports';
 import type { ServerFrame } from '#core/protocol';
 
@@ -145,18 +150,26 @@ export class InMemoryChatDatabase {
   private readonly awaitingReplySince = new Map<string, Date>();
   private nextConversation = 1;
   private nextMessage = 1;
-  private readonly log: (Omit<StoredChange, 'message' | 'conversation'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
+  private readonly log: (Omit<StoredChange, 'message' | 'conversation' | 'report'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
   private nextChange = 1n;
 
   constructor(private readonly clock: Clock) {}
 
   /** Every change recorded, oldest first (test helper). */
-  recordedChanges(): { id: string; type: ChangeType; conversationId: string; messageId: string | null; side: Side | null; publishedAt: Date | null }[] {
+  recordedChanges(): { id: string; type: EventType; conversationId: string; messageId: string | null; side: Side | null; publishedAt: Date | null }[] {
     return copy(this.log.map(({ id, type, conversationId, messageId, side, publishedAt }) => ({ id, type, conversationId, messageId, side, publishedAt })));
   }
 
   /** Records a change as the Postgres stores do, in the same step as the change itself. */
-  private record(type: ChangeType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+  /** Looks a report up for the changes about one (set by the report store over this database). */
+  reportLookup: (reportId: string) => Report | null = () => null;
+
+  /** Records a change as the Postgres stores do, in the same step as the change itself. */
+  recordChange(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+    return this.record(type, conversationId, options);
+  }
+
+  private record(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
     const id = this.nextChange++;
     const at = this.clock.now();
     const data = options.data ?? {};
@@ -167,7 +180,9 @@ export class InMemoryChatDatabase {
   private stored(entry: InMemoryChatDatabase['log'][number]): StoredChange {
     const { messageId: _m, userId: _u, publishedAt: _p, republishAt: _r, republishCount: _c, ...change } = entry;
     const message = entry.messageId ? (this.messageRows.get(entry.messageId) ?? null) : null;
-    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId) });
+    const reportId = entry.data.reportId;
+    const report = typeof reportId === 'string' ? this.reportLookup(reportId) : null;
+    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId), report });
   }
 
   // Test helpers ------------------------------------------------------------------------
@@ -499,6 +514,7 @@ export class InMemoryChatDatabase {
           this.mustGet(entry.conversationId)[column] === reader.party.partyId &&
           (entry.side === null || entry.side === reader.party.side) &&
           (entry.userId === null || entry.userId === reader.userId) &&
+          !(INTERNAL_CHANGE_TYPES as readonly string[]).includes(entry.type) &&
           (!after || entry.txid > after.txid || (entry.txid === after.txid && BigInt(entry.id) > after.id)),
       );
       return { changes: visible.slice(0, limit).map((entry) => this.stored(entry)), hasMore: visible.length > limit, horizon: this.nextChange };
@@ -930,7 +946,7 @@ export class RecordingEventPublisher implements EventPublisher {
     this.published.push(...copy(events));
   }
 
-  ofType(type: ChangeType): DomainEvent[] {
+  ofType(type: EventType): DomainEvent[] {
     return this.published.filter((event) => event.type === type);
   }
 }
@@ -943,14 +959,17 @@ export class InMemoryReportStore implements ReportStore {
   constructor(
     private readonly clock: Clock,
     private readonly db: InMemoryChatDatabase,
-  ) {}
+  ) {
+    db.reportLookup = (reportId) => copy(this.rows.find((row) => row.id === reportId) ?? null);
+  }
 
-  async file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean }> {
+  async file(input: Pick<Report, 'conversationId' | 'messageId' | 'reporterId' | 'reason' | 'note'>): Promise<{ report: Report; created: boolean; changes: RecordedChange[] }> {
     const existing = this.rows.find((row) => row.messageId === input.messageId && row.reporterId === input.reporterId);
-    if (existing) return { report: copy(existing), created: false };
+    if (existing) return { report: copy(existing), created: false, changes: [] };
     const report: Report = { id: `report-${this.next++}`, ...input, status: 'OPEN', createdAt: this.clock.now(), resolvedAt: null, resolvedBy: null, resolution: null, resolutionNote: null };
     this.rows.push(report);
-    return { report: copy(report), created: true };
+    const changes = this.db.recordChange('report.created', report.conversationId, { messageId: report.messageId, data: { reportId: report.id } });
+    return { report: copy(report), created: true, changes };
   }
 
   async get(reportId: string): Promise<Report | null> {
@@ -1101,6 +1120,35 @@ export class RecordingPushSender implements PushSender {
   }
 }
 
+// ─── Webhooks ───────────────────────────────────────────────────────────────────────────
+
+/** Keeps every webhook request; answers `outcomes` in turn (then delivered). */
+export class RecordingWebhookSender implements WebhookSender {
+  readonly requests: WebhookRequest[] = [];
+  outcomes: WebhookOutcome[] = [];
+
+  async send(request: WebhookRequest): Promise<WebhookOutcome> {
+    this.requests.push(copy(request));
+    return this.outcomes.shift() ?? { kind: 'delivered', status: 200 };
+  }
+}
+
+/** Keeps the reschedules and the dead-lettered events. */
+export class RecordingWebhookQueue implements WebhookQueue {
+  readonly retries: { receiptHandle: string; seconds: number }[] = [];
+  readonly deadLetters: { event: DomainEvent; reason: string }[] = [];
+
+  async retryLater(receiptHandle: string, seconds: number): Promise<void> {
+    this.retries.push({ receiptHandle, seconds });
+  }
+
+  async deadLetter(event: DomainEvent, reason: string): Promise<void> {
+    this.deadLetters.push(copy({ event, reason }));
+  }
+}
+
+export const FAKE_WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
+
 // ─── Everything at once ─────────────────────────────────────────────────────────────────
 
 export interface Fakes {
@@ -1125,6 +1173,9 @@ export interface Fakes {
   verifier: MapTokenVerifier;
   metrics: RecordingMetrics;
   logger: RecordingLogger;
+  webhookSender: RecordingWebhookSender;
+  webhookSecret: WebhookSecret;
+  webhookQueue: RecordingWebhookQueue;
   /** The documented defaults, with any overrides. */
   limits: Settings;
 }
@@ -1155,6 +1206,9 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     verifier: new MapTokenVerifier(clock),
     metrics: new RecordingMetrics(),
     logger: new RecordingLogger(),
+    webhookSender: new RecordingWebhookSender(),
+    webhookSecret: { get: async () => FAKE_WEBHOOK_SECRET },
+    webhookQueue: new RecordingWebhookQueue(),
     limits: { ...loadSettings({}), ...overrides },
   };
 }

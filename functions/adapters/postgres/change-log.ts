@@ -14,16 +14,16 @@
  * lookup per change for the message and conversation it refers to, so its cost does not grow
  * with how deep in the log it starts.
  */
-import type { ChangeType } from '#core/events';
+import { INTERNAL_CHANGE_TYPES, type EventType } from '#core/events';
 import type { Json, Side } from '#core/model';
 import type { ChangeLog, ChangePage, ChangePosition, ChangeReader, RecordedChange, StoredChange } from '#core/ports';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { conversationFromJson, messageFromJson, messageJson, T } from './rows.ts';
+import { conversationFromJson, messageFromJson, messageJson, reportFromJson, T } from './rows.ts';
 
 /** A change a store's statement just wrote, as the use case publishes it. */
 export function recorded(
   id: bigint | string | null | undefined,
-  type: ChangeType,
+  type: EventType,
   conversationId: string,
   at: Date,
   data: Record<string, Json> = {},
@@ -41,6 +41,7 @@ interface StoredChangeRow {
   at: Date;
   message: Record<string, unknown> | null;
   conversation: Record<string, unknown>;
+  report: Record<string, unknown> | null;
 }
 
 /** Renders a row of {@link withReferences} as a StoredChange. */
@@ -49,17 +50,18 @@ function toStoredChange(row: StoredChangeRow): StoredChange {
     id: String(row.id),
     txid: BigInt(row.txid),
     conversationId: row.conversationId,
-    type: row.type as ChangeType,
+    type: row.type as EventType,
     side: row.side,
     data: row.data ?? {},
     at: row.at,
     message: row.message ? messageFromJson(row.message) : null,
     conversation: conversationFromJson(row.conversation),
+    report: row.report ? reportFromJson(row.report) : null,
   };
 }
 
 /**
- * Selects `source`'s changes with the current state of their message and conversation: one
+ * Selects `source`'s changes with the current state of their message, conversation and report: one
  * primary-key lookup each per change (as subqueries, so a young, small table is not read whole
  * and hash-joined for a page of 100).
  */
@@ -67,7 +69,8 @@ function withReferences(source: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     SELECT ch.id, ch.txid, ch."conversationId", ch.type, ch.side, ch.data, ch.at,
            (SELECT ${messageJson('m')} FROM ${T.messages} m WHERE m.id = ch."messageId") AS message,
-           (SELECT row_to_json(c.*) FROM ${T.conversations} c WHERE c.id = ch."conversationId") AS conversation
+           (SELECT row_to_json(c.*) FROM ${T.conversations} c WHERE c.id = ch."conversationId") AS conversation,
+           (SELECT row_to_json(r.*) FROM ${T.reports} r WHERE r.id = ch.data->>'reportId') AS report
       FROM ${source} ch
      ORDER BY ch.txid, ch.id`;
 }
@@ -90,6 +93,7 @@ export function makeChangeLog({ prisma }: { prisma: PrismaClient }): ChangeLog {
            WHERE ch.${partyColumn} = ${reader.party.partyId}::int
              AND (ch.side IS NULL OR ch.side = ${reader.party.side}::"ChatSide")
              AND (ch."userId" IS NULL OR ch."userId" = ${reader.userId}::int)
+             AND ch.type <> ALL(${[...INTERNAL_CHANGE_TYPES]}::text[])
              AND (ch.txid, ch.id) > (${txid}::bigint, ${id}::bigint)
              AND ch.txid < h.horizon
            ORDER BY ch.txid, ch.id

@@ -7,7 +7,8 @@ import { createId } from '@paralleldrive/cuid2';
 import type { Report } from '#core/model';
 import type { ReportStore } from '#core/ports';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { T, messageFromJson, messageJson } from './rows.ts';
+import { CURRENT_TXID, T, messageFromJson, messageJson } from './rows.ts';
+import { recorded } from './change-log.ts';
 import { decodeCursor as decode, encodeCursor as encode } from './conversation-store.ts';
 
 type ReportRow = Report;
@@ -37,15 +38,28 @@ export function makeReportStore({ prisma }: { prisma: PrismaClient }): ReportSto
       // index, so it is found by the partial match below before inserting.
       if (input.reporterId === null) {
         const existing = await prisma.report.findFirst({ where: { messageId: input.messageId, reporterId: null } });
-        if (existing) return { report: toReport(existing), created: false };
+        if (existing) return { report: toReport(existing), created: false, changes: [] };
       }
-      const rows = await prisma.$queryRaw<ReportRow[]>`
-        INSERT INTO ${T.reports} (id, "conversationId", "messageId", "reporterId", reason, note)
-        VALUES (${id}, ${input.conversationId}, ${input.messageId}, ${input.reporterId}, ${input.reason}::"ReportReason", ${input.note})
-        ON CONFLICT ("messageId", "reporterId") DO UPDATE SET "messageId" = EXCLUDED."messageId"
-        RETURNING *`;
-      const row = rows[0]!;
-      return { report: toReport(row), created: row.id === id };
+      // A new report records its report.created change (for the event pipeline only: never in
+      // /sync) in the same statement.
+      const rows = await prisma.$queryRaw<(ReportRow & { changeId: bigint | null })[]>`
+        WITH report AS (
+          INSERT INTO ${T.reports} (id, "conversationId", "messageId", "reporterId", reason, note)
+          VALUES (${id}, ${input.conversationId}, ${input.messageId}, ${input.reporterId}, ${input.reason}::"ReportReason", ${input.note})
+          ON CONFLICT ("messageId", "reporterId") DO UPDATE SET "messageId" = EXCLUDED."messageId"
+          RETURNING *
+        ), change AS (
+          INSERT INTO ${T.changes} (txid, "conversationId", "customerId", "providerId", type, "messageId", data, at)
+          SELECT ${CURRENT_TXID}, c.id, c."customerId", c."providerId", 'report.created', report."messageId",
+                 jsonb_build_object('reportId', report.id), report."createdAt"
+            FROM report JOIN ${T.conversations} c ON c.id = report."conversationId"
+           WHERE report.id = ${id}
+          RETURNING id
+        )
+        SELECT report.*, (SELECT id FROM change) AS "changeId" FROM report`;
+      const { changeId, ...row } = rows[0]!;
+      const report = toReport(row);
+      return { report, created: row.id === id, changes: recorded(changeId, 'report.created', report.conversationId, report.createdAt, { reportId: report.id }) };
     },
 
     async get(reportId) {

@@ -2,7 +2,7 @@
  * Row shapes of the hand-written SQL in the Postgres stores, and their mapping onto the
  * domain model. Column names are the schema's (Prisma keeps field names as column names).
  */
-import type { Conversation, ConversationSummary, Json, Message, Reaction } from '#core/model';
+import type { Conversation, ConversationSummary, Json, Message, Reaction, Report } from '#core/model';
 import { Prisma } from './generated/client.ts';
 
 export const T = {
@@ -53,6 +53,25 @@ const asDate = (value: unknown): Date | null => (value === null || value === und
 const utc = (value: unknown) => (typeof value === 'string' && !/[zZ]|[+-]\d\d:\d\d$/.test(value) ? `${value}Z` : value);
 
 /** A conversation that came back through `row_to_json`. */
+/** A report row as row_to_json renders it. */
+export function reportFromJson(json: Record<string, unknown>): Report {
+  const report = json as unknown as Report;
+  return {
+    id: report.id,
+    conversationId: report.conversationId,
+    messageId: report.messageId,
+    reporterId: report.reporterId ?? null,
+    reason: report.reason,
+    note: report.note ?? null,
+    status: report.status,
+    createdAt: asDate(utc(json.createdAt)) as Date,
+    resolvedAt: asDate(utc(json.resolvedAt)),
+    resolvedBy: report.resolvedBy ?? null,
+    resolution: report.resolution ?? null,
+    resolutionNote: report.resolutionNote ?? null,
+  };
+}
+
 export function conversationFromJson(json: Record<string, unknown>): Conversation {
   return toConversation({
     ...(json as unknown as Conversation),

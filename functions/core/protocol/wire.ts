@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
-import type { ChangeType } from '../events.ts';
+import type { ChangeType, EventType } from '../events.ts';
 import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES, ROLES, SENDERS, SIDES } from '../model.ts';
 import { int, isoDate, jsonValue } from './primitives.ts';
 
@@ -215,6 +215,12 @@ export const CHANGE_DATA_SCHEMAS = {
 
 export type ChangeData<T extends ChangeType> = z.output<(typeof CHANGE_DATA_SCHEMAS)[T]>;
 
+/** Each event type's `data`: the change log's, and the internal changes' (never in `/sync`). */
+export const EVENT_DATA_SCHEMAS = {
+  ...CHANGE_DATA_SCHEMAS,
+  'report.created': z.object({ report: wireReport }),
+} as const satisfies { [T in EventType]: z.ZodType };
+
 function changeOf<T extends ChangeType>(type: T) {
   return z.object({
     cursor: z.string().describe('Pass as `since` to continue after this change'),
@@ -225,13 +231,13 @@ function changeOf<T extends ChangeType>(type: T) {
   });
 }
 
-function eventOf<T extends ChangeType>(type: T) {
+function eventOf<T extends EventType>(type: T) {
   return z.object({
     id: z.string().describe("The change's id: de-duplicate by it"),
     type: z.literal(type),
     at: isoDate,
     conversationId: z.string(),
-    data: CHANGE_DATA_SCHEMAS[type],
+    data: EVENT_DATA_SCHEMAS[type],
   });
 }
 
@@ -263,9 +269,10 @@ export const domainEventSchema = z.discriminatedUnion('type', [
   eventOf('message.status'),
   eventOf('reaction.updated'),
   eventOf('attachment.updated'),
+  eventOf('report.created'),
 ]);
 
-// Both unions must list every change type.
-type Missing<U extends { type: ChangeType }> = Exclude<ChangeType, U['type']>;
-const _everyChange: [Missing<z.output<typeof wireChange>>, Missing<z.output<typeof domainEventSchema>>] extends [never, never] ? true : never = true;
+// Both unions must list every change type, and the events every event type.
+type Missing<U extends { type: EventType }, All extends EventType = ChangeType> = Exclude<All, U['type']>;
+const _everyChange: [Missing<z.output<typeof wireChange>>, Missing<z.output<typeof domainEventSchema>, EventType>] extends [never, never] ? true : never = true;
 void _everyChange;

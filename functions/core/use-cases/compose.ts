@@ -23,6 +23,9 @@ import type {
   SubscriptionStore,
   TokenVerifier,
   TypingStore,
+  WebhookQueue,
+  WebhookSecret,
+  WebhookSender,
 } from '#core/ports';
 import { makeArchiveConversation } from './archive-conversation.ts';
 import { makeAuthenticate } from './authenticate.ts';
@@ -47,6 +50,7 @@ import { makeEditMessage } from './edit-message.ts';
 import { makePurgeChanges, makeRepublishEvents, makeRouteEvents } from './event-pipeline.ts';
 import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDevice } from './devices.ts';
 import { makeSendPushes } from './send-pushes.ts';
+import { makeDeliverWebhook } from './deliver-webhooks.ts';
 import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from './conversation-status.ts';
 import { makeListReports, makeReportMessage, makeResolveReport } from './reports.ts';
 import { makeFileFlaggedMessage } from './contact-policy.ts';
@@ -80,6 +84,9 @@ export interface UseCasePorts {
   verifier: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
+  webhookSender: WebhookSender;
+  webhookSecret: WebhookSecret;
+  webhookQueue: WebhookQueue;
 }
 
 export function composeUseCases(ports: UseCasePorts) {
@@ -120,6 +127,7 @@ export function composeUseCases(ports: UseCasePorts) {
     deleteDevice: makeDeleteDevice(withDelivery),
     muteConversation: makeMuteConversation(withDelivery),
     sendPushes: makeSendPushes(withDelivery),
+    deliverWebhook: makeDeliverWebhook(withDelivery),
     blockConversation,
     unblockConversation: makeUnblockConversation(withDelivery),
     endConversation,

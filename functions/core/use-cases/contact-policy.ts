@@ -11,6 +11,7 @@ import type { DomainEvent } from '#core/events';
 import { ValidationError } from '#core/errors';
 import type { Json, MessageType } from '#core/model';
 import type { MessageStore, ReportStore } from '#core/ports';
+import type { PublishChanges } from './publish.ts';
 
 export type ContactPolicyLimits = Pick<Settings, 'CHAT_CONTACT_INFO_POLICY' | 'CHAT_PHONE_DEFAULT_COUNTRY'>;
 
@@ -53,7 +54,17 @@ export function isFlagged(metadata: Json | null): boolean {
  * put contact details in, becomes an OPEN `off_platform` report without a reporter, once per
  * message. A message deleted since is not reported.
  */
-export function makeFileFlaggedMessage({ messages, reports, limits }: { messages: Pick<MessageStore, 'context'>; reports: Pick<ReportStore, 'file'>; limits: ContactPolicyLimits }) {
+export function makeFileFlaggedMessage({
+  messages,
+  reports,
+  publish,
+  limits,
+}: {
+  messages: Pick<MessageStore, 'context'>;
+  reports: Pick<ReportStore, 'file'>;
+  publish: PublishChanges;
+  limits: ContactPolicyLimits;
+}) {
   return async (event: Pick<DomainEvent, 'type' | 'data'>): Promise<{ filed: boolean }> => {
     const messageId = (event.data as { message?: { id?: unknown } }).message?.id;
     if ((event.type !== 'message.created' && event.type !== 'message.updated') || typeof messageId !== 'string') return { filed: false };
@@ -65,7 +76,8 @@ export function makeFileFlaggedMessage({ messages, reports, limits }: { messages
         ? isFlagged(message.metadata)
         : limits.CHAT_CONTACT_INFO_POLICY === 'flag' && message.messageType === 'TEXT' && findContactDetails(message.content, limits.CHAT_PHONE_DEFAULT_COUNTRY).length > 0;
     if (!flagged) return { filed: false };
-    const { created } = await reports.file({ conversationId: context.conversation.id, messageId, reporterId: null, reason: 'off_platform', note: null });
+    const { report, created, changes } = await reports.file({ conversationId: context.conversation.id, messageId, reporterId: null, reason: 'off_platform', note: null });
+    await publish(changes, { report, message, conversation: context.conversation });
     return { filed: created };
   };
 }

@@ -16,15 +16,25 @@ export const PURGE_BATCHES_PER_RUN = 20;
 
 /**
  * The events queue's consumer: each event goes on the queue of every consumer that subscribes
- * to its type (push…), then is confirmed in the change log, so the sweeper leaves it alone. When
+ * to its type (push…; webhooks only while CHAT_WEBHOOK_URL is set), then is confirmed in the change log, so the sweeper leaves it alone. When
  * forwarding fails nothing is confirmed and the event is delivered again; confirming twice
  * (redelivery) changes nothing.
  */
-export function makeRouteEvents({ changes, forwarder, clock }: { changes: Pick<ChangeLog, 'markPublished'>; forwarder: EventForwarder; clock: Clock }) {
+export function makeRouteEvents({
+  changes,
+  forwarder,
+  clock,
+  limits,
+}: {
+  changes: Pick<ChangeLog, 'markPublished'>;
+  forwarder: EventForwarder;
+  clock: Clock;
+  limits: Partial<Pick<Settings, 'CHAT_WEBHOOK_URL'>>;
+}) {
   return async (events: readonly DomainEvent[]): Promise<{ confirmed: number; forwarded: number }> => {
     const byQueue = new Map<QueueKey, DomainEvent[]>();
     for (const event of events) {
-      for (const queue of subscribersOf(event.type)) byQueue.set(queue, [...(byQueue.get(queue) ?? []), event]);
+      for (const queue of subscribersOf(event.type, limits)) byQueue.set(queue, [...(byQueue.get(queue) ?? []), event]);
     }
     await Promise.all([...byQueue].map(([queue, forwarded]) => forwarder.forward(queue, forwarded)));
     const forwarded = [...byQueue.values()].reduce((sum, list) => sum + list.length, 0);

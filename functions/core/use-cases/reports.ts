@@ -9,6 +9,7 @@ import type { Identity, Message, Report, ReportReason, ReportResolution, ReportS
 import { requireCapabilityEverywhere } from '#core/policy';
 import type { Clock, MessageStore, ReportStore } from '#core/ports';
 import { isSenderOf, loadReadableMessage, requireParticipant } from './access.ts';
+import type { PublishChanges } from './publish.ts';
 import { iso, toWireMessage } from './wire.ts';
 
 /** A report on the wire, with its message as it is now (a deleted one is a tombstone). */
@@ -36,13 +37,18 @@ export interface ReportMessageInput {
   note?: string | null;
 }
 
-/** `POST /conversations/:id/messages/:messageId/report`: participants, about a message they did not send. */
-export function makeReportMessage({ messages, reports }: { messages: Pick<MessageStore, 'context'>; reports: Pick<ReportStore, 'file'> }) {
+/**
+ * `POST /conversations/:id/messages/:messageId/report`: participants, about a message they did
+ * not send. A new report's `report.created` event (for webhooks; never in `/sync`) is published
+ * after it is stored, without holding up the answer's outcome.
+ */
+export function makeReportMessage({ messages, reports, publish }: { messages: Pick<MessageStore, 'context'>; reports: Pick<ReportStore, 'file'>; publish: PublishChanges }) {
   return async ({ identity, conversationId, messageId, reason, note }: ReportMessageInput): Promise<{ report: WireReport; created: boolean }> => {
     const { message, conversation } = await loadReadableMessage(messages, identity, messageId, conversationId);
     const side = requireParticipant(identity, conversation);
     if (isSenderOf(identity, side, message)) throw new ForbiddenError('You cannot report your own message');
-    const { report, created } = await reports.file({ conversationId, messageId, reporterId: identity.userId, reason, note: note ?? null });
+    const { report, created, changes } = await reports.file({ conversationId, messageId, reporterId: identity.userId, reason, note: note ?? null });
+    await publish(changes, { report, message, conversation });
     return { report: toWireReport(report, message), created };
   };
 }

@@ -21,6 +21,9 @@ import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
 import { createSqsClient } from '#adapters/sqs/client';
 import { makeEventPublisher, makeQueueSender, type QueueSender } from '#adapters/sqs/event-publisher';
 import { createSnsClient, makeSnsPushSender } from '#adapters/sns/push-sender';
+import { makeSqsWebhookQueue } from '#adapters/sqs/webhook-queue';
+import { makeHttpWebhookSender } from '#adapters/webhooks/http-sender';
+import { makeWebhookSecret } from '#adapters/webhooks/secret';
 import { queueUrlsFrom, type QueueKey } from '#config/queues';
 import type { EventForwarder } from '#core/events';
 import { loggerPort, metricsPort, tracer } from './observability.ts';
@@ -140,6 +143,12 @@ export function buildContainer(config: Settings = settings()): Container {
       logger: loggerPort,
     });
   });
+  const webhookQueue = once(() => {
+    if (!config.WEBHOOKS_QUEUE_URL || !config.WEBHOOKS_DEAD_LETTER_QUEUE_URL) {
+      throw new UnavailableError('WEBHOOKS_QUEUE_URL and WEBHOOKS_DEAD_LETTER_QUEUE_URL are not configured');
+    }
+    return makeSqsWebhookQueue({ client: sqs(), queueUrl: config.WEBHOOKS_QUEUE_URL, deadLetterQueueUrl: config.WEBHOOKS_DEAD_LETTER_QUEUE_URL });
+  });
   return {
     settings: config,
     prisma,
@@ -165,6 +174,9 @@ export function buildContainer(config: Settings = settings()): Container {
       verifier: deferred(async () => verifier()),
       metrics: metricsPort,
       logger: loggerPort,
+      webhookSender: makeHttpWebhookSender({ timeoutMs: config.CHAT_WEBHOOK_TIMEOUT_MS }),
+      webhookSecret: makeWebhookSecret(config),
+      webhookQueue: deferred(async () => webhookQueue()),
     },
   };
 }
