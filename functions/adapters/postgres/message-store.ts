@@ -44,8 +44,9 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     return prisma.$queryRaw<AppendedRow[]>`
       WITH previous AS (
         -- Locked first, so the wait it reads is the one this append replaces (the UPDATE's own
-        -- RETURNING only sees new values).
-        SELECT id, "awaitingReplySince" FROM ${T.conversations} WHERE id = ${input.conversationId} FOR UPDATE
+        -- RETURNING only sees new values). NO KEY UPDATE is the lock the UPDATE takes anyway:
+        -- FOR UPDATE would also block the foreign-key checks of concurrent inserts and deadlock.
+        SELECT id, "awaitingReplySince" FROM ${T.conversations} WHERE id = ${input.conversationId} FOR NO KEY UPDATE
       ), conv AS (
         UPDATE ${T.conversations} c
            SET "lastSeq" = c."lastSeq" + 1, "lastMessageAt" = ${at}, "updatedAt" = ${at},
