@@ -221,6 +221,71 @@ export async function measureInit(bundles: readonly { entry: string; file: strin
   });
 }
 
+export interface FirstQueryFigures {
+  entry: string;
+  /** Median time to import the bundle (ms), as in {@link InitFigures}. */
+  importMs: number;
+  /**
+   * Median time of the first invocation (ms): GET /health, whose Postgres probe is the function's
+   * first database call (the Prisma client made, its query compiler compiled, the pool's first
+   * connection opened, SELECT 1). Its DynamoDB probe is refused at once (nothing listens).
+   */
+  firstCallMs: number;
+  runs: { importMs: number; firstCallMs: number }[];
+}
+
+/** The health bundle imported and invoked once in a fresh process, against `databaseUrl`; `runs` times. */
+export async function measureFirstQuery(bundle: { entry: string; file: string }, databaseUrl: string, runs: number): Promise<FirstQueryFigures> {
+  const script = [
+    'const started = performance.now();',
+    'const module = await import(process.argv[1]);',
+    'const importMs = performance.now() - started;',
+    "const event = { version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET', path: '/health' } }, isBase64Encoded: false };",
+    "const context = { functionName: 'health', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10000 };",
+    'const called = performance.now();',
+    'const response = await module.handler(event, context);',
+    'const firstCallMs = performance.now() - called;',
+    "if (!JSON.parse(response.body).checks || JSON.parse(response.body).checks.postgres !== 'ok') throw new Error('postgres did not answer: ' + response.body);",
+    "process.stdout.write('\\n' + JSON.stringify({ importMs, firstCallMs }));",
+    'process.exit(0);',
+  ].join('\n');
+  const measured: { importMs: number; firstCallMs: number }[] = [];
+  for (let run = 0; run < runs; run++) {
+    measured.push(
+      await new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(bundle.file).href], {
+          cwd: path.dirname(bundle.file),
+          env: {
+            ...lambdaEnvironment(bundle.entry),
+            DATABASE_URL: databaseUrl,
+            DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+            DYNAMODB_MAX_ATTEMPTS: '1',
+            POWERTOOLS_METRICS_DISABLED: 'true',
+            POWERTOOLS_LOG_LEVEL: 'SILENT',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`${bundle.entry}: the first call failed (${code}): ${stderr.trim().slice(0, 500)}`));
+          else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { importMs: number; firstCallMs: number });
+        });
+      }),
+    );
+  }
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    entry: bundle.entry,
+    importMs: round(median(measured.map((one) => one.importMs))),
+    firstCallMs: round(median(measured.map((one) => one.firstCallMs))),
+    runs: measured.map((one) => ({ importMs: round(one.importMs), firstCallMs: round(one.firstCallMs) })),
+  };
+}
+
 /** A scratch directory with no node_modules above it. */
 export function scratchDir(name: string): string {
   return path.join(tmpdir(), name);
