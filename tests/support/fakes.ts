@@ -61,6 +61,9 @@ import type {
   Presence,
   PresenceStore,
   RateLimitDecision,
+  AppendResult,
+  RateRefusal,
+  SendRate,
   RateLimiter,
   Subscription,
   SubscriptionStore,
@@ -346,8 +349,17 @@ export class InMemoryChatDatabase {
 
   // MessageStore --------------------------------------------------------------------------
 
+  /** The send-rate counters the append keeps (chatSendRates). */
+  readonly sendRates = new FakeRateLimiter();
+
   readonly messages: MessageStore = {
-    append: async (input: AppendMessageInput) => {
+    append: (async (input: AppendMessageInput, rate?: SendRate): Promise<AppendResult | RateRefusal> => {
+      // Counted first, before any other check, as the SQL's rate CTE is.
+      if (rate) {
+        const { key, limit, windowMs, now } = rate;
+        const decision = await this.sendRates.consume(key, limit, windowMs, now);
+        if (!decision.allowed) return { rateLimited: true as const, resetAt: decision.resetAt };
+      }
       const clientMessageId = input.clientMessageId ?? null;
       const list = this.byConversation.get(input.conversationId) ?? [];
       if (clientMessageId !== null) {
@@ -410,7 +422,7 @@ export class InMemoryChatDatabase {
       if (input.senderRole === 'provider') this.awaitingReplySince.delete(input.conversationId);
       const answered = input.senderRole === 'provider' && waited !== undefined ? { firstResponseMs: at.getTime() - waited.getTime() } : {};
       return { message: copy(message), created: true, changes: this.record('message.created', input.conversationId, { messageId: message.id }), ...answered };
-    },
+    }) as MessageStore['append'],
 
     context: async (messageId) => {
       const message = this.messageRows.get(messageId);
@@ -1168,7 +1180,6 @@ export interface Fakes {
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
   typing: FakeTypingStore;
-  rateLimiter: FakeRateLimiter;
   broadcaster: RecordingBroadcaster;
   verifier: MapTokenVerifier;
   metrics: RecordingMetrics;
@@ -1201,7 +1212,6 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),
     typing: new FakeTypingStore(),
-    rateLimiter: new FakeRateLimiter(),
     broadcaster: new RecordingBroadcaster(),
     verifier: new MapTokenVerifier(clock),
     metrics: new RecordingMetrics(),
