@@ -567,19 +567,6 @@ export interface TypingStore {
   list(conversationId: string, now: number): Promise<TypingState[]>;
 }
 
-export interface RateLimitDecision {
-  allowed: boolean;
-  /** Requests left in the current window. */
-  remaining: number;
-  /** When the current window ends (epoch ms). */
-  resetAt: number;
-}
-
-export interface RateLimiter {
-  /** Counts one request for `key` in a fixed window; refuses past `limit` per `windowMs`. */
-  consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
-}
-
 // ─── API Gateway and identity ───────────────────────────────────────────────────────────
 
 /** What happened to one fan-out. A connection is in exactly one list. */

@@ -60,11 +60,9 @@ import type {
   Metrics,
   Presence,
   PresenceStore,
-  RateLimitDecision,
   AppendResult,
   RateRefusal,
   SendRate,
-  RateLimiter,
   Subscription,
   SubscriptionStore,
   TokenVerifier,
@@ -800,8 +798,16 @@ export class FakeTypingStore implements TypingStore {
   }
 }
 
-/** A fixed-window counter per key, like the DynamoDB limiter. */
-export class FakeRateLimiter implements RateLimiter {
+/** What the send-rate counter decided for one send. */
+interface RateLimitDecision {
+  allowed: boolean;
+  remaining: number;
+  /** When the current window ends (epoch ms). */
+  resetAt: number;
+}
+
+/** A fixed-window counter per key, as the append's chatSendRates upsert keeps it. */
+export class FakeRateLimiter {
   private readonly counts = new Map<string, number>();
 
   async consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision> {
