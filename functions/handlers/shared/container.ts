@@ -7,7 +7,7 @@
  * holds only the adapters its route uses (esbuild keeps whatever a handler's imports reach, and
  * Prisma alone is megabytes):
  *
- *   ports/realtime.ts   DynamoDB (connections, subscriptions, presence, typing, rate limits) and
+ *   ports/realtime.ts   DynamoDB (connections, subscriptions, presence, typing) and
  *                       posting to WebSocket connections: every WebSocket function (ws.ts imports
  *                       it) and every function that delivers to connections
  *   ports/auth.ts       the token verifier: $connect, authenticate and the $default shim
@@ -54,7 +54,6 @@ const GROUP_PORTS = {
   subscriptions: 'realtime',
   presence: 'realtime',
   typing: 'realtime',
-  rateLimiter: 'realtime',
   broadcaster: 'realtime',
   verifier: 'auth',
   pushSender: 'push',

@@ -1,6 +1,6 @@
 /**
- * Port group: the WebSocket side. Connection, subscription, presence, typing and rate-limit
- * state in DynamoDB, and posting to connections through API Gateway's @connections API.
+ * Port group: the WebSocket side. Connection, subscription, presence and typing state in
+ * DynamoDB, and posting to connections through API Gateway's @connections API.
  * Every WebSocket function has it (ws.ts imports it); an HTTP, queue or scheduled handler that
  * delivers to connections imports it once: `import '#handlers/shared/ports/realtime';`.
  */
@@ -12,7 +12,6 @@ import { makeConnectionStore } from '#adapters/dynamodb/connection-store';
 import { makeSubscriptionStore } from '#adapters/dynamodb/subscription-store';
 import { makePresenceStore } from '#adapters/dynamodb/presence-store';
 import { makeTypingStore } from '#adapters/dynamodb/typing-store';
-import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
 import { deferred, once, providePorts } from '../container.ts';
 import { loggerPort, traced } from '../observability.ts';
@@ -43,7 +42,6 @@ providePorts({
         subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
         presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),
         typing: makeTypingStore({ doc, tableName: tables.typing }),
-        rateLimiter: makeRateLimiter({ doc, tableName: tables.rateLimits }),
         broadcaster: deferred(async () => broadcaster()),
       },
     };
