@@ -7,8 +7,8 @@
  * unpaired surrogates, and every message names the field.
  */
 import { z } from 'zod';
-import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
-import { emoji, fieldError, id, intId, jsonObject, queryInt, queryNumber, seq, text } from './primitives.ts';
+import { ATTACHMENT_VARIANTS, CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
+import { bodyInt, emoji, fieldError, id, intId, jsonObject, queryInt, queryNumber, seq, text } from './primitives.ts';
 import { messageMetadata } from './metadata.ts';
 
 const err = { error: fieldError };
@@ -83,6 +83,21 @@ export const messageContent = {
 };
 
 export const sendMessageBody = z.object(messageContent);
+
+// ─── Attachments ────────────────────────────────────────────────────────────────────────
+
+export const attachmentIdParam = z.object({ conversationId: id, attachmentId: id });
+
+/** An upload intent: what the app is about to upload. The storage enforces the type and size. */
+export const createAttachmentBody = z.object({
+  fileName: text().trim().min(1, err).max(255, err).meta({ description: 'As shown to the other side; never part of a storage key' }),
+  contentType: text().trim().toLowerCase().min(3, err).max(255, err).meta({ description: 'One of CHAT_ATTACHMENT_TYPES; the upload must declare exactly this type' }),
+  size: bodyInt().positive(err).meta({ description: 'Bytes, at most CHAT_MAX_ATTACHMENT_BYTES (else 413)' }),
+});
+
+export const attachmentContentQuery = z.object({
+  variant: z.enum(ATTACHMENT_VARIANTS, err).default('original'),
+});
 
 export const editMessageBody = z.object({ content: messageContent.content });
 
