@@ -323,7 +323,16 @@ export interface NewAttachment {
 
 /** What processing made of an upload. */
 export type ProcessingOutcome =
-  | { status: 'READY'; size: number; width: number | null; height: number | null; hasThumbnail: boolean }
+  | {
+      status: 'READY';
+      /** Bytes of the stored original. */
+      size: number;
+      /** The stored original's type: the declared one, or image/jpeg for a HEIC photo transcoded to be seen everywhere. */
+      contentType: string;
+      width: number | null;
+      height: number | null;
+      hasThumbnail: boolean;
+    }
   | { status: 'REJECTED'; reason: string };
 
 export interface AttachmentStore {
