@@ -20,8 +20,8 @@ import {
   ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
-  S3Client,
-  S3ServiceException,
+  type S3Client,
+  type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,16 +49,25 @@ async function failure(promise: Promise<unknown>): Promise<S3ServiceException> {
   throw new Error('the call succeeded');
 }
 
+interface WireRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** Runs `change` on each HTTP request of `client` just before or just after it is signed. */
+function aroundSigning(client: S3Client, relation: 'before' | 'after', name: string, change: (request: WireRequest) => void): void {
+  const middleware = (next: (args: { request: WireRequest }) => Promise<unknown>) => async (args: { request: WireRequest }) => {
+    change(args.request);
+    return next(args);
+  };
+  client.middlewareStack.addRelativeTo(middleware as never, { relation, toMiddleware: 'httpSigningMiddleware', name });
+}
+
 /** Records the headers of each request as sent, after signing. */
 function captureHeaders(client: S3Client): Record<string, string>[] {
   const seen: Record<string, string>[] = [];
-  client.middlewareStack.addRelativeTo(
-    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      seen.push({ ...(args as { request: { headers: Record<string, string> } }).request.headers });
-      return next(args);
-    },
-    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureHeaders' },
-  );
+  aroundSigning(client, 'after', 'captureHeaders', (request) => seen.push({ ...request.headers }));
   return seen;
 }
 
@@ -96,15 +105,7 @@ function chunkSigned(headers: Record<string, string>, bytes: Buffer, options: { 
 }
 
 /** Changes each request after it was signed. */
-function tamperAfterSigning(client: S3Client, change: (request: { path: string; headers: Record<string, string>; body: unknown }) => void): void {
-  client.middlewareStack.addRelativeTo(
-    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      change((args as { request: { path: string; headers: Record<string, string>; body: unknown } }).request);
-      return next(args);
-    },
-    { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamper' },
-  );
-}
+const tamperAfterSigning = (client: S3Client, change: (request: WireRequest) => void) => aroundSigning(client, 'after', 'tamper', change);
 
 describe('local S3: objects through S3Client', () => {
   it('puts, heads, gets, ranges and deletes an object with its metadata', async () => {
@@ -188,18 +189,13 @@ describe('local S3: objects through S3Client', () => {
     const bytes = Buffer.from(png(150_000));
     const upload = async (key: string, options: { trailer: boolean; forge?: boolean }) => {
       const client = h.clientWith({});
-      client.middlewareStack.addRelativeTo(
-        (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-          const headers = (args as { request: { headers: Record<string, string> } }).request.headers;
+      aroundSigning(client, 'before', 'chunkedHeaders', ({ headers }) => {
           for (const name of Object.keys(headers)) if (name === 'content-length' || name.startsWith('x-amz-checksum-') || name === 'x-amz-sdk-checksum-algorithm') delete headers[name];
           headers['x-amz-content-sha256'] = options.trailer ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
           headers['content-encoding'] = 'aws-chunked';
           headers['x-amz-decoded-content-length'] = String(bytes.length);
           if (options.trailer) headers['x-amz-trailer'] = 'x-amz-checksum-crc32';
-          return next(args);
-        },
-        { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'chunkedHeaders' },
-      );
+      });
       tamperAfterSigning(client, (request) => {
         request.body = chunkSigned(request.headers, bytes, options);
       });
