@@ -72,7 +72,7 @@ export interface MediaProcessor {
   /** The type the bytes really are by their magic numbers; null when they have none (text, or garbage). */
   detectType(bytes: Uint8Array): Promise<string | null>;
   /** Whether the bytes are UTF-8 text (for declared types without magic numbers). */
-  isText(bytes: Uint8Array): boolean;
+  isText(bytes: Uint8Array): Promise<boolean>;
   /** The image re-encoded as the kind of image `detectedType` is (HEIC as JPEG); throws ImageRejectedError. */
   processImage(bytes: Uint8Array, detectedType: string): Promise<ProcessedImage>;
 }

@@ -90,7 +90,7 @@ export function makeMediaProcessor(): MediaProcessor {
       return detected ? essenceOf(detected.mime) : null;
     },
 
-    isText(bytes) {
+    async isText(bytes) {
       if (bytes.includes(0)) return false;
       try {
         new TextDecoder('utf-8', { fatal: true }).decode(bytes);

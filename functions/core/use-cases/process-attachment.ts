@@ -12,7 +12,6 @@
  * database throw, so the queue delivers the record again and, after maxReceiveCount, dead-letters it.
  */
 import { attachmentOfUploadKey, uploadKey, variantKey } from '#core/attachments';
-import type { ChangeSubject } from '#core/changes';
 import { ImageRejectedError, PROCESSED_IMAGE_TYPES, essenceOf, isImageType, isTextType, typesMatch, type MediaProcessor } from '#core/media';
 import type { Attachment } from '#core/model';
 import type { AttachmentStore, Clock, Logger, ObjectStorage, ProcessingOutcome } from '#core/ports';
@@ -60,7 +59,7 @@ export function makeProcessAttachment({ attachments, storage, media, clock, limi
     }
 
     // Not an image: kept byte for byte, once its bytes are what was declared.
-    const matches = detected ? typesMatch(declared, detected) : isTextType(declared) && media.isText(bytes);
+    const matches = detected ? typesMatch(declared, detected) : isTextType(declared) && (await media.isText(bytes));
     if (!matches) return rejected('type_mismatch');
     await storage.write(variantKey(attachment, 'original'), bytes, declared);
     return { status: 'READY', size: bytes.byteLength, contentType: declared, width: null, height: null, hasThumbnail: false };
@@ -94,8 +93,7 @@ export function makeProcessAttachment({ attachments, storage, media, clock, limi
       await storage.remove([uploadKey(attachment)]);
       return { result: 'ignored', why: 'already_processed' };
     }
-    const subject: ChangeSubject & { attachment: Attachment } = { attachment: finished.attachment };
-    await publish(finished.changes, subject);
+    await publish(finished.changes, { attachment: finished.attachment });
     await storage.remove([uploadKey(attachment)]);
     if (outcome.status === 'REJECTED') {
       logger.info('upload rejected', { attachmentId: attachment.id, reason: outcome.reason, declared: attachment.contentType });
