@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Settings } from '#config/settings';
 
 /** The credentials the local S3 endpoint accepts (lib/local/runtime.ts starts it with these). */
-export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface S3ClientOptions {
   /**
