@@ -5,6 +5,7 @@
 import type { Settings } from '#config/settings';
 import type { EventForwarder, EventPublisher } from '#core/events';
 import type {
+  AttachmentStore,
   Broadcaster,
   ChangeLog,
   Clock,
@@ -15,6 +16,7 @@ import type {
   ProviderStatistics,
   MessageStore,
   Metrics,
+  ObjectStorage,
   PresenceStore,
   PushRegistry,
   PushSender,
@@ -60,6 +62,9 @@ import { makeSync } from './sync.ts';
 import { makeSearchMessages } from './search-messages.ts';
 import { makeAssignConversation } from './assign-conversation.ts';
 import { makeProviderStats } from './provider-stats.ts';
+import { makeCreateAttachment } from './create-attachment.ts';
+import { makeAttachmentContent, makeGetAttachment } from './get-attachment.ts';
+import { makeSweepAttachments } from './sweep-attachments.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -87,6 +92,8 @@ export interface UseCasePorts {
   webhookSender: WebhookSender;
   webhookSecret: WebhookSecret;
   webhookQueue: WebhookQueue;
+  attachments: AttachmentStore;
+  storage: ObjectStorage;
 }
 
 export function composeUseCases(ports: UseCasePorts) {
@@ -145,6 +152,10 @@ export function composeUseCases(ports: UseCasePorts) {
     }),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
+    createAttachment: makeCreateAttachment(withDelivery),
+    getAttachment: makeGetAttachment(withDelivery),
+    attachmentContent: makeAttachmentContent(withDelivery),
+    sweepAttachments: makeSweepAttachments(withDelivery),
   };
 }
 

@@ -149,6 +149,11 @@ export function buildContainer(config: Settings = settings()): Container {
     }
     return makeSqsWebhookQueue({ client: sqs(), queueUrl: config.WEBHOOKS_QUEUE_URL, deadLetterQueueUrl: config.WEBHOOKS_DEAD_LETTER_QUEUE_URL });
   });
+  const storage = once(async () => {
+    if (!config.ATTACHMENTS_BUCKET) throw new UnavailableError('ATTACHMENTS_BUCKET is not configured');
+    const [{ createS3Client }, { makeS3ObjectStorage }] = await Promise.all([import('#adapters/s3/client'), import('#adapters/s3/object-storage')]);
+    return makeS3ObjectStorage({ client: tracer.captureAWSv3Client(createS3Client(config)), bucket: config.ATTACHMENTS_BUCKET, clock });
+  });
   return {
     settings: config,
     prisma,
@@ -177,6 +182,8 @@ export function buildContainer(config: Settings = settings()): Container {
       webhookSender: makeHttpWebhookSender({ timeoutMs: config.CHAT_WEBHOOK_TIMEOUT_MS }),
       webhookSecret: makeWebhookSecret(config),
       webhookQueue: deferred(async () => webhookQueue()),
+      attachments: deferred(async () => (await import('#adapters/postgres/attachment-store')).makeAttachmentStore({ prisma: await prisma() })),
+      storage: deferred(async () => storage()),
     },
   };
 }
