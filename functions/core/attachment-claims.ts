@@ -8,7 +8,7 @@
 import { ConflictError, ValidationError } from './errors.ts';
 import type { Attachment, Sender } from './model.ts';
 
-export type ClaimRefusalReason = 'not_found' | 'not_yours' | 'pending' | 'rejected' | 'attached' | 'expired';
+export type ClaimRefusalReason = 'not_found' | 'not_yours' | 'wrong_type' | 'pending' | 'rejected' | 'attached' | 'expired';
 
 export interface ClaimRefusal {
   id: string;
@@ -21,11 +21,14 @@ export interface Claimant {
   senderRole: Sender;
   /** Only attachments created after this may be claimed (older ones are the orphan sweep's). */
   createdAfter?: Date;
+  /** Each attachment's type must start with this (IMAGE: `image/`, VOICE: `audio/`). */
+  typePrefix?: string;
 }
 
 const DESCRIPTIONS: Record<ClaimRefusalReason, string> = {
   not_found: 'is not an attachment of this conversation',
   not_yours: 'was uploaded by someone else (only its uploader may send it)',
+  wrong_type: 'is not of a type this message type carries (IMAGE: image/*, VOICE: audio/*)',
   pending: 'is still being processed; send it once it is READY (chat-attachment-updated)',
   rejected: 'was rejected by processing',
   attached: 'is already attached to another message',
@@ -37,6 +40,7 @@ export function claimRefusalOf(attachment: Attachment | undefined, claimant: Cla
   if (!attachment || attachment.conversationId !== claimant.conversationId) return 'not_found';
   if (attachment.uploaderId !== claimant.senderId || attachment.uploaderSide !== claimant.senderRole) return 'not_yours';
   if (attachment.messageId !== null) return 'attached';
+  if (claimant.typePrefix && !attachment.contentType.startsWith(claimant.typePrefix)) return 'wrong_type';
   if (attachment.status === 'PENDING') return 'pending';
   if (attachment.status === 'REJECTED') return 'rejected';
   if (claimant.createdAfter && attachment.createdAt.getTime() <= claimant.createdAfter.getTime()) return 'expired';

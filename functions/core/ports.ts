@@ -116,6 +116,8 @@ export interface AppendMessageInput {
    * (it deletes their objects before their records), so a send never races it for one.
    */
   attachmentsCreatedAfter?: Date;
+  /** Each claimed attachment's type starts with this (`image/` for IMAGE, `audio/` for VOICE). */
+  attachmentTypePrefix?: string;
   replyToId?: string | null;
   metadata?: Json | null;
   clientMessageId?: string | null;
@@ -686,6 +688,9 @@ export const METRICS = [
   'EventRecordFailures',
   /** Change-log rows deleted by the retention purge. */
   'ChangesPurged',
+  /** Upload intents answered; attachments the sweep deleted (records with their objects). */
+  'AttachmentIntents',
+  'AttachmentsSwept',
   /** Pushes the push service accepted, pushes that failed (retried through the queue), and devices removed because their token is dead. */
   'PushesSent',
   'PushFailures',

@@ -388,6 +388,7 @@ export class InMemoryChatDatabase {
         senderId: input.senderId,
         senderRole: input.senderRole,
         ...(input.attachmentsCreatedAfter ? { createdAfter: input.attachmentsCreatedAfter } : {}),
+        ...(input.attachmentTypePrefix ? { typePrefix: input.attachmentTypePrefix } : {}),
       });
       if (refused.length > 0 || new Set(attachmentIds).size !== attachmentIds.length) {
         throw claimError(refused.length > 0 ? refused : attachmentIds.map((id) => ({ id, reason: 'attached' as const })));

@@ -99,6 +99,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
          WHERE a.id = wanted.id AND a."conversationId" = ${input.conversationId}
            AND a."uploaderId" = ${input.senderId} AND a."uploaderSide"::text = ${input.senderRole}::text
            AND a.status = 'READY' AND a."messageId" IS NULL AND a."createdAt" > ${createdAfter}
+           AND starts_with(a."contentType", ${input.attachmentTypePrefix ?? ''})
         RETURNING a.*, wanted.ord
       ), claim_check AS (
         -- All or nothing: a claim short of every id fails the whole statement (nothing stored, no
@@ -171,6 +172,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       senderId: input.senderId,
       senderRole: input.senderRole,
       ...(input.attachmentsCreatedAfter ? { createdAfter: input.attachmentsCreatedAfter } : {}),
+      ...(input.attachmentTypePrefix ? { typePrefix: input.attachmentTypePrefix } : {}),
     });
     // Every id claimable now: a racing send took one and was rolled back since. Say so plainly.
     throw claimError(refused.length > 0 ? refused : ids.map((id) => ({ id, reason: 'attached' as const })));

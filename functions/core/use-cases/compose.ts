@@ -64,6 +64,9 @@ import { makeSearchMessages } from './search-messages.ts';
 import { makeAssignConversation } from './assign-conversation.ts';
 import { makeProviderStats } from './provider-stats.ts';
 import { makeProcessAttachment } from './process-attachment.ts';
+import { makeCreateAttachment } from './create-attachment.ts';
+import { makeAttachmentContent, makeGetAttachment } from './get-attachment.ts';
+import { makeSweepAttachments } from './sweep-attachments.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -153,6 +156,10 @@ export function composeUseCases(ports: UseCasePorts) {
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
     processAttachment: makeProcessAttachment(withDelivery),
+    createAttachment: makeCreateAttachment(withDelivery),
+    getAttachment: makeGetAttachment(withDelivery),
+    attachmentContent: makeAttachmentContent(withDelivery),
+    sweepAttachments: makeSweepAttachments(withDelivery),
   };
 }
 
