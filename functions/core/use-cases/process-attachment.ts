@@ -14,9 +14,11 @@
 import { attachmentOfUploadKey, uploadKey, variantKey } from '#core/attachments';
 import { ImageRejectedError, PROCESSED_IMAGE_TYPES, essenceOf, isImageType, isTextType, typesMatch, type MediaProcessor } from '#core/media';
 import type { Attachment } from '#core/model';
-import type { AttachmentStore, Clock, Logger, ObjectStorage, ProcessingOutcome } from '#core/ports';
+import type { AttachmentStore, Clock, ConnectionStore, Logger, ObjectStorage, ProcessingOutcome } from '#core/ports';
 import type { Settings } from '#config/settings';
+import { notifyAfterCommit, type Deliver } from './deliver.ts';
 import type { PublishChanges } from './publish.ts';
+import { frame, toWireAttachment } from './wire.ts';
 
 export interface ProcessAttachmentDeps {
   attachments: AttachmentStore;
@@ -25,6 +27,8 @@ export interface ProcessAttachmentDeps {
   clock: Clock;
   limits: Pick<Settings, 'CHAT_MAX_ATTACHMENT_BYTES'>;
   publish: PublishChanges;
+  connections: Pick<ConnectionStore, 'forUser'>;
+  deliver: Deliver;
   logger: Logger;
 }
 
@@ -33,9 +37,12 @@ export type ProcessResult =
   | { result: 'ignored'; why: 'not_an_upload' | 'no_attachment' | 'already_processed' | 'no_object' }
   | { result: 'processed'; attachment: Attachment };
 
+/** The side a connection speaks for: customers and provider staff; admins and services have none. */
+const sideOfConnection = (identity: { role: string }) => (identity.role === 'customer' ? 'customer' : identity.role === 'provider' ? 'provider' : null);
+
 const rejected = (reason: string): ProcessingOutcome => ({ status: 'REJECTED', reason });
 
-export function makeProcessAttachment({ attachments, storage, media, clock, limits, publish, logger }: ProcessAttachmentDeps) {
+export function makeProcessAttachment({ attachments, storage, media, clock, limits, publish, connections, deliver, logger }: ProcessAttachmentDeps) {
   /** What to keep of the upload, and the outcome to record. */
   async function examine(attachment: Attachment, bytes: Uint8Array): Promise<ProcessingOutcome> {
     if (bytes.byteLength === 0) return rejected('empty');
@@ -93,7 +100,16 @@ export function makeProcessAttachment({ attachments, storage, media, clock, limi
       await storage.remove([uploadKey(attachment)]);
       return { result: 'ignored', why: 'already_processed' };
     }
-    await publish(finished.changes, { attachment: finished.attachment });
+    const done = finished.attachment;
+    // Live, to the uploader's own connections only (on the side it uploaded from); its change in
+    // the log (for /sync) is the uploader's alone too. Neither can fail what is recorded.
+    await Promise.all([
+      notifyAfterCommit(logger, 'chat-attachment-updated', async () => {
+        const own = (await connections.forUser(done.uploaderId)).filter((connection) => sideOfConnection(connection.identity) === done.uploaderSide);
+        await deliver(frame('chat-attachment-updated', { attachment: toWireAttachment(done) }), own.map((connection) => connection.connectionId));
+      }),
+      publish(finished.changes, { attachment: done }),
+    ]);
     await storage.remove([uploadKey(attachment)]);
     if (outcome.status === 'REJECTED') {
       logger.info('upload rejected', { attachmentId: attachment.id, reason: outcome.reason, declared: attachment.contentType });

@@ -53,6 +53,8 @@ beforeAll(async () => {
     clock: { now: () => new Date() },
     limits: { CHAT_MAX_ATTACHMENT_BYTES: MAX_BYTES },
     publish: makePublishChanges({ events, metrics: new RecordingMetrics(), logger }),
+    connections: { forUser: async () => [] },
+    deliver: async () => ({ delivered: [], gone: [], failed: [] }),
     logger,
   });
   conversation = (await makeConversationStore({ prisma: db.prisma }).startOrGet({ providerId: 801, customerId: 802, orderId: null })).conversation;
