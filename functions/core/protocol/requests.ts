@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { ATTACHMENT_VARIANTS, CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
-import { bodyInt, emoji, fieldError, id, intId, queryInt, queryNumber, seq, text } from './primitives.ts';
+import { bodyInt, emoji, fieldError, id, intId, queryInt, queryNumber, seq, STORABLE_MESSAGE, storableText, text } from './primitives.ts';
 import { messageMetadata } from './metadata.ts';
 
 const err = { error: fieldError };
@@ -76,8 +76,15 @@ export const MAX_MESSAGE_ATTACHMENTS = 10;
 const ATTACHMENT_REF_HINT = 'each attachment is {"id"} of an upload (POST /conversations/:id/attachments); free-form attachment JSON is not accepted';
 
 /** One attachment a message carries: the id of an upload, nothing else. */
+const uploadId = z
+  .string({ error: (issue) => `${issue.path?.map(String).join('.') || 'id'} ${issue.input === undefined ? 'is required' : 'must be a string'}: ${ATTACHMENT_REF_HINT}` })
+  .refine(storableText, STORABLE_MESSAGE)
+  .trim()
+  .min(1, err)
+  .max(64, err);
+
 const attachmentRef = z.strictObject(
-  { id },
+  { id: uploadId },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'

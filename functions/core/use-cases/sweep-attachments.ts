@@ -37,12 +37,12 @@ export interface SweepAttachmentsDeps {
   limits: Pick<Settings, 'CHAT_ATTACHMENT_ORPHAN_HOURS'>;
 }
 
-export interface SweepResult {
+export type SweepResult = Record<string, number> & {
   /** Unclaimed uploads deleted. */
   orphans: number;
   /** Attachments of deleted messages deleted. */
   ofDeletedMessages: number;
-}
+};
 
 export function makeSweepAttachments({ attachments, storage, clock, metrics, logger, limits }: SweepAttachmentsDeps) {
   async function sweep(next: () => Promise<Attachment[]>): Promise<number> {
