@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '#core/errors';
 import type { Conversation } from '#core/model';
 import { SWEEP_MARGIN_MS, uploadPolicyFor } from '#core/use-cases/index';
+import { pushNotificationFor } from '#core/push-notification';
 import { ADMIN, COLLEAGUE, CUSTOMER, OTHER_STAFF, SERVICE, STAFF, STRANGER, createWorld, type World } from './world.ts';
 
 let world: World;
@@ -203,6 +204,20 @@ describe('sending attachments by id', () => {
     const again = await refusal(send({ messageType: 'IMAGE', attachments: [{ id: photo.id }] }));
     expect(again.details).toEqual({ field: 'attachments', refused: [{ id: photo.id, reason: 'attached' }] });
     expect(world.db.messageCount()).toBe(1);
+  });
+
+  it('pushes a photo, a file or a voice note without a caption by its kind', async () => {
+    const kinds = [
+      ['IMAGE', 'image/jpeg', 'Photo'],
+      ['FILE', 'application/pdf', 'File'],
+      ['VOICE', 'audio/ogg', 'Voice message'],
+    ] as const;
+    for (const [messageType, contentType, body] of kinds) {
+      const upload = await world.readyUpload(CUSTOMER, conversation.id, { contentType });
+      await send({ messageType, attachments: [{ id: upload.id }] });
+      const stored = (await world.messages.history(conversation.id, { kind: 'page', page: 1, limit: 1 })).messages[0]!;
+      expect(pushNotificationFor(stored, { badge: 1, locale: 'en', preview: 'full' })).toMatchObject({ body, richMedia: messageType === 'IMAGE' });
+    }
   });
 
   it('a retry with the same clientMessageId answers the stored message', async () => {
