@@ -21,7 +21,7 @@ export const settingsSchema = z.object({
   CHAT_MAX_CONNECTIONS_PER_USER: positiveInt.max(100).default(3),
   // The product's own limits.
   CHAT_MAX_CONTENT_LENGTH: positiveInt.max(16_000).default(4000),
-  /** UTF-8 bytes of a message's attachments and metadata together, serialised as JSON (keeps a message in one WebSocket frame). */
+  /** UTF-8 bytes of a message's metadata, serialised as JSON (keeps a message in one WebSocket frame). */
   CHAT_MAX_METADATA_BYTES: positiveInt.max(16_384).default(8192),
   CHAT_SEND_RATE_LIMIT: positiveInt.default(30),
   CHAT_SEND_RATE_WINDOW_MS: positiveInt.default(10_000),

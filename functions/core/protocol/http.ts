@@ -148,12 +148,14 @@ export const HTTP_CONTRACT = {
     responses: {
       201: { description: 'Stored, then delivered to both sides as chat-new-message', schema: messageResult },
       200: { description: 'A repeated clientMessageId: the message stored the first time (delivered again)', schema: messageResult },
-      400: fail('VALIDATION_ERROR: blank TEXT content, an unknown messageType, a SYSTEM message from anyone but a service, or a replyToId of another conversation'),
+      400: fail(
+        'VALIDATION_ERROR: blank TEXT content, an unknown messageType, a SYSTEM message from anyone but a service, a replyToId of another conversation; attachments that are not [{id}] of uploads (1 to 10), on a type other than IMAGE, FILE or VOICE, or that may not be sent (details {field: "attachments", refused: [{id, reason}]}); a LOCATION message without a valid metadata.location',
+      ),
       401: UNAUTHORIZED,
       403: fail(notParticipant),
       404: fail(noConversation),
-      409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended)'),
-      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters (details {field, maxLength, length}), or attachments and metadata over CHAT_MAX_METADATA_BYTES bytes of JSON (details {field, maxBytes, bytes})'),
+      409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended), or an attachment is still PENDING (details {field: "attachments", refused: [{id, reason: "pending"}]})'),
+      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters (details {field, maxLength, length}), or metadata over CHAT_MAX_METADATA_BYTES bytes of JSON (details {field, maxBytes, bytes})'),
       429: fail('RATE_LIMITED: over CHAT_SEND_RATE_LIMIT sends per window; details {retryAfterMs, resetAt}'),
       500: INTERNAL,
       503: UNAVAILABLE,

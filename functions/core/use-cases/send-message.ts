@@ -162,8 +162,8 @@ function requireAttachmentsFit(messageType: MessageType, attachments: readonly A
  *    attachments on anything but IMAGE, FILE or VOICE, none on those, or more than one on VOICE →
  *    ValidationError; a LOCATION message without metadata.location → ValidationError;
  *    a booking card (`metadata.card`) on anything but a SYSTEM message → ValidationError; longer
- *    than `CHAT_MAX_CONTENT_LENGTH` characters, or attachments and metadata over
- *    `CHAT_MAX_METADATA_BYTES` bytes of JSON → PayloadTooLargeError;
+ *    than `CHAT_MAX_CONTENT_LENGTH` characters, or metadata over `CHAT_MAX_METADATA_BYTES`
+ *    bytes of JSON → PayloadTooLargeError;
  *    then the contact-detail policy (`CHAT_CONTACT_INFO_POLICY`, ./contact-policy.ts): flagged,
  *    masked, or refused with ValidationError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
