@@ -109,7 +109,9 @@ const MAX_METADATA_BYTES = 2048;
 const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 /** After refusing an upload mid-stream, what the client still sends is read and dropped up to this, then the connection is cut. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+/** The bucket owner's canonical user id (ListBuckets, ListObjects) and its principal id (notifications). */
 const OWNER_ID = '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a';
+const OWNER_PRINCIPAL_ID = 'A1LOCALS3OWNER';
 const OBJECT_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-type': 'content-type',
@@ -223,7 +225,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: options.notificationConfigurationId ?? 'local-object-created',
-        bucket: { name: request.bucket, ownerIdentity: { principalId: OWNER_ID.slice(0, 14).toUpperCase() }, arn: `arn:aws:s3:::${request.bucket}` },
+        bucket: { name: request.bucket, ownerIdentity: { principalId: OWNER_PRINCIPAL_ID }, arn: `arn:aws:s3:::${request.bucket}` },
         object: {
           key: notificationKey(object.key),
           size: object.size,
@@ -466,9 +468,30 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       drain(req);
       throw error;
     }
+    // Conditional writes (If-None-Match: *, If-Match: <etag>) are decided when the upload is complete, as in S3.
+    try {
+      checkWriteConditions(req, key, store.get(bucket, key));
+    } catch (error) {
+      await store.discard(writer.path);
+      throw error;
+    }
     const stored = await store.commit(bucket, writer.path, { key, size: received.size, etag: received.md5, checksums: received.checksums, ...attributes });
     send(request, 200, { etag: `"${stored.etag}"`, 'x-amz-server-side-encryption': 'AES256', ...checksumHeaders(stored) });
     notify(request, 'ObjectCreated:Put', verified.accessKeyId, stored);
+  }
+
+  function checkWriteConditions(req: IncomingMessage, key: string, existing: StoredObject | undefined): void {
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifMatch = req.headers['if-match'];
+    const failed = (condition: string) => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+    if (ifNoneMatch !== undefined) {
+      if (ifNoneMatch.trim() !== '*') throw notImplemented('If-None-Match');
+      if (existing) throw failed('If-None-Match');
+    }
+    if (ifMatch !== undefined) {
+      if (!existing) throw noSuchKey(key);
+      if (!ifMatch.split(',').some((tag) => tag.trim() === `"${existing.etag}"` || tag.trim() === existing.etag || tag.trim() === '*')) throw failed('If-Match');
+    }
   }
 
   const checksumHeaders = (object: StoredObject) =>
