@@ -335,7 +335,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
 
   /** After refusing a body mid-stream: drop what still comes, up to a limit, then cut the connection. */
+  const draining = new WeakSet<IncomingMessage>();
   function drain(req: IncomingMessage): void {
+    if (draining.has(req)) return;
+    draining.add(req);
+    // An abandoned reader's 'readable' listener would keep the stream from flowing.
+    req.removeAllListeners('readable');
     let dropped = 0;
     req.on('data', (chunk: Buffer) => {
       dropped += chunk.length;
