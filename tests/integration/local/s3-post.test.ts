@@ -178,6 +178,16 @@ describe('local S3: browser POST upload', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('answers a failed condition before a large file is sent, and the next upload on the same client works', async () => {
+    const under = prefix();
+    const { url, fields } = await presignPost(h.client, `${under}big.png`, { max: 100 * 1024 * 1024 });
+    const started = Date.now();
+    await expectRefused(await postForm(url, { ...fields, 'Content-Type': 'text/html' }, png(20 * 1024 * 1024)), 403, 'AccessDenied', under);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const next = await presignPost(h.client, `${under}small.png`);
+    expect((await postForm(next.url, next.fields, png(10))).status).toBe(204);
+  });
+
   it('refuses a field that no condition covers (an extra x-amz-meta-*), but not x-ignore-*', async () => {
     const under = prefix();
     const { url, fields } = await presignPost(h.client, `${under}x.png`);
