@@ -58,6 +58,8 @@ export interface LocalS3Options {
   corsOrigins?: string[];
   /** Called after each object creation (POST, PUT, Copy), after the answer; failures are logged. */
   onObjectCreated?: (notification: S3EventNotification) => Promise<void>;
+  /** Which keys notify, as a notification configuration's `Filter.Key` rules (prefix and suffix); every key by default. */
+  notificationFilter?: { prefix?: string; suffix?: string };
   /** `configurationId` of notifications; `local-object-created` by default. */
   notificationConfigurationId?: string;
   /** Refused requests (info) and internal or notification failures (error). */
@@ -212,6 +214,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   function notify(request: Request, eventName: S3EventRecord['eventName'], accessKeyId: string, object: StoredObject): void {
     const callback = options.onObjectCreated;
     if (!callback) return;
+    const filter = options.notificationFilter;
+    if (filter && !(object.key.startsWith(filter.prefix ?? '') && object.key.endsWith(filter.suffix ?? ''))) return;
     sequence += 1n;
     const record: S3EventRecord = {
       eventVersion: '2.1',

@@ -258,3 +258,19 @@ describe('local S3: notifications are asynchronous', () => {
     }
   });
 });
+
+describe('local S3: notification filter', () => {
+  it('notifies only keys matching the prefix and suffix, as a notification configuration\'s Filter', async () => {
+    const filtered = await startHarness({ notificationFilter: { prefix: 'uploads/', suffix: '.png' } });
+    try {
+      for (const key of ['uploads/a.png', 'uploads/a.pdf', 'thumbnails/a.png']) {
+        const { url, fields } = await presignPost(filtered.client, key);
+        expect((await postForm(url, fields, png(5))).status).toBe(204);
+      }
+      await settle();
+      expect(filtered.events.map((event) => event.Records[0]!.s3.object.key)).toEqual(['uploads/a.png']);
+    } finally {
+      await filtered.close();
+    }
+  });
+});
