@@ -413,6 +413,7 @@ export class StatelessStack extends Stack {
           (entry) => this.functions.get(entry)!,
         ),
       })),
+      ...(this.functions.has('queue/process-attachments') ? { attachmentsProcessor: this.functions.get('queue/process-attachments')! } : {}),
       databaseInstanceIdentifier: stateful.databaseInstanceIdentifier,
       databaseMaxConnections: maxConnections,
       proxyName: stateful.proxyName,
