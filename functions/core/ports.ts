@@ -111,6 +111,11 @@ export interface AppendMessageInput {
    * statement, so two sends can never carry the same upload.
    */
   attachmentIds?: readonly string[];
+  /**
+   * Only attachments created after this time may be claimed: older ones are the orphan sweep's
+   * (it deletes their objects before their records), so a send never races it for one.
+   */
+  attachmentsCreatedAfter?: Date;
   replyToId?: string | null;
   metadata?: Json | null;
   clientMessageId?: string | null;
@@ -228,6 +233,8 @@ export interface StoredChange extends RecordedChange {
   conversation: Conversation;
   /** The report it is about (`report.created`), as it is now, if any. */
   report: Report | null;
+  /** The attachment it is about (`attachment.updated`), as it is now, if any. */
+  attachment?: Attachment | null;
 }
 
 export interface ChangePage {
@@ -346,7 +353,12 @@ export interface AttachmentStore {
   finish(attachmentId: string, outcome: ProcessingOutcome, at: Date): Promise<{ attachment: Attachment; changes: RecordedChange[] } | null>;
   /** Attachments no message claimed that were created before `before`, oldest first. */
   orphans(before: Date, limit: number): Promise<Attachment[]>;
-  /** Deletes these records (unless a message claimed one meanwhile); answers the ids deleted. */
+  /** Attachments whose message was deleted since (a tombstone carries none), oldest first. */
+  ofDeletedMessages(limit: number): Promise<Attachment[]>;
+  /**
+   * Deletes these records, each only while no message carries it (unclaimed, or its message
+   * deleted); answers the ids deleted.
+   */
   removeUnclaimed(attachmentIds: readonly string[]): Promise<string[]>;
 }
 

@@ -149,6 +149,13 @@ export function buildContainer(config: Settings = settings()): Container {
     }
     return makeSqsWebhookQueue({ client: sqs(), queueUrl: config.WEBHOOKS_QUEUE_URL, deadLetterQueueUrl: config.WEBHOOKS_DEAD_LETTER_QUEUE_URL });
   });
+  // The attachments bucket and the image libraries: loaded only by the functions that use them
+  // (sharp is a native module; the S3 client is large).
+  const storage = once(async () => {
+    if (!config.ATTACHMENTS_BUCKET) throw new UnavailableError('ATTACHMENTS_BUCKET is not configured');
+    const [{ createS3Client }, { makeS3ObjectStorage }] = await Promise.all([import('#adapters/s3/client'), import('#adapters/s3/object-storage')]);
+    return makeS3ObjectStorage({ client: tracer.captureAWSv3Client(createS3Client(config)), bucket: config.ATTACHMENTS_BUCKET, clock });
+  });
   return {
     settings: config,
     prisma,
@@ -177,6 +184,9 @@ export function buildContainer(config: Settings = settings()): Container {
       webhookSender: makeHttpWebhookSender({ timeoutMs: config.CHAT_WEBHOOK_TIMEOUT_MS }),
       webhookSecret: makeWebhookSecret(config),
       webhookQueue: deferred(async () => webhookQueue()),
+      attachments: deferred(async () => (await import('#adapters/postgres/attachment-store')).makeAttachmentStore({ prisma: await prisma() })),
+      storage: deferred(storage),
+      media: deferred(async () => (await import('#adapters/media/image-processor')).makeMediaProcessor()),
     },
   };
 }

@@ -2,6 +2,7 @@
  * Every use case wired to in-memory fakes, as the handlers wire them to the real adapters, plus
  * a cast of users and small helpers to set a scene.
  */
+import { makeMediaProcessor } from '#adapters/media/image-processor';
 import type { Settings } from '#config/settings';
 import type { Conversation, Identity } from '#core/model';
 import { composeUseCases } from '#core/use-cases/index';
@@ -21,7 +22,8 @@ export const SERVICE: Identity = { userId: 0, role: 'service', serviceId: 'booki
 
 export function createWorld(overrides: Partial<Settings> = {}) {
   const fakes: Fakes = createFakes(overrides);
-  const useCases = composeUseCases(fakes);
+  // The real media processor: a pure library over bytes (file-type, sharp), no outside service.
+  const useCases = composeUseCases({ ...fakes, media: makeMediaProcessor() });
 
   let tokens = 0;
   const helpers = {
