@@ -7,7 +7,10 @@
  *   @img/sharp-linux-arm64 and @img/sharp-libvips-linux-arm64, and no other platform's binary;
  * - the addon and libvips are AArch64 ELF shared objects, and the addon's RPATH finds the libvips
  *   it needs inside the bundle;
- * - sharp's own loader, run from the bundle as if on arm64, picks that very file.
+ * - sharp's own loader, run from the bundle as if on arm64, picks that very file;
+ * - file-type and the HEIC decoder (libheif compiled to WebAssembly, embedded) are bundled, and
+ *   the whole module graph loads as an ES module: a copy of the bundle, with this machine's sharp
+ *   binary put in place of the arm64 one, imports and answers S3's test notification.
  *
  * Why not run it: this machine (x86-64) has no qemu-aarch64 (user-mode emulation) and no arm64
  * Node.js to run under it, so the last step ends where the x86-64 dynamic loader refuses an
@@ -16,14 +19,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatFunction } from '#lib/constructs/chat-function';
+import { ChatFunction, PROJECT_ROOT } from '#lib/constructs/chat-function';
 import { ENTRY_MEMORY_MB, ENTRY_NODE_MODULES } from '#lib/stacks/stateless-stack';
 
 const ENTRY = 'queue/process-attachments';
@@ -141,5 +144,37 @@ describe(`the ${ENTRY} bundle`, () => {
     expect(result.message).toContain('using the linux-arm64 runtime');
     expect(result.message).toContain(`ERR_DLOPEN_FAILED: ${addon()}`);
     expect(result.message).not.toContain('Cannot find module');
+  });
+
+  it('bundles file-type and the HEIC decoder with its WebAssembly, so nothing else needs installing', () => {
+    const code = readFileSync(path.join(bundle, 'index.mjs'), 'utf8');
+    expect(readdirSync(modules()).filter((name) => !name.startsWith('.')).sort()).toEqual(['@img', 'detect-libc', 'semver', 'sharp']);
+    expect(code).not.toMatch(/from\s*"(heic-decode|libheif-js[^"]*|file-type)"/);
+    // libheif's WebAssembly travels inside the JavaScript (base64), not as a file beside it.
+    expect(readdirSync(bundle).filter((name) => name.endsWith('.wasm') && name.includes('heif'))).toEqual([]);
+    expect(code).toContain('libheif');
+  });
+
+  it("loads whole as an ES module and answers S3's test notification (with this machine's sharp binary in a copy)", async () => {
+    const copy = await mkdtemp(path.join(tmpdir(), 'chat-processor-copy-'));
+    try {
+      await cp(bundle, copy, { recursive: true });
+      const host = `${process.platform}-${process.arch}`;
+      for (const name of [`sharp-${host}`, `sharp-libvips-${host}`]) {
+        await cp(path.join(PROJECT_ROOT, 'node_modules', '@img', name), path.join(copy, 'node_modules', '@img', name), { recursive: true });
+      }
+      const script = `
+        process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+        process.env.AWS_REGION = 'us-east-1';
+        const { handler } = await import(${JSON.stringify(new URL(`file://${path.join(copy, 'index.mjs')}`).href)});
+        const body = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-03T00:00:00.000Z', Bucket: 'b', RequestId: 'r', HostId: 'h' });
+        const event = { Records: [{ messageId: 'm1', receiptHandle: 'r', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q', awsRegion: 'us-east-1' }] };
+        const context = { functionName: 'processor', awsRequestId: 'request', getRemainingTimeInMillis: () => 60000 };
+        console.log(JSON.stringify(await handler(event, context)));`;
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } });
+      expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ batchItemFailures: [] });
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 });
