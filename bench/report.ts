@@ -1,4 +1,5 @@
 /** The benchmark's results: their JSON shape and the tables printed from them. */
+import type { AttachmentFigures } from './attachments.ts';
 import type { BundleFigures, InitFigures } from './bundles.ts';
 import type { PublishingFigures, SyncFigures } from './changes.ts';
 import type { CpuFigures } from './cpu.ts';
@@ -32,6 +33,7 @@ export interface BenchResults {
     init: InitFigures[];
     initRuns: number;
   };
+  attachments?: AttachmentFigures;
 }
 
 /** A difference with its sign: +1.20, −0.35. */

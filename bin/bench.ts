@@ -6,7 +6,7 @@
  *
  *   npm run bench
  *   npm run bench -- --quick                  # smaller counts, for trying changes to the bench
- *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, bundles
+ *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, attachments, bundles
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,8 +23,9 @@ import { connects, history, latency, roundTrips, settle, warmUp, type BenchConte
 import { installPublishingSwitch, type PublishingSwitch } from '../bench/publishing.ts';
 import { formatReport, type BenchResults } from '../bench/report.ts';
 import { search } from '../bench/search.ts';
+import { attachments } from '../bench/attachments.ts';
 
-const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'bundles'] as const;
+const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'attachments', 'bundles'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
           search(context, { messages: PLAN.searchMessages, limit: PLAN.searchLimit, warmup: PLAN.searchWarmup, rounds: PLAN.searchRounds }),
         );
       }
+      if (runs('attachments')) results.attachments = await phase('attachments', () => attachments(context, { runs: quick ? 10 : 30 }));
       await settle(context, { closed: true });
     } finally {
       progress('stopping the runtime');

@@ -701,10 +701,14 @@ export const METRICS = [
   'WebhooksDelivered',
   'WebhookFailures',
   'WebhooksDeadLettered',
+  /** Uploads processing recorded an outcome for (READY or REJECTED), those REJECTED, and the time each took (ms, read to recorded). */
+  'AttachmentsProcessed',
+  'AttachmentsRejected',
+  'AttachmentProcessingTime',
 ] as const;
 
 /** The metrics that are durations (`timing`), not counts. */
-export const TIMING_METRICS: readonly MetricName[] = ['FanOutLatency', 'FirstResponseTime'];
+export const TIMING_METRICS: readonly MetricName[] = ['FanOutLatency', 'FirstResponseTime', 'AttachmentProcessingTime'];
 export type MetricName = (typeof METRICS)[number];
 
 /** Business metrics; the Lambda adapter publishes them with Powertools (EMF). */

@@ -21,6 +21,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, Node } from 'constructs';
 import { QUEUES, type QueueKey } from '#config/queues';
 import { TABLES, type TableKey } from '#config/tables';
+import { lambdaPlatformModules } from '#lib/constructs/lambda-platform-modules';
 import { nagResource } from '#lib/constructs/nag';
 import type { QueueAccess, TableAccess } from '#lib/stacks/function-access';
 
@@ -73,6 +74,8 @@ export interface ChatFunctionProps {
   environment?: Record<string, string>;
   /** Extra bundling steps, e.g. copying the migrations next to the bundle. */
   commandHooks?: ICommandHooks;
+  /** Installed into the bundle's node_modules for Lambda's platform instead of bundled (native addons such as sharp). */
+  nodeModules?: string[];
 }
 
 /**
@@ -163,6 +166,7 @@ export class ChatFunction extends Construct {
         // pg's optional native binding is never loaded (pg-native is not installed).
         externalModules: ['pg-native'],
         ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),
+        ...(props.nodeModules ? lambdaPlatformModules(props.nodeModules) : {}),
         ...bundlingLogLevel(scope),
       },
     });

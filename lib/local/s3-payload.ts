@@ -188,7 +188,10 @@ export async function receivePayload(
     }
     if (size !== declared) throw incomplete();
   } else {
-    for await (const chunk of req as AsyncIterable<Buffer>) await take(chunk);
+    // Not `for await`: leaving that loop on an error would destroy the request, and with it the
+    // connection the error answer goes out on.
+    const source = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    for (let next = await source.next(); !next.done; next = await source.next()) await take(next.value);
   }
 
   if (sha256) {
@@ -314,6 +317,6 @@ async function readAwsChunked(
     trailer.set(name, value);
   }
   if (signed && verified.payloadHash.endsWith('TRAILER') && !trailerSigned) throw signatureMismatch();
-  for await (const rest of { [Symbol.asyncIterator]: () => source }) void rest;
+  while (!(await source.next()).done);
   return trailer;
 }

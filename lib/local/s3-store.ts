@@ -69,8 +69,14 @@ export class ObjectStore {
     const dir = this.bucketDir(bucket);
     const names = await readdir(dir);
     for (const name of names.filter((file) => file.endsWith('.json'))) {
-      const object = JSON.parse(await readFile(join(dir, name), 'utf8')) as StoredObject;
-      objects.set(object.key, object);
+      let object: StoredObject;
+      try {
+        object = JSON.parse(await readFile(join(dir, name), 'utf8')) as StoredObject;
+      } catch {
+        // Not a sidecar of ours (or damaged by hand): the object is not there.
+        continue;
+      }
+      if (typeof object.key === 'string' && typeof object.file === 'string') objects.set(object.key, object);
     }
     // Data files no sidecar refers to are left over from an interrupted overwrite.
     const referenced = new Set([...objects.values()].map((object) => object.file));

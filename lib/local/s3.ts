@@ -58,6 +58,8 @@ export interface LocalS3Options {
   corsOrigins?: string[];
   /** Called after each object creation (POST, PUT, Copy), after the answer; failures are logged. */
   onObjectCreated?: (notification: S3EventNotification) => Promise<void>;
+  /** Which keys notify, as a notification configuration's `Filter.Key` rules (prefix and suffix); every key by default. */
+  notificationFilter?: { prefix?: string; suffix?: string };
   /** `configurationId` of notifications; `local-object-created` by default. */
   notificationConfigurationId?: string;
   /** Refused requests (info) and internal or notification failures (error). */
@@ -109,7 +111,9 @@ const MAX_METADATA_BYTES = 2048;
 const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 /** After refusing an upload mid-stream, what the client still sends is read and dropped up to this, then the connection is cut. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+/** The bucket owner's canonical user id (ListBuckets, ListObjects) and its principal id (notifications). */
 const OWNER_ID = '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a';
+const OWNER_PRINCIPAL_ID = 'A1LOCALS3OWNER';
 const OBJECT_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-type': 'content-type',
@@ -210,6 +214,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   function notify(request: Request, eventName: S3EventRecord['eventName'], accessKeyId: string, object: StoredObject): void {
     const callback = options.onObjectCreated;
     if (!callback) return;
+    const filter = options.notificationFilter;
+    if (filter && !(object.key.startsWith(filter.prefix ?? '') && object.key.endsWith(filter.suffix ?? ''))) return;
     sequence += 1n;
     const record: S3EventRecord = {
       eventVersion: '2.1',
@@ -223,7 +229,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: options.notificationConfigurationId ?? 'local-object-created',
-        bucket: { name: request.bucket, ownerIdentity: { principalId: OWNER_ID.slice(0, 14).toUpperCase() }, arn: `arn:aws:s3:::${request.bucket}` },
+        bucket: { name: request.bucket, ownerIdentity: { principalId: OWNER_PRINCIPAL_ID }, arn: `arn:aws:s3:::${request.bucket}` },
         object: {
           key: notificationKey(object.key),
           size: object.size,
@@ -333,7 +339,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
 
   /** After refusing a body mid-stream: drop what still comes, up to a limit, then cut the connection. */
+  const draining = new WeakSet<IncomingMessage>();
   function drain(req: IncomingMessage): void {
+    if (draining.has(req)) return;
+    draining.add(req);
+    // An abandoned reader's 'readable' listener would keep the stream from flowing.
+    req.removeAllListeners('readable');
     let dropped = 0;
     req.on('data', (chunk: Buffer) => {
       dropped += chunk.length;
@@ -466,9 +477,30 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       drain(req);
       throw error;
     }
+    // Conditional writes (If-None-Match: *, If-Match: <etag>) are decided when the upload is complete, as in S3.
+    try {
+      checkWriteConditions(req, key, store.get(bucket, key));
+    } catch (error) {
+      await store.discard(writer.path);
+      throw error;
+    }
     const stored = await store.commit(bucket, writer.path, { key, size: received.size, etag: received.md5, checksums: received.checksums, ...attributes });
     send(request, 200, { etag: `"${stored.etag}"`, 'x-amz-server-side-encryption': 'AES256', ...checksumHeaders(stored) });
     notify(request, 'ObjectCreated:Put', verified.accessKeyId, stored);
+  }
+
+  function checkWriteConditions(req: IncomingMessage, key: string, existing: StoredObject | undefined): void {
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifMatch = req.headers['if-match'];
+    const failed = (condition: string) => new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+    if (ifNoneMatch !== undefined) {
+      if (ifNoneMatch.trim() !== '*') throw notImplemented('If-None-Match');
+      if (existing) throw failed('If-None-Match');
+    }
+    if (ifMatch !== undefined) {
+      if (!existing) throw noSuchKey(key);
+      if (!ifMatch.split(',').some((tag) => tag.trim() === `"${existing.etag}"` || tag.trim() === existing.etag || tag.trim() === '*')) throw failed('If-Match');
+    }
   }
 
   const checksumHeaders = (object: StoredObject) =>

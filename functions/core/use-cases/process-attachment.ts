@@ -14,7 +14,7 @@
 import { attachmentOfUploadKey, uploadKey, variantKey } from '#core/attachments';
 import { ImageRejectedError, PROCESSED_IMAGE_TYPES, essenceOf, isImageType, isTextType, typesMatch, type MediaProcessor } from '#core/media';
 import type { Attachment } from '#core/model';
-import type { AttachmentStore, Clock, ConnectionStore, Logger, ObjectStorage, ProcessingOutcome } from '#core/ports';
+import type { AttachmentStore, Clock, ConnectionStore, Logger, Metrics, ObjectStorage, ProcessingOutcome } from '#core/ports';
 import type { Settings } from '#config/settings';
 import { notifyAfterCommit, type Deliver } from './deliver.ts';
 import type { PublishChanges } from './publish.ts';
@@ -29,6 +29,7 @@ export interface ProcessAttachmentDeps {
   publish: PublishChanges;
   connections: Pick<ConnectionStore, 'forUser'>;
   deliver: Deliver;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -42,7 +43,7 @@ const sideOfConnection = (identity: { role: string }) => (identity.role === 'cus
 
 const rejected = (reason: string): ProcessingOutcome => ({ status: 'REJECTED', reason });
 
-export function makeProcessAttachment({ attachments, storage, media, clock, limits, publish, connections, deliver, logger }: ProcessAttachmentDeps) {
+export function makeProcessAttachment({ attachments, storage, media, clock, limits, publish, connections, deliver, metrics, logger }: ProcessAttachmentDeps) {
   /** What to keep of the upload, and the outcome to record. */
   async function examine(attachment: Attachment, bytes: Uint8Array): Promise<ProcessingOutcome> {
     if (bytes.byteLength === 0) return rejected('empty');
@@ -86,6 +87,7 @@ export function makeProcessAttachment({ attachments, storage, media, clock, limi
       await storage.remove([uploadKey(attachment)]);
       return { result: 'ignored', why: 'already_processed' };
     }
+    const started = clock.now().getTime();
     const upload = await storage.read(uploadKey(attachment));
     if (!upload) {
       // Deleted since the notification (a twin delivery finished it, or the sweep): nothing to check.
@@ -100,6 +102,9 @@ export function makeProcessAttachment({ attachments, storage, media, clock, limi
       await storage.remove([uploadKey(attachment)]);
       return { result: 'ignored', why: 'already_processed' };
     }
+    metrics.count('AttachmentsProcessed');
+    if (outcome.status === 'REJECTED') metrics.count('AttachmentsRejected');
+    metrics.timing('AttachmentProcessingTime', clock.now().getTime() - started);
     const done = finished.attachment;
     // Live, to the uploader's own connections only (on the side it uploaded from); its change in
     // the log (for /sync) is the uploader's alone too. Neither can fail what is recorded.

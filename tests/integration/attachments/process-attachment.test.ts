@@ -35,6 +35,7 @@ let dataDir: string;
 let attachments: AttachmentStore;
 let storage: ObjectStorage;
 let events: RecordingEventPublisher;
+let metrics: RecordingMetrics;
 let processAttachment: ProcessAttachment;
 let conversation: Conversation;
 
@@ -46,15 +47,17 @@ beforeAll(async () => {
   storage = makeS3ObjectStorage({ client: createS3Client({ AWS_REGION: REGION, S3_ENDPOINT: s3.endpoint }), bucket: BUCKET, clock: { now: () => new Date() } });
   events = new RecordingEventPublisher();
   const logger = new RecordingLogger();
+  metrics = new RecordingMetrics();
   processAttachment = makeProcessAttachment({
     attachments,
     storage,
     media: makeMediaProcessor(),
     clock: { now: () => new Date() },
     limits: { CHAT_MAX_ATTACHMENT_BYTES: MAX_BYTES },
-    publish: makePublishChanges({ events, metrics: new RecordingMetrics(), logger }),
+    publish: makePublishChanges({ events, metrics, logger }),
     connections: { forUser: async () => [] },
     deliver: async () => ({ delivered: [], gone: [], failed: [] }),
+    metrics,
     logger,
   });
   conversation = (await makeConversationStore({ prisma: db.prisma }).startOrGet({ providerId: 801, customerId: 802, orderId: null })).conversation;
@@ -202,6 +205,9 @@ describe('refusals', () => {
     expect(done).toMatchObject({ status: 'REJECTED', rejectedReason: 'type_mismatch', hasThumbnail: false });
     expect(await storage.read(variantKey(done, 'original'))).toBeNull();
     expect(eventOf(done)?.attachment).toMatchObject({ status: 'REJECTED', rejectedReason: 'type_mismatch' });
+    expect(metrics.counts.get('AttachmentsRejected')).toBeGreaterThanOrEqual(1);
+    expect(metrics.counts.get('AttachmentsProcessed')).toBeGreaterThan(metrics.counts.get('AttachmentsRejected')!);
+    expect(metrics.timings.some((timing) => timing.metric === 'AttachmentProcessingTime')).toBe(true);
   });
 
   it('a PDF declared as audio is REJECTED type_mismatch', async () => {

@@ -3,7 +3,7 @@
  * `@aws-sdk/s3-presigned-post` signs the policy, Node's fetch + FormData + Blob send the form.
  * Every refusal answers S3's status and code and stores nothing (no object, no notification).
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appOrigin, bucket, keysUnder, parseError, png, postForm, presignPost, settle, startHarness, type Harness } from './s3-support.ts';
 
@@ -178,6 +178,16 @@ describe('local S3: browser POST upload', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('answers a failed condition before a large file is sent, and the next upload on the same client works', async () => {
+    const under = prefix();
+    const { url, fields } = await presignPost(h.client, `${under}big.png`, { max: 100 * 1024 * 1024 });
+    const started = Date.now();
+    await expectRefused(await postForm(url, { ...fields, 'Content-Type': 'text/html' }, png(20 * 1024 * 1024)), 403, 'AccessDenied', under);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const next = await presignPost(h.client, `${under}small.png`);
+    expect((await postForm(next.url, next.fields, png(10))).status).toBe(204);
+  });
+
   it('refuses a field that no condition covers (an extra x-amz-meta-*), but not x-ignore-*', async () => {
     const under = prefix();
     const { url, fields } = await presignPost(h.client, `${under}x.png`);
@@ -205,6 +215,15 @@ describe('local S3: browser POST upload', () => {
     expect(await keysUnder(h.client, under)).toEqual([]);
   });
 
+  it('refuses a form signed for one bucket when it is posted to another', async () => {
+    await h.client.send(new CreateBucketCommand({ Bucket: 'chat-other' }));
+    const { fields } = await presignPost(h.client, 'x.png');
+    const response = await postForm(`${h.s3.endpoint}/chat-other`, fields, png(10));
+    expect(response.status).toBe(403);
+    expect(parseError(await response.text())).toMatchObject({ code: 'AccessDenied', message: `Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "${bucket}"]` });
+    expect((await h.client.send(new ListObjectsV2Command({ Bucket: 'chat-other' }))).KeyCount).toBe(0);
+  });
+
   it('lets the browser app read the answer (CORS) and the ETag', async () => {
     const key = `${prefix()}x.png`;
     const { url, fields } = await presignPost(h.client, key);
@@ -215,5 +234,43 @@ describe('local S3: browser POST upload', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(appOrigin);
     expect(response.headers.get('access-control-expose-headers')).toContain('ETag');
+  });
+});
+
+describe('local S3: notifications are asynchronous', () => {
+  it('logs a failing onObjectCreated and still answers the upload with success, the object stored', async () => {
+    const errors: string[] = [];
+    const failing = await startHarness({
+      onObjectCreated: async () => {
+        throw new Error('queue is down');
+      },
+      log: { info: () => {}, warn: () => {}, error: (message) => errors.push(message) },
+    });
+    try {
+      const key = 'uploads/after-failure.png';
+      const { url, fields } = await presignPost(failing.client, key);
+      expect((await postForm(url, fields, png(12))).status).toBe(204);
+      await settle();
+      expect(errors).toEqual([expect.stringContaining(`ObjectCreated:Post notification for ${bucket}/${key} failed`)]);
+      expect(await keysUnder(failing.client, 'uploads/')).toEqual([key]);
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
+describe('local S3: notification filter', () => {
+  it('notifies only keys matching the prefix and suffix, as a notification configuration\'s Filter', async () => {
+    const filtered = await startHarness({ notificationFilter: { prefix: 'uploads/', suffix: '.png' } });
+    try {
+      for (const key of ['uploads/a.png', 'uploads/a.pdf', 'thumbnails/a.png']) {
+        const { url, fields } = await presignPost(filtered.client, key);
+        expect((await postForm(url, fields, png(5))).status).toBe(204);
+      }
+      await settle();
+      expect(filtered.events.map((event) => event.Records[0]!.s3.object.key)).toEqual(['uploads/a.png']);
+    } finally {
+      await filtered.close();
+    }
   });
 });

@@ -274,6 +274,17 @@ describe('local S3: objects through S3Client', () => {
     expect((await failure(h.client.send(new CopyObjectCommand({ Bucket: bucket, Key: `${under}z`, CopySource: `${bucket}/${under}nothing` })))).name).toBe('NoSuchKey');
   });
 
+  it('writes conditionally: If-None-Match * refuses to overwrite (412), If-Match needs the current ETag', async () => {
+    const key = `${prefix()}once.txt`;
+    const first = await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'one', IfNoneMatch: '*' }));
+    const again = await failure(h.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'two', IfNoneMatch: '*' })));
+    expect(again.name).toBe('PreconditionFailed');
+    expect(again.$metadata.httpStatusCode).toBe(412);
+    expect((await failure(h.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'two', IfMatch: '"0123456789abcdef0123456789abcdef"' })))).name).toBe('PreconditionFailed');
+    await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'three', IfMatch: first.ETag }));
+    expect(await (await h.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()).toBe('three');
+  });
+
   it('deletes several objects at once', async () => {
     const under = prefix();
     for (const name of ['a', 'b', 'c']) await h.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${under}${name}`, Body: name }));
