@@ -185,11 +185,14 @@ describe('files', () => {
   const mp3 = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(413 * 3)]);
   // An Ogg page whose first packet is an Opus header.
   const ogg = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(24), Buffer.from('OpusHead'), Buffer.alloc(64)]);
+  // An iPhone voice memo's container: ftyp brand `M4A ` (detected as audio/x-m4a, declared audio/mp4).
+  const m4a = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypM4A '), Buffer.alloc(4), Buffer.from('M4A isom'), Buffer.from([0, 0, 0, 8]), Buffer.from('free'), Buffer.alloc(64)]);
 
   it.each([
     ['a PDF', pdf, 'application/pdf'],
     ['an MP3 voice note', mp3, 'audio/mpeg'],
     ['an Ogg Opus voice note', ogg, 'audio/ogg'],
+    ['an M4A voice memo declared audio/mp4', m4a, 'audio/mp4'],
     ['a text file', Buffer.from('Notes about the job: bring the ladder.\n'), 'text/plain'],
   ])('%s is kept byte for byte, without a thumbnail', async (_name, bytes, type) => {
     const done = await uploadAndProcess(bytes, type);
