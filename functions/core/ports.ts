@@ -354,14 +354,8 @@ export interface MessageSearch {
 
 // ─── Attachments: their records (Postgres) and their objects (S3) ───────────────────────
 
-export interface NewAttachment {
-  conversationId: string;
-  uploaderId: number;
-  uploaderSide: Side;
-  fileName: string;
-  contentType: string;
-  size: number;
-}
+/** What an upload intent records: who uploads what into which conversation. */
+export type NewAttachment = Pick<Attachment, 'conversationId' | 'uploaderId' | 'uploaderSide' | 'fileName' | 'contentType' | 'size'>;
 
 /** What processing made of an upload. */
 export type ProcessingOutcome =
