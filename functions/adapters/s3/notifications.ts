@@ -5,7 +5,7 @@
  *
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const objectRecord = z.object({
   eventSource: z.literal('aws:s3'),

@@ -10,6 +10,7 @@ import { queueHandler } from '#handlers/shared/queue';
 import { useCases } from '#handlers/shared/use-cases';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
+import '#handlers/shared/ports/media';
 import '#handlers/shared/ports/storage';
 
 export const handler = queueHandler(s3NotificationSchema, async (notification) => {
