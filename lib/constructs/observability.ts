@@ -414,11 +414,15 @@ export class Observability extends Construct {
 
   private createAttachmentAlarms(processor: ChatFunction): void {
     const t = ALARM_THRESHOLDS;
-    // Every ERROR line of the processor is a record it failed on (the queue handler logs one per
-    // failed or poison record, with the record's id and receive count) or a failed invocation.
+    // The queue stack's ERROR line for each record the processor failed on or could not parse
+    // (with the record's id and receive count). Other ERROR lines (a live frame to the uploader
+    // that could not be posted, after the outcome was recorded) are not a failed upload.
     new logs.MetricFilter(this, 'AttachmentProcessingFailuresFilter', {
       logGroup: processor.logGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
+        logs.FilterPattern.any(logs.FilterPattern.stringValue('$.message', '=', 'record failed*'), logs.FilterPattern.stringValue('$.message', '=', 'poison record*')),
+      ),
       metricNamespace: this.props.metricsNamespace,
       metricName: ATTACHMENT_FAILURES_METRIC,
       metricValue: '1',

@@ -255,11 +255,12 @@ describe('attachments alarms and dashboard', () => {
     return found[0]![1].Properties!;
   };
 
-  it('counts the processor\'s failed records from its ERROR log lines and alarms on a few in 5 minutes', () => {
+  it('counts the processor\'s failed and poison records from the queue stack\'s ERROR lines and alarms on a few in 5 minutes', () => {
     const filters = resources(monitoring, 'AWS::Logs::MetricFilter');
     expect(filters).toHaveLength(1);
     expect(filters[0]![1].Properties).toMatchObject({
-      FilterPattern: '{ $.level = "ERROR" }',
+      // The queue stack's lines for a failed and a poison record (functions/handlers/shared/queue.ts).
+      FilterPattern: '{ ($.level = "ERROR") && (($.message = "record failed*") || ($.message = "poison record*")) }',
       MetricTransformations: [{ MetricName: ATTACHMENT_FAILURES_METRIC, MetricNamespace: 'ProviderCustomerChat', MetricValue: '1', DefaultValue: 0 }],
     });
     const failures = alarm('attachment-processing-failures');
