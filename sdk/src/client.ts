@@ -43,6 +43,12 @@ export interface ChatClientOptions {
   storageKey?: string;
   /** Catch up through `GET /sync` after every (re)connect (default true; admins and services have no feed and skip it by themselves). */
   sync?: boolean;
+  /**
+   * Reconnect after the connection closed or failed to open (default true). With false, the
+   * first close ends it: the state becomes `closed` (with the close `code`) and a `connect()`
+   * still waiting rejects; for tools and tests that watch one connection's life.
+   */
+  reconnect?: boolean;
   backoff?: BackoffOptions;
   /** A `ping` this often keeps the connection inside the 10-minute idle timeout (default 5 minutes). */
   pingIntervalMs?: number;
@@ -67,7 +73,7 @@ export type ConnectionState =
   | 'online'
   /** Closed; the next attempt is in `retryInMs`. */
   | 'waiting'
-  /** Closed for good: `close()`, or this connection was closed for the user's connection cap. */
+  /** Closed for good: `close()`, this connection was closed for the user's connection cap, or it closed with `reconnect: false`. */
   | 'closed';
 
 export interface StateChange {
@@ -78,6 +84,8 @@ export interface StateChange {
   retryInMs?: number;
   /** Why the connection closed or failed, when it did. */
   reason?: string;
+  /** The WebSocket close code, when the server or the network closed the connection. */
+  code?: number;
 }
 
 /** Where an event came from: a live frame, the catch-up after a reconnect, a gap fill, or a send's own ack. */
@@ -114,6 +122,7 @@ interface Pending {
   timer: TimerId;
 }
 
+const CLOSED_BY_APP = 'closed by the app';
 const STATUS_RANK: Record<string, number> = { SENT: 0, DELIVERED: 1, READ: 2 };
 const SEEN_LIMIT = 10_000;
 
@@ -164,6 +173,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       getToken: options.getToken,
       storageKey: options.storageKey ?? 'chat',
       sync: options.sync ?? true,
+      reconnect: options.reconnect ?? true,
       backoff: options.backoff ?? {},
       pingIntervalMs: options.pingIntervalMs ?? 5 * 60_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
@@ -190,18 +200,25 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.currentState;
   }
 
-  /** Starts connecting (and keeps the connection up until `close()`); resolves once online the first time. */
+  /**
+   * Starts connecting (and keeps the connection up until `close()`); resolves once online the
+   * first time. Rejects (CLOSED, with the reason) if the connection ends before that for a reason
+   * other than `close()`: the connection cap, or a close with `reconnect: false`.
+   */
   connect(): Promise<void> {
     if (!this.started) {
       this.started = true;
       this.evicted = false;
       void this.open();
     }
-    return new Promise((resolve) => this.untilOnline(resolve));
+    return new Promise((resolve, reject) => this.untilOnline(resolve, reject));
   }
 
-  /** Stops: closes the connection and reconnects no more. The outbox stays in storage. */
-  close(): void {
+  /**
+   * Stops: closes the connection and reconnects no more. The outbox stays in storage. Resolves
+   * once the socket has closed (at once when there was none).
+   */
+  close(): Promise<void> {
     this.started = false;
     this.generation++;
     this.clearTimers();
@@ -209,9 +226,20 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.reconnectTimer = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    socket?.close(1000, 'closed by the app');
+    const closed =
+      socket && socket.readyState !== 3
+        ? new Promise<void>((resolve) => {
+            socket.onclose = (() => resolve()) as WebSocketLike['onclose'];
+          })
+        : Promise.resolve();
+    try {
+      socket?.close(1000, 'closed by the app');
+    } catch {
+      // Already closing.
+    }
     this.failPending(new ChatError('CLOSED', 'The client was closed'));
-    this.setState('closed', 'closed by the app');
+    this.setState('closed', CLOSED_BY_APP);
+    return closed;
   }
 
   /** Reconnects now (e.g. when the app returns to the foreground or the network is back): no backoff wait. */
@@ -319,22 +347,26 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // ─── Connection ────────────────────────────────────────────────────────────────────────
 
-  private setState(state: ConnectionState, reason?: string, retryInMs?: number): void {
+  private setState(state: ConnectionState, reason?: string, retryInMs?: number, code?: number): void {
     const previous = this.currentState;
     if (previous === state && retryInMs === undefined) return;
     this.currentState = state;
     const change: StateChange = { state, previous, attempt: this.attempt };
     if (reason !== undefined) change.reason = reason;
     if (retryInMs !== undefined) change.retryInMs = retryInMs;
+    if (code !== undefined) change.code = code;
     this.emit('state', change);
   }
 
-  private untilOnline(resolve: () => void): void {
+  private untilOnline(resolve: () => void, reject: (error: ChatError) => void): void {
     if (this.currentState === 'online') return resolve();
-    const off = this.on('state', ({ state }) => {
+    const off = this.on('state', ({ state, reason }) => {
       if (state === 'online') {
         off();
         resolve();
+      } else if (state === 'closed' && reason !== CLOSED_BY_APP) {
+        off();
+        reject(new ChatError('CLOSED', reason ?? 'closed'));
       }
     });
   }
@@ -402,7 +434,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       if (this.socket === socket) this.received(event.data);
     }) as WebSocketLike['onmessage'];
     socket.onclose = ((event: { code?: number; reason?: string }) => {
-      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`);
+      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`, event.code);
     }) as WebSocketLike['onclose'];
     socket.onerror = (() => {
       // A close event follows.
@@ -469,17 +501,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     void this.serial(() => this.live(frame));
   }
 
-  private closed(reason: string): void {
+  private closed(reason: string, code?: number): void {
     this.socket = undefined;
     this.clearTimers();
     this.failPending(new ChatError('DISCONNECTED', reason));
     if (!this.started) return;
     if (this.evicted) {
       this.started = false;
-      this.setState('closed', 'connection_limit: the user opened more connections elsewhere');
+      this.setState('closed', 'connection_limit: the user opened more connections elsewhere', undefined, code);
       return;
     }
-    this.retry(reason);
+    this.retry(reason, code);
   }
 
   /** Closes the current connection; `now` reconnects at once (a planned reconnect), otherwise after the backoff. */
@@ -495,12 +527,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     }
     this.failPending(new ChatError('DISCONNECTED', reason));
     if (!this.started) return;
-    if (now) void this.open();
+    if (now && this.options.reconnect) void this.open();
     else this.retry(reason);
   }
 
-  private retry(reason: string): void {
+  private retry(reason: string, code?: number): void {
     if (!this.started) return;
+    if (!this.options.reconnect) {
+      this.started = false;
+      this.setState('closed', reason, undefined, code);
+      return;
+    }
     const delay = backoffDelay(this.attempt++, this.options.backoff);
     this.setState('waiting', reason, delay);
     this.reconnectTimer = this.clock.setTimeout(() => void this.open(), delay);
