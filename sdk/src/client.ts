@@ -86,6 +86,8 @@ export interface StateChange {
   reason?: string;
   /** The WebSocket close code, when the server or the network closed the connection. */
   code?: number;
+  /** The close frame's reason text, when it had one. */
+  closeReason?: string;
 }
 
 /** Where an event came from: a live frame, the catch-up after a reconnect, a gap fill, or a send's own ack. */
@@ -114,6 +116,11 @@ export interface ChatEvents {
   frame: ServerFrame;
   /** A failure not tied to a call of the app's: a room not re-joined, a sync that failed, a `chat-error` without requestId. */
   error: ChatError;
+}
+
+interface CloseInfo {
+  code?: number;
+  reason?: string;
 }
 
 interface Pending {
@@ -282,14 +289,18 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.outbox.add(conversationId, input);
   }
 
-  /** Sends a WebSocket action and resolves with its ack (rejects with the `chat-error`); waits for the connection when it is not open. */
-  request<K extends RouteKey>(action: K, data: ActionInput<K>, options: { wait?: boolean; timeoutMs?: number } = {}): Promise<AckData<K>> {
+  /**
+   * Sends a WebSocket action and resolves with its ack (rejects with the `chat-error`); waits for
+   * the connection when it is not open. `requestId` is the frame's (default: made up; one of the
+   * app's own ties the frame to its logs).
+   */
+  request<K extends RouteKey>(action: K, data: ActionInput<K>, options: { wait?: boolean; timeoutMs?: number; requestId?: string } = {}): Promise<AckData<K>> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const sendNow = () =>
       new Promise<AckData<K>>((resolve, reject) => {
         const socket = this.socket;
         if (!socket || socket.readyState !== 1) return reject(new ChatError('DISCONNECTED', 'Not connected'));
-        const requestId = `r${++this.requestCounter}-${randomId().slice(0, 8)}`;
+        const requestId = options.requestId ?? `r${++this.requestCounter}-${randomId().slice(0, 8)}`;
         const timer = this.clock.setTimeout(() => {
           this.pending.delete(requestId);
           reject(new ChatError('TIMEOUT', `No answer to ${action} in ${timeoutMs} ms`));
@@ -347,14 +358,15 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // ─── Connection ────────────────────────────────────────────────────────────────────────
 
-  private setState(state: ConnectionState, reason?: string, retryInMs?: number, code?: number): void {
+  private setState(state: ConnectionState, reason?: string, retryInMs?: number, close?: CloseInfo): void {
     const previous = this.currentState;
     if (previous === state && retryInMs === undefined) return;
     this.currentState = state;
     const change: StateChange = { state, previous, attempt: this.attempt };
     if (reason !== undefined) change.reason = reason;
     if (retryInMs !== undefined) change.retryInMs = retryInMs;
-    if (code !== undefined) change.code = code;
+    if (close?.code !== undefined) change.code = close.code;
+    if (close?.reason) change.closeReason = close.reason;
     this.emit('state', change);
   }
 
@@ -434,7 +446,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       if (this.socket === socket) this.received(event.data);
     }) as WebSocketLike['onmessage'];
     socket.onclose = ((event: { code?: number; reason?: string }) => {
-      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`, event.code);
+      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`, event);
     }) as WebSocketLike['onclose'];
     socket.onerror = (() => {
       // A close event follows.
@@ -501,17 +513,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     void this.serial(() => this.live(frame));
   }
 
-  private closed(reason: string, code?: number): void {
+  private closed(reason: string, close?: CloseInfo): void {
     this.socket = undefined;
     this.clearTimers();
     this.failPending(new ChatError('DISCONNECTED', reason));
     if (!this.started) return;
     if (this.evicted) {
       this.started = false;
-      this.setState('closed', 'connection_limit: the user opened more connections elsewhere', undefined, code);
+      this.setState('closed', 'connection_limit: the user opened more connections elsewhere', undefined, close);
       return;
     }
-    this.retry(reason, code);
+    this.retry(reason, close);
   }
 
   /** Closes the current connection; `now` reconnects at once (a planned reconnect), otherwise after the backoff. */
@@ -531,11 +543,11 @@ export class ChatClient extends Emitter<ChatEvents> {
     else this.retry(reason);
   }
 
-  private retry(reason: string, code?: number): void {
+  private retry(reason: string, close?: CloseInfo): void {
     if (!this.started) return;
     if (!this.options.reconnect) {
       this.started = false;
-      this.setState('closed', reason, undefined, code);
+      this.setState('closed', reason, undefined, close);
       return;
     }
     const delay = backoffDelay(this.attempt++, this.options.backoff);

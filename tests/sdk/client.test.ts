@@ -120,12 +120,19 @@ describe('connection', () => {
     await until(() => client.state === 'closed');
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(server.sockets).toHaveLength(1);
-    expect(states.at(-1)).toMatchObject({ state: 'closed', code: 4001, reason: 'closed (4001: token expired)' });
+    expect(states.at(-1)).toMatchObject({ state: 'closed', code: 4001, closeReason: 'token expired', reason: 'closed (4001: token expired)' });
 
     const offline = setup({ reconnect: false });
     offline.server.reachable = false;
     await expect(offline.client.connect()).rejects.toMatchObject({ code: 'CLOSED', message: 'closed (1006)' });
     expect(offline.server.sockets).toHaveLength(1);
+  });
+
+  it('sends a request with the requestId the app gives', async () => {
+    const { server, client } = setup();
+    await client.connect();
+    await expect(client.request('ping', {}, { requestId: 'app-7' })).resolves.toMatchObject({ at: expect.any(String) });
+    expect(server.current?.sent.at(-1)).toMatchObject({ action: 'ping', requestId: 'app-7' });
   });
 
   it('close() resolves once the socket has closed, and stops reconnecting', async () => {
