@@ -46,7 +46,8 @@ export interface ChatClientOptions {
   /**
    * Reconnect after the connection closed or failed to open (default true). With false, the
    * first close ends it: the state becomes `closed` (with the close `code`) and a `connect()`
-   * still waiting rejects; for tools and tests that watch one connection's life.
+   * still waiting rejects; no planned reconnect either (before the token expires or the 2-hour
+   * cap). For tools and tests that watch one connection's life.
    */
   reconnect?: boolean;
   backoff?: BackoffOptions;
@@ -466,8 +467,9 @@ export class ChatClient extends Emitter<ChatEvents> {
       );
     };
     ping();
-    this.timers.push(this.clock.setTimeout(() => this.dropConnection('connection lifetime', true), maxConnectionMs));
-    if (this.tokenExp !== undefined) {
+    // Planned reconnects; without reconnecting, the connection lives as long as the server keeps it.
+    if (this.options.reconnect) this.timers.push(this.clock.setTimeout(() => this.dropConnection('connection lifetime', true), maxConnectionMs));
+    if (this.tokenExp !== undefined && this.options.reconnect) {
       const lifetime = this.tokenExp - this.clock.now();
       const margin = Math.min(tokenRefreshMarginMs, Math.max(0, lifetime / 5));
       this.timers.push(this.clock.setTimeout(() => this.dropConnection('token refresh', true), Math.max(0, lifetime - margin)));

@@ -122,6 +122,13 @@ describe('connection', () => {
     expect(server.sockets).toHaveLength(1);
     expect(states.at(-1)).toMatchObject({ state: 'closed', code: 4001, closeReason: 'token expired', reason: 'closed (4001: token expired)' });
 
+    // No planned reconnect either: a token about to expire is the server's to act on.
+    const expiring = setup({ reconnect: false, getToken: () => fakeJwt(Math.floor(Date.now() / 1000) + 1) });
+    await expiring.client.connect();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(expiring.server.sockets).toHaveLength(1);
+    expect(expiring.client.state).toBe('online');
+
     const offline = setup({ reconnect: false });
     offline.server.reachable = false;
     await expect(offline.client.connect()).rejects.toMatchObject({ code: 'CLOSED', message: 'closed (1006)' });
