@@ -6,7 +6,8 @@
  *
  *   npm run bench
  *   npm run bench -- --quick                  # smaller counts, for trying changes to the bench
- *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, bundles
+ *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, fan-out, costs, cpu-split, bundles
+ *   npm run bench -- --only round-trips,costs,fan-out,cpu-split   # calls per send, their cost, the fan-out at scale, CPU by module
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,8 +24,9 @@ import { connects, history, latency, roundTrips, settle, warmUp, type BenchConte
 import { installPublishingSwitch, type PublishingSwitch } from '../bench/publishing.ts';
 import { formatReport, type BenchResults } from '../bench/report.ts';
 import { search } from '../bench/search.ts';
+import { formatSendCostPhases, runSendCostPhases, type SendCostResults } from '../bench/send-costs.ts';
 
-const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'bundles'] as const;
+const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'fan-out', 'costs', 'cpu-split', 'bundles'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -259,6 +261,7 @@ async function main(): Promise<void> {
           search(context, { messages: PLAN.searchMessages, limit: PLAN.searchLimit, warmup: PLAN.searchWarmup, rounds: PLAN.searchRounds }),
         );
       }
+      await runSendCostPhases(context, results, { runs, quick, phase });
       await settle(context, { closed: true });
     } finally {
       progress('stopping the runtime');
@@ -288,7 +291,7 @@ async function main(): Promise<void> {
 
   results.durationSeconds = Math.round((performance.now() - began) / 100) / 10;
   results.phaseSeconds = phaseSeconds;
-  console.log(formatReport(results));
+  console.log(formatReport(results) + formatSendCostPhases(results as SendCostResults));
 
   const outDir = path.resolve(values.out);
   await mkdir(outDir, { recursive: true });

@@ -80,3 +80,19 @@ export class UnavailableError extends ChatError {
     super('UNAVAILABLE', message);
   }
 }
+
+/**
+ * Not a failure: the consumer scheduled the record's next attempt itself (it stretched the
+ * record's visibility timeout to a backoff of its choosing). The queue stack reports the record
+ * failed so that SQS delivers it again then, logs it at INFO, and counts no failure: the consumer
+ * has logged and counted its own outcome.
+ */
+export class RetryScheduledError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly retryInSeconds: number,
+  ) {
+    super(`${reason}; next attempt in ${retryInSeconds} s`);
+    this.name = new.target.name;
+  }
+}

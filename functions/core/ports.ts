@@ -109,6 +109,39 @@ export interface AppendMessageInput {
   clientMessageId?: string | null;
 }
 
+/**
+ * The sender's send rate, when given to MessageStore.append: counted in the same statement (a
+ * fixed window of `windowMs` per `key`, at most `limit` counted). Over it, nothing is stored and
+ * the append answers `{rateLimited: true, resetAt}` before any other check. A send that passes is
+ * counted even when the append then refuses it (as a separate limiter in front of it would be).
+ */
+export interface SendRate {
+  key: string;
+  limit: number;
+  windowMs: number;
+  /** The send's time, epoch ms: picks the window. */
+  now: number;
+}
+
+/** An append refused by the sender's rate: nothing stored; the window ends at `resetAt` (epoch ms). */
+export interface RateRefusal {
+  rateLimited: true;
+  resetAt: number;
+}
+
+export interface AppendResult {
+  message: Message;
+  created: boolean;
+  changes: RecordedChange[];
+  firstResponseMs?: number;
+}
+
+/** MessageStore.append: only an append given a `rate` can be refused by it. */
+export interface AppendMessage {
+  (input: AppendMessageInput, rate: SendRate): Promise<AppendResult | RateRefusal>;
+  (input: AppendMessageInput): Promise<AppendResult>;
+}
+
 export type HistoryQuery =
   | { kind: 'page'; page: number; limit: number }
   | { kind: 'after'; afterSeq: number; limit: number }
@@ -160,7 +193,7 @@ export interface MessageStore {
    * the provider's response times: a customer's message starts a wait unless one runs; the
    * provider's answers it. `firstResponseMs`: how long the wait this message answered lasted.
    */
-  append(input: AppendMessageInput): Promise<{ message: Message; created: boolean; changes: RecordedChange[]; firstResponseMs?: number }>;
+  append: AppendMessage;
   get(messageId: string): Promise<Message | null>;
   /** The message with its conversation (one read), or null when there is no such message. */
   context(messageId: string): Promise<MessageContext | null>;
@@ -532,19 +565,6 @@ export interface TypingStore {
   clear(conversationId: string, userId: number): Promise<void>;
   /** Typing states that have not expired at `now`. */
   list(conversationId: string, now: number): Promise<TypingState[]>;
-}
-
-export interface RateLimitDecision {
-  allowed: boolean;
-  /** Requests left in the current window. */
-  remaining: number;
-  /** When the current window ends (epoch ms). */
-  resetAt: number;
-}
-
-export interface RateLimiter {
-  /** Counts one request for `key` in a fixed window; refuses past `limit` per `windowMs`. */
-  consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
 }
 
 // ─── API Gateway and identity ───────────────────────────────────────────────────────────

@@ -216,6 +216,9 @@ export class ChatFunction extends Construct {
     if (access === 'read') table.grantReadData(this.function);
     else table.grantReadWriteData(this.function);
     if (TABLES[key].globalSecondaryIndexes.length > 0) {
+      // The connection store reads both parties of a conversation with one PartiQL SELECT on an
+      // index (`partyKey IN [...]`), which CDK's data grants do not include. Reads only.
+      table.grant(this.function, 'dynamodb:PartiQLSelect');
       Validations.of(this).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(this, `${table.tableArn}/index/*`)}]`,
         reason: `Queries the ${key} table's global secondary indexes (${TABLES[key].globalSecondaryIndexes.map((index) => index.name).join(', ')}); the grant is limited to that one table's indexes.`,

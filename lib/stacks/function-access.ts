@@ -84,7 +84,7 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // History and search: Postgres only.
   'http/read-messages': NOTHING,
   'http/archive-conversation': extend(NOTHING, {}, SENDS_EVENTS),
-  'http/send-message': extend(FAN_OUT, { rateLimits: 'readWrite' }, SENDS_EVENTS),
+  'http/send-message': extend(FAN_OUT, {}, SENDS_EVENTS),
   'http/mark-read': extend(FAN_OUT, {}, SENDS_EVENTS),
   'http/edit-message': extend(FAN_OUT, {}, SENDS_EVENTS),
   'http/delete-message': extend(FAN_OUT, {}, SENDS_EVENTS),

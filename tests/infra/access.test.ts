@@ -70,6 +70,18 @@ describe('least privilege', () => {
     }
   });
 
+  it.each(entries.filter((entry) => 'connections' in FUNCTION_ACCESS[entry].tables))(
+    '%s: may run the PartiQL SELECT that finds both parties\' connections, on the connections table and its indexes',
+    (entry) => {
+      const partiql = dynamoStatements(entry).filter((statement) => actionsOf(statement).includes('dynamodb:PartiQLSelect'));
+      const resources = JSON.stringify(partiql.map((statement) => statement.Resource));
+      expect(partiql.flatMap((statement) => tablesIn(statement))).toContain('connections');
+      expect(resources).toContain(`table/${tableName('dev', 'connections')}/index/*`);
+      // Reads only: no PartiQL statement that writes.
+      expect(dynamoStatements(entry).flatMap(actionsOf).filter((action) => /PartiQL(Insert|Update|Delete)/.test(action))).toEqual([]);
+    },
+  );
+
   it.each(entries)('%s: gets the name of each table it is bound to, and only those', (entry) => {
     const variables = environment(entry);
     for (const key of TABLE_KEYS) {

@@ -60,8 +60,9 @@ import type {
   Metrics,
   Presence,
   PresenceStore,
-  RateLimitDecision,
-  RateLimiter,
+  AppendResult,
+  RateRefusal,
+  SendRate,
   Subscription,
   SubscriptionStore,
   TokenVerifier,
@@ -346,8 +347,17 @@ export class InMemoryChatDatabase {
 
   // MessageStore --------------------------------------------------------------------------
 
+  /** The send-rate counters the append keeps (chatSendRates). */
+  readonly sendRates = new FakeRateLimiter();
+
   readonly messages: MessageStore = {
-    append: async (input: AppendMessageInput) => {
+    append: (async (input: AppendMessageInput, rate?: SendRate): Promise<AppendResult | RateRefusal> => {
+      // Counted first, before any other check, as the SQL's rate CTE is.
+      if (rate) {
+        const { key, limit, windowMs, now } = rate;
+        const decision = await this.sendRates.consume(key, limit, windowMs, now);
+        if (!decision.allowed) return { rateLimited: true as const, resetAt: decision.resetAt };
+      }
       const clientMessageId = input.clientMessageId ?? null;
       const list = this.byConversation.get(input.conversationId) ?? [];
       if (clientMessageId !== null) {
@@ -410,7 +420,7 @@ export class InMemoryChatDatabase {
       if (input.senderRole === 'provider') this.awaitingReplySince.delete(input.conversationId);
       const answered = input.senderRole === 'provider' && waited !== undefined ? { firstResponseMs: at.getTime() - waited.getTime() } : {};
       return { message: copy(message), created: true, changes: this.record('message.created', input.conversationId, { messageId: message.id }), ...answered };
-    },
+    }) as MessageStore['append'],
 
     context: async (messageId) => {
       const message = this.messageRows.get(messageId);
@@ -788,8 +798,16 @@ export class FakeTypingStore implements TypingStore {
   }
 }
 
-/** A fixed-window counter per key, like the DynamoDB limiter. */
-export class FakeRateLimiter implements RateLimiter {
+/** What the send-rate counter decided for one send. */
+interface RateLimitDecision {
+  allowed: boolean;
+  remaining: number;
+  /** When the current window ends (epoch ms). */
+  resetAt: number;
+}
+
+/** A fixed-window counter per key, as the append's chatSendRates upsert keeps it. */
+export class FakeRateLimiter {
   private readonly counts = new Map<string, number>();
 
   async consume(key: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision> {
@@ -1168,7 +1186,6 @@ export interface Fakes {
   subscriptions: FakeSubscriptionStore;
   presence: FakePresenceStore;
   typing: FakeTypingStore;
-  rateLimiter: FakeRateLimiter;
   broadcaster: RecordingBroadcaster;
   verifier: MapTokenVerifier;
   metrics: RecordingMetrics;
@@ -1201,7 +1218,6 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     subscriptions: new FakeSubscriptionStore(clock),
     presence: new FakePresenceStore(),
     typing: new FakeTypingStore(),
-    rateLimiter: new FakeRateLimiter(),
     broadcaster: new RecordingBroadcaster(),
     verifier: new MapTokenVerifier(clock),
     metrics: new RecordingMetrics(),

@@ -1,14 +1,14 @@
 /**
  * MessageStore on Postgres.
  *
- * Round trips: append is one statement (one round trip) that takes the next seq, stores the
- * message, and bumps both participant rows. A concurrent duplicate clientMessageId loses the
+ * Round trips: append is one statement (one round trip) that counts the sender's send rate,
+ * takes the next seq, stores the message, and bumps both participant rows. A concurrent duplicate clientMessageId loses the
  * race on the unique index, the whole statement rolls back (so no seq is burnt), and one retry
  * returns the stored message: two round trips, only in that race. History, status updates and
  * mark-read are one statement each.
  */
 import { createId } from '@paralleldrive/cuid2';
-import type { AppendMessageInput, HistoryPage, HistoryQuery, MarkReadResult, MessageChange, MessageStore } from '#core/ports';
+import type { AppendMessageInput, AppendResult, HistoryPage, RateRefusal, SendRate, HistoryQuery, MarkReadResult, MessageChange, MessageStore } from '#core/ports';
 import type { Reaction, Side } from '#core/model';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
@@ -16,7 +16,31 @@ import { recorded } from './change-log.ts';
 import { conversationFromJson, CURRENT_TXID, messageColumns, messageFromJson, messageJson, T, toMessage, type MessageRow } from './rows.ts';
 
 type ChangedRow = MessageRow & { changeId: bigint | null };
-type AppendedRow = ChangedRow & { created: boolean; answersWaitSince: Date | null };
+type AppendedRow = ChangedRow & { created: boolean; answersWaitSince: Date | null; rateCount: number | null };
+
+/**
+ * The send-rate counter as a data-modifying CTE named `rate`: one row when the send is within the
+ * rate (and counted), none when it is over. The sender's row holds its current window; a send in
+ * a later window starts it again at 1, one in the same window counts only below the limit (the
+ * upsert takes the row lock, so concurrent sends never together pass it). Without a rate, always
+ * one row.
+ */
+function rateCte(rate: SendRate | undefined): Prisma.Sql {
+  if (!rate) return Prisma.sql`rate AS (SELECT 1 AS count)`;
+  if (!(rate.windowMs > 0)) throw new RangeError(`Rate limit window must be positive, got ${rate.windowMs}`);
+  const windowStart = windowStartOf(rate);
+  return Prisma.sql`rate AS (
+        INSERT INTO ${T.sendRates} AS r (key, "windowStart", count)
+        SELECT ${rate.key}, ${windowStart}::bigint, 1 WHERE ${rate.limit}::int >= 1
+        ON CONFLICT (key) DO UPDATE
+           SET count = CASE WHEN r."windowStart" < EXCLUDED."windowStart" THEN 1 ELSE r.count + 1 END,
+               "windowStart" = GREATEST(r."windowStart", EXCLUDED."windowStart")
+         WHERE r."windowStart" < EXCLUDED."windowStart" OR r.count < ${rate.limit}::int
+        RETURNING count
+      )`;
+}
+
+const windowStartOf = (rate: SendRate) => Math.floor(rate.now / rate.windowMs) * rate.windowMs;
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -38,11 +62,11 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 const reactionsJson = (reactions: readonly Reaction[]) => JSON.stringify(reactions.map(({ emoji, userIds }) => ({ emoji, userIds })));
 
 export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageStore {
-  async function appendOnce(input: AppendMessageInput, at: Date): Promise<AppendedRow[]> {
+  async function appendOnce(input: AppendMessageInput, rate: SendRate | undefined, at: Date): Promise<AppendedRow[]> {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
     return prisma.$queryRaw<AppendedRow[]>`
-      WITH previous AS (
+      WITH ${rateCte(rate)}, previous AS (
         -- Locked first, so the wait it reads is the one this append replaces (the UPDATE's own
         -- RETURNING only sees new values). NO KEY UPDATE is the lock the UPDATE takes anyway:
         -- FOR UPDATE would also block the foreign-key checks of concurrent inserts and deadlock.
@@ -57,6 +81,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
                                         ELSE c."awaitingReplySince" END
           FROM previous
          WHERE c.id = previous.id
+           AND EXISTS (SELECT 1 FROM rate)
            AND status = 'ACTIVE'
            AND (${input.senderRole} = 'system'
                 OR CASE WHEN ${input.senderRole} = 'customer' THEN "customerId" ELSE "providerId" END = ${input.senderPartyId}::int)
@@ -96,11 +121,15 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
          WHERE ${input.senderRole} = 'provider' AND conv."waitedSince" IS NOT NULL
         RETURNING "askedAt"
       )
-      SELECT *, true AS created, (SELECT id FROM change) AS "changeId", (SELECT "askedAt" FROM answered) AS "answersWaitSince" FROM inserted
-      UNION ALL
-      SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId", NULL::timestamp AS "answersWaitSince" FROM ${T.messages}
-       WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
-         AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text`;
+      -- Always one row: the rate's count (NULL when over it) with the stored message, if any.
+      SELECT (SELECT count FROM rate) AS "rateCount", result.* FROM (SELECT 1) AS one LEFT JOIN (
+        SELECT *, true AS created, (SELECT id FROM change) AS "changeId", (SELECT "askedAt" FROM answered) AS "answersWaitSince" FROM inserted
+        UNION ALL
+        SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId", NULL::timestamp AS "answersWaitSince" FROM ${T.messages}
+         WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
+           AND "senderId" = ${input.senderId} AND "clientMessageId" = ${clientMessageId}::text
+           AND EXISTS (SELECT 1 FROM rate)
+      ) AS result ON true`;
   }
 
   /** Why an append stored nothing: the conversation is missing, not the sender's, not ACTIVE, or the reply target is foreign. */
@@ -146,28 +175,34 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     return { message: toMessage(message), changes: recorded(changeId, type, message.conversationId, at) };
   }
 
+  async function append(input: AppendMessageInput, rate?: SendRate): Promise<AppendResult | RateRefusal> {
+    const at = new Date();
+    let rows: AppendedRow[];
+    try {
+      rows = await appendOnce(input, rate, at);
+    } catch (error) {
+      // A concurrent send with the same clientMessageId committed first; this statement rolled
+      // back whole. Running it again finds and returns the stored message.
+      if (!input.clientMessageId || !isUniqueViolation(error)) throw error;
+      rows = await appendOnce(input, rate, at);
+    }
+    const row = rows[0];
+    if (rate && (!row || row.rateCount === null)) {
+      return { rateLimited: true, resetAt: windowStartOf(rate) + rate.windowMs };
+    }
+    // The LEFT JOIN's columns are all NULL when nothing was stored or found.
+    if (!row || (row.id as string | null) === null) return explainRefusal(input);
+    const { created, changeId, answersWaitSince, rateCount: _rateCount, ...message } = row;
+    return {
+      message: toMessage(message),
+      created,
+      changes: recorded(changeId, 'message.created', input.conversationId, at),
+      ...(answersWaitSince ? { firstResponseMs: at.getTime() - answersWaitSince.getTime() } : {}),
+    };
+  }
+
   return {
-    async append(input) {
-      const at = new Date();
-      let rows: AppendedRow[];
-      try {
-        rows = await appendOnce(input, at);
-      } catch (error) {
-        // A concurrent send with the same clientMessageId committed first; this statement rolled
-        // back whole. Running it again finds and returns the stored message.
-        if (!input.clientMessageId || !isUniqueViolation(error)) throw error;
-        rows = await appendOnce(input, at);
-      }
-      const row = rows[0];
-      if (!row) return explainRefusal(input);
-      const { created, changeId, answersWaitSince, ...message } = row;
-      return {
-        message: toMessage(message),
-        created,
-        changes: recorded(changeId, 'message.created', input.conversationId, at),
-        ...(answersWaitSince ? { firstResponseMs: at.getTime() - answersWaitSince.getTime() } : {}),
-      };
-    },
+    append: append as MessageStore['append'],
 
     async context(messageId) {
       const rows = await prisma.$queryRaw<{ message: Record<string, unknown>; conversation: Record<string, unknown> }[]>`

@@ -14,6 +14,7 @@ export const T = {
   mutes: Prisma.raw('"chatConversationMutes"'),
   reports: Prisma.raw('"chatReports"'),
   firstResponses: Prisma.raw('"chatFirstResponses"'),
+  sendRates: Prisma.raw('"chatSendRates"'),
 } as const;
 
 /**

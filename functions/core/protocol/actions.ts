@@ -105,7 +105,7 @@ export const WS_ACTIONS = {
     entry: 'ws/send-message',
     database: true,
     summary: 'chat-send-message: store a message, then deliver chat-new-message (idempotent by clientMessageId)',
-    access: { tables: { ...FAN_OUT, rateLimits: 'readWrite' }, connectionsApi: true, queues: SENDS_EVENTS },
+    access: { tables: FAN_OUT, connectionsApi: true, queues: SENDS_EVENTS },
   },
   typing: {
     event: 'chat-typing',

@@ -18,7 +18,6 @@ import type {
   PresenceStore,
   PushRegistry,
   PushSender,
-  RateLimiter,
   ReportStore,
   SubscriptionStore,
   TokenVerifier,
@@ -79,7 +78,6 @@ export interface UseCasePorts {
   subscriptions: SubscriptionStore;
   presence: PresenceStore;
   typing: TypingStore;
-  rateLimiter: RateLimiter;
   broadcaster: Broadcaster;
   verifier: TokenVerifier;
   metrics: Metrics;

@@ -17,6 +17,7 @@
 import type { Settings } from '#config/settings';
 import { changeData, type ChangeSubject } from '#core/changes';
 import type { DomainEvent } from '#core/events';
+import { RetryScheduledError } from '#core/errors';
 import type { ConversationStore, Clock, Logger, MessageStore, Metrics, ReportStore, WebhookOutcome, WebhookQueue, WebhookSecret, WebhookSender } from '#core/ports';
 import { isWebhookEvent, nextAttemptIn, signWebhook, webhookBody, type WebhookEventType } from '#core/webhooks';
 
@@ -48,13 +49,9 @@ export interface WebhookAttempt {
 export type WebhookDelivery = 'delivered' | 'dead-lettered' | 'dropped';
 
 /** The attempt failed and is scheduled again: the record is reported failed (not deleted). */
-export class WebhookRetryError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly retryInSeconds: number,
-  ) {
-    super(`Webhook delivery failed (${reason}); next attempt in ${retryInSeconds} s`);
-    this.name = 'WebhookRetryError';
+export class WebhookRetryError extends RetryScheduledError {
+  constructor(reason: string, retryInSeconds: number) {
+    super(`Webhook delivery failed (${reason})`, retryInSeconds);
   }
 }
 

@@ -2,7 +2,7 @@ import type { Settings } from '#config/settings';
 import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/errors';
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
 import { canEverywhere, refusalOf, requireCapability } from '#core/policy';
-import type { AppendMessageInput, Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, RateLimiter, SubscriptionStore } from '#core/ports';
+import type { AppendMessageInput, Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, SubscriptionStore } from '#core/ports';
 import { carriesCard } from '#core/protocol';
 import { ADMIN_READ_ONLY, loadConversation, requireParty } from './access.ts';
 import type { Deliver } from './deliver.ts';
@@ -13,12 +13,12 @@ import { applyContactPolicy, type ContactPolicyLimits } from './contact-policy.t
 export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'> & ContactPolicyLimits;
 
 export interface SendMessageDeps {
+  /** Stores the message and counts the sender's rate in the same statement (SendRate). */
   messages: Pick<MessageStore, 'append'>;
   /** Read for a service's SYSTEM message only (a participant's send checks access in the append). */
   conversations: Pick<ConversationStore, 'get'>;
   connections: Pick<ConnectionStore, 'forParties'>;
   subscriptions: Pick<SubscriptionStore, 'connectionsIn'>;
-  rateLimiter: RateLimiter;
   deliver: Deliver;
   publish: PublishChanges;
   clock: Clock;
@@ -125,7 +125,9 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  *    then the contact-detail policy (`CHAT_CONTACT_INFO_POLICY`, ./contact-policy.ts): flagged,
  *    masked, or refused with ValidationError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
- *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`;
+ *    RateLimitedError with `{retryAfterMs, resetAt}`, counted as `RateLimited`. The store counts
+ *    it in the statement that appends (step 4), before every check of that statement, so it
+ *    costs no call of its own; a send that passes it is counted even when refused after;
  * 3. admins and services are read-only for every other type (ForbiddenError); a SYSTEM message
  *    is a service's only (the policy's `sendSystem`; anyone else's is a ValidationError, step 1),
  *    and its conversation is read first (NotFoundError when missing);
@@ -147,7 +149,7 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * catches up with `GET …/messages?after=<seq>`.
  */
 export function makeSendMessage(deps: SendMessageDeps) {
-  const { messages, rateLimiter, clock, metrics, logger, limits } = deps;
+  const { messages, clock, metrics, logger, limits } = deps;
   return async (input: SendMessageInput): Promise<SendMessageResult> => {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
@@ -155,18 +157,8 @@ export function makeSendMessage(deps: SendMessageDeps) {
     const { content, metadata } = applyContactPolicy({ messageType, content: input.content, metadata: input.metadata ?? null }, limits);
 
     const now = clock.now().getTime();
-    const decision = await rateLimiter.consume(sendRateKey(identity), limits.CHAT_SEND_RATE_LIMIT, limits.CHAT_SEND_RATE_WINDOW_MS, now);
-    if (!decision.allowed) {
-      metrics.count('RateLimited');
-      logger.info('Send refused: over the rate', { userId: identity.userId, resetAt: decision.resetAt });
-      throw new RateLimitedError('You are sending messages too fast; try again shortly', {
-        retryAfterMs: Math.max(0, decision.resetAt - now),
-        resetAt: iso(decision.resetAt),
-      });
-    }
-
     const { sender, conversation } = await senderOf(deps, identity, conversationId, messageType);
-    const { message, created, changes, firstResponseMs } = await messages.append({
+    const appended = await messages.append({
       conversationId,
       senderId: identity.userId,
       ...sender,
@@ -176,7 +168,16 @@ export function makeSendMessage(deps: SendMessageDeps) {
       replyToId: input.replyToId ?? null,
       metadata,
       clientMessageId: input.clientMessageId ?? null,
-    });
+    }, { key: sendRateKey(identity), limit: limits.CHAT_SEND_RATE_LIMIT, windowMs: limits.CHAT_SEND_RATE_WINDOW_MS, now });
+    if ('rateLimited' in appended) {
+      metrics.count('RateLimited');
+      logger.info('Send refused: over the rate', { userId: identity.userId, resetAt: appended.resetAt });
+      throw new RateLimitedError('You are sending messages too fast; try again shortly', {
+        retryAfterMs: Math.max(0, appended.resetAt - now),
+        resetAt: iso(appended.resetAt),
+      });
+    }
+    const { message, created, changes, firstResponseMs } = appended;
     metrics.count(created ? 'MessagesSent' : 'DuplicateSends');
     if (firstResponseMs !== undefined) metrics.timing('FirstResponseTime', firstResponseMs);
 

@@ -15,7 +15,6 @@ import { makeConnectionStore } from '#adapters/dynamodb/connection-store';
 import { makeSubscriptionStore } from '#adapters/dynamodb/subscription-store';
 import { makePresenceStore } from '#adapters/dynamodb/presence-store';
 import { makeTypingStore } from '#adapters/dynamodb/typing-store';
-import { makeRateLimiter } from '#adapters/dynamodb/rate-limiter';
 import { createManagementClient, makeBroadcaster } from '#adapters/apigateway/broadcaster';
 import { makeJwtVerifier } from '#adapters/auth/jwt-verifier';
 import { createSqsClient } from '#adapters/sqs/client';
@@ -169,7 +168,6 @@ export function buildContainer(config: Settings = settings()): Container {
       subscriptions: makeSubscriptionStore({ doc, tableName: tables.subscriptions, clock }),
       presence: makePresenceStore({ doc, tableName: tables.presence, ttlDays: config.CHAT_PRESENCE_TTL_DAYS }),
       typing: makeTypingStore({ doc, tableName: tables.typing }),
-      rateLimiter: makeRateLimiter({ doc, tableName: tables.rateLimits }),
       broadcaster: deferred(async () => broadcaster()),
       verifier: deferred(async () => verifier()),
       metrics: metricsPort,

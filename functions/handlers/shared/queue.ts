@@ -8,6 +8,10 @@
  * A record whose body is not JSON or does not match the handler's schema is a poison record: it
  * is logged (its id and the schema's complaints, never the body, which holds users' messages),
  * counted, and reported as failed, so it ends in the dead-letter queue for inspection.
+ *
+ * A record whose consumer scheduled its next attempt itself (RetryScheduledError: the webhooks
+ * consumer's backoff) is reported failed too, so SQS delivers it again, but it is no failure of
+ * the handler: it is logged at INFO and not counted as one.
  */
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -15,6 +19,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
+import { RetryScheduledError } from '#core/errors';
 import { logger, metricsPort, publishMetrics, tracer } from './observability.ts';
 
 /** A record that can never be handled as it is: not JSON, or not what the schema expects. */
@@ -68,6 +73,10 @@ export function queueHandler<T>(recordSchema: z.ZodType<T>, handle: (item: T, re
     try {
       await handle(item, record);
     } catch (error) {
+      if (error instanceof RetryScheduledError) {
+        logger.info('record to be delivered again as its consumer scheduled', { ...recordKeys(record), retryInSeconds: error.retryInSeconds });
+        throw error;
+      }
       logger.error('record failed: reported failed, it will be delivered again', { ...recordKeys(record), error: error as Error });
       metricsPort.count('EventRecordFailures');
       throw error;

@@ -1,5 +1,5 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NotFoundError } from '#core/errors';
 import type { Connection, ConnectionStore } from '#core/ports';
 import { makeConnectionStore } from '#adapters/dynamodb/connection-store';
@@ -146,6 +146,29 @@ describe('DynamoDB ConnectionStore', () => {
     await Promise.all(many.map((c) => tables.doc.send(putLarge(c, providerId))));
     const reached = await store.forParties([{ side: 'provider', partyId: providerId }]);
     expect(reached).toHaveLength(60);
+  });
+
+  it('reaches both sides of a conversation in one request, across result pages, leaving out expired tokens', async () => {
+    const providerId = 91;
+    const customerId = newUserId();
+    const staff = Array.from({ length: 40 }, () => bare(T0));
+    await Promise.all(staff.map((c) => tables.doc.send(putLarge(c, providerId))));
+    const [current, expiredToken] = [bare(T0), bare(T0)];
+    for (const c of [current, expiredToken]) await store.put(c);
+    await store.authenticate(current.connectionId, { userId: customerId, role: 'customer' }, T0 + HOUR, 3);
+    await store.authenticate(expiredToken.connectionId, { userId: customerId, role: 'customer' }, T0 - 1, 3);
+
+    const sent = vi.spyOn(tables.doc, 'send');
+    const reached = await store.forParties([
+      { side: 'customer', partyId: customerId },
+      { side: 'provider', partyId: providerId },
+    ]);
+    const requests = sent.mock.calls.length;
+    sent.mockRestore();
+    expect(reached.map((c) => c.connectionId).sort()).toEqual([current, ...staff].map((c) => c.connectionId).sort());
+    // 40 items of 40 kB are more than one 1 MB page: the pages are followed, one request each.
+    expect(requests).toBeGreaterThan(1);
+    expect(requests).toBeLessThan(5);
   });
 
   it('lists a user\'s open connections but not bare ones', async () => {

@@ -257,3 +257,46 @@ describe('status', () => {
     expect((await messages.markRead(conv.id, 'provider', new Date())).messages).toEqual([]);
   });
 });
+
+describe('the send rate counted by the append', () => {
+  const WINDOW = 10_000;
+  const T0 = Date.UTC(2030, 0, 1);
+  let rateSeq = 0;
+  const rateOf = (limit: number, now = T0) => ({ key: `send:rate-test-${++rateSeq}`, limit, windowMs: WINDOW, now });
+
+  it('stores sends up to the limit, then refuses without storing until the window ends', async () => {
+    const conv = await newConversation();
+    const rate = rateOf(2);
+    for (const content of ['one', 'two']) expect(await messages.append(fromCustomer(conv, content), rate)).toMatchObject({ created: true });
+    expect(await messages.append(fromCustomer(conv, 'three'), rate)).toEqual({ rateLimited: true, resetAt: T0 + WINDOW });
+    expect((await messages.history(conv.id, { kind: 'after', afterSeq: 0, limit: 10 })).messages.map((m) => m.content)).toEqual(['one', 'two']);
+    expect((await participant(conv.id, 'provider')).unreadCount).toBe(2);
+    // The next window counts again from zero.
+    expect(await messages.append(fromCustomer(conv, 'four'), { ...rate, now: T0 + WINDOW })).toMatchObject({ created: true, message: { seq: 3 } });
+  });
+
+  it('answers over the rate before anything else, and counts a send it refuses for another reason', async () => {
+    const conv = await newConversation();
+    const other = await newConversation();
+    const rate = rateOf(1);
+    // Not a participant: refused, but counted, as a limiter in front of the store would count it.
+    await expect(messages.append({ ...fromCustomer(other, 'hi'), senderPartyId: conv.customerId, senderId: conv.customerId }, rate)).rejects.toBeInstanceOf(ForbiddenError);
+    expect(await messages.append(fromCustomer(conv, 'hi'), rate)).toMatchObject({ rateLimited: true });
+    expect(await messages.append(fromCustomer(conv, 'no limit'))).toMatchObject({ created: true });
+  });
+
+  it('never lets concurrent sends together pass the limit', async () => {
+    const conversationsOfSender = await Promise.all(Array.from({ length: 4 }, () => newConversation()));
+    const rate = rateOf(5);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => messages.append(fromCustomer(conversationsOfSender[i % 4]!, `m${i}`), rate)),
+    );
+    expect(results.filter((result) => 'created' in result)).toHaveLength(5);
+    expect(results.filter((result) => 'rateLimited' in result)).toHaveLength(7);
+  });
+
+  it('refuses everything with a limit below one', async () => {
+    const conv = await newConversation();
+    expect(await messages.append(fromCustomer(conv, 'x'), rateOf(0))).toMatchObject({ rateLimited: true });
+  });
+});

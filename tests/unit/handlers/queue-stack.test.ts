@@ -117,4 +117,22 @@ describe('parseRecord', () => {
       { path: 'n', code: 'invalid_type' },
     ]);
   });
+  it('redelivers a record whose consumer scheduled its retry, logged at INFO and not counted as a failure', async () => {
+    const { RetryScheduledError } = await import('#core/errors');
+    const { metricsPort } = await import('#handlers/shared/observability');
+    const errors = vi.spyOn(logger, 'error');
+    const infos = vi.spyOn(logger, 'info');
+    const counts = vi.spyOn(metricsPort, 'count');
+    const handler = queueHandler(schema, async (item) => {
+      if (item.id === 'later') throw new RetryScheduledError('the receiver answered 503', 60);
+    });
+    const response = await handler({ Records: [record('now', '{"id":"now","n":1}'), record('later', '{"id":"later","n":2}')] }, context);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'later' }]);
+    expect(JSON.stringify(errors.mock.calls)).not.toContain('later');
+    expect(JSON.stringify(infos.mock.calls)).toContain('"retryInSeconds":60');
+    expect(counts).not.toHaveBeenCalledWith('EventRecordFailures');
+    errors.mockRestore();
+    infos.mockRestore();
+    counts.mockRestore();
+  });
 });
