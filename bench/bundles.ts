@@ -5,9 +5,12 @@
  * tasks) is bundled with esbuild the way `lib/constructs/chat-function.ts` has NodejsFunction
  * bundle it: platform node, target node22, ESM, minified, `mainFields: ['module', 'main']`, the
  * same `require`/`__filename`/`__dirname` banner. Source maps are left out (the deployed zip
- * carries a `.map` beside the bundle; it is not loaded at init). Two variants:
+ * carries a `.map` beside the bundle; it is not loaded at init). A database function ships the
+ * query compiler's WebAssembly beside index.mjs (as the stack's bundling step copies it); its
+ * size counts in the function's figures. Two variants:
  *
- * - `deployed`: what the stack ships: the AWS SDK bundled in, only `pg-native` external;
+ * - `deployed`: what the stack ships: the AWS SDK bundled in, but for the credential providers a
+ *   Lambda function never reaches (EXTERNAL_MODULES in lib/constructs/chat-function.ts);
  * - `sdk-external`: `@aws-sdk/*` left out, as it could be, since the Lambda Node.js 22 runtime
  *   provides AWS SDK v3 itself.
  *
@@ -17,9 +20,9 @@
  * evaluation: what Lambda's Init phase spends on our code), and the whole process's wall time
  * beside it. Median of `runs`.
  */
-import { ESM_REQUIRE_BANNER } from '#lib/constructs/chat-function';
+import { DATABASE_ENTRIES, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, QUERY_COMPILER_DIR } from '#lib/constructs/chat-function';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,14 +39,18 @@ const HANDLERS_DIR = path.join(PROJECT_ROOT, 'functions', 'handlers');
 export type Variant = 'deployed' | 'sdk-external';
 
 const EXTERNALS: Record<Variant, string[]> = {
-  deployed: ['pg-native'],
-  'sdk-external': ['pg-native', '@aws-sdk/*'],
+  deployed: EXTERNAL_MODULES,
+  'sdk-external': [...EXTERNAL_MODULES, '@aws-sdk/*'],
 };
 
 export interface BundleFigures {
   entry: string;
+  /** Whether the function's route touches Postgres (functions/config/routes.ts). */
+  database: boolean;
+  /** Every file the function ships but the source map: index.mjs, and the query compiler for a database function. */
   bytes: number;
   gzipBytes: number;
+  files: { name: string; bytes: number; gzipBytes: number }[];
   /** Bytes of the output by where they came from (an npm package, or a folder of the project), largest first. */
   composition: { source: string; bytes: number }[];
 }
@@ -69,14 +76,21 @@ export interface InitFigures {
   runs: number[];
 }
 
+/** The query compiler's WebAssembly that bin/prisma-generate.ts wrote beside the generated client. */
+async function queryCompilerFiles(): Promise<string[]> {
+  const names = (await readdir(QUERY_COMPILER_DIR)).filter((name) => /^query_compiler_\w+_bg\.wasm$/.test(name));
+  if (names.length !== 1) throw new Error(`Expected one query compiler in ${QUERY_COMPILER_DIR}, found ${names.length}: run npm run prisma:generate`);
+  return names;
+}
+
 /** Bundles every entry; answers the bundles' paths and sizes. */
-export async function bundleAll(variant: Variant, outDir: string): Promise<(BundleFigures & { file: string })[]> {
+export async function bundleAll(variant: Variant, outDir: string, entries: readonly string[] = HANDLER_ENTRIES): Promise<(BundleFigures & { file: string })[]> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   // One esbuild run for all entries (it parses shared modules once); without code splitting
   // every output still stands alone, as each NodejsFunction's bundle does.
   const result = await build({
-    entryPoints: HANDLER_ENTRIES.map((entry) => ({ in: path.join(HANDLERS_DIR, `${entry}.ts`), out: `${entry}/index` })),
+    entryPoints: entries.map((entry) => ({ in: path.join(HANDLERS_DIR, `${entry}.ts`), out: `${entry}/index` })),
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     absWorkingDir: PROJECT_ROOT,
@@ -88,13 +102,14 @@ export async function bundleAll(variant: Variant, outDir: string): Promise<(Bund
     minify: true,
     sourcemap: false,
     mainFields: ['module', 'main'],
+    charset: 'utf8',
     banner: { js: ESM_REQUIRE_BANNER },
     external: EXTERNALS[variant],
     logLevel: 'error',
     metafile: true,
   });
   const figures: (BundleFigures & { file: string })[] = [];
-  for (const entry of HANDLER_ENTRIES) {
+  for (const entry of entries) {
     const file = path.join(outDir, entry, 'index.mjs');
     const output = result.metafile.outputs[path.relative(PROJECT_ROOT, file)];
     if (!output) throw new Error(`esbuild wrote no ${file}`);
@@ -104,8 +119,22 @@ export async function bundleAll(variant: Variant, outDir: string): Promise<(Bund
       bySource.set(source, (bySource.get(source) ?? 0) + bytesInOutput);
     }
     const composition = [...bySource].map(([source, bytes]) => ({ source, bytes })).sort((a, b) => b.bytes - a.bytes);
-    const contents = await readFile(file);
-    figures.push({ entry, file, bytes: contents.length, gzipBytes: gzipSync(contents).length, composition });
+    const database = DATABASE_ENTRIES.has(entry);
+    const names = ['index.mjs'];
+    if (database) {
+      for (const name of await queryCompilerFiles()) {
+        await copyFile(path.join(QUERY_COMPILER_DIR, name), path.join(path.dirname(file), name));
+        names.push(name);
+      }
+    }
+    const files = await Promise.all(
+      names.map(async (name) => {
+        const contents = await readFile(path.join(path.dirname(file), name));
+        return { name, bytes: contents.length, gzipBytes: gzipSync(contents).length };
+      }),
+    );
+    const sum = (key: 'bytes' | 'gzipBytes') => files.reduce((total, one) => total + one[key], 0);
+    figures.push({ entry, database, file, bytes: sum('bytes'), gzipBytes: sum('gzipBytes'), files, composition });
   }
   return figures;
 }
@@ -190,6 +219,71 @@ export async function measureInit(bundles: readonly { entry: string; file: strin
       runs: measured.map((result) => Math.round(result.importMs * 10) / 10),
     };
   });
+}
+
+export interface FirstQueryFigures {
+  entry: string;
+  /** Median time to import the bundle (ms), as in {@link InitFigures}. */
+  importMs: number;
+  /**
+   * Median time of the first invocation (ms): GET /health, whose Postgres probe is the function's
+   * first database call (the Prisma client made, its query compiler compiled, the pool's first
+   * connection opened, SELECT 1). Its DynamoDB probe is refused at once (nothing listens).
+   */
+  firstCallMs: number;
+  runs: { importMs: number; firstCallMs: number }[];
+}
+
+/** The health bundle imported and invoked once in a fresh process, against `databaseUrl`; `runs` times. */
+export async function measureFirstQuery(bundle: { entry: string; file: string }, databaseUrl: string, runs: number): Promise<FirstQueryFigures> {
+  const script = [
+    'const started = performance.now();',
+    'const module = await import(process.argv[1]);',
+    'const importMs = performance.now() - started;',
+    "const event = { version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET', path: '/health' } }, isBase64Encoded: false };",
+    "const context = { functionName: 'health', awsRequestId: 'bench', getRemainingTimeInMillis: () => 10000 };",
+    'const called = performance.now();',
+    'const response = await module.handler(event, context);',
+    'const firstCallMs = performance.now() - called;',
+    "if (!JSON.parse(response.body).checks || JSON.parse(response.body).checks.postgres !== 'ok') throw new Error('postgres did not answer: ' + response.body);",
+    "process.stdout.write('\\n' + JSON.stringify({ importMs, firstCallMs }));",
+    'process.exit(0);',
+  ].join('\n');
+  const measured: { importMs: number; firstCallMs: number }[] = [];
+  for (let run = 0; run < runs; run++) {
+    measured.push(
+      await new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(bundle.file).href], {
+          cwd: path.dirname(bundle.file),
+          env: {
+            ...lambdaEnvironment(bundle.entry),
+            DATABASE_URL: databaseUrl,
+            DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+            DYNAMODB_MAX_ATTEMPTS: '1',
+            POWERTOOLS_METRICS_DISABLED: 'true',
+            POWERTOOLS_LOG_LEVEL: 'SILENT',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`${bundle.entry}: the first call failed (${code}): ${stderr.trim().slice(0, 500)}`));
+          else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { importMs: number; firstCallMs: number });
+        });
+      }),
+    );
+  }
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    entry: bundle.entry,
+    importMs: round(median(measured.map((one) => one.importMs))),
+    firstCallMs: round(median(measured.map((one) => one.firstCallMs))),
+    runs: measured.map((one) => ({ importMs: round(one.importMs), firstCallMs: round(one.firstCallMs) })),
+  };
 }
 
 /** A scratch directory with no node_modules above it. */

@@ -1,5 +1,5 @@
 /** The benchmark's results: their JSON shape and the tables printed from them. */
-import type { BundleFigures, InitFigures } from './bundles.ts';
+import type { BundleFigures, FirstQueryFigures, InitFigures } from './bundles.ts';
 import type { PublishingFigures, SyncFigures } from './changes.ts';
 import type { CpuFigures } from './cpu.ts';
 import { EVENT_SOURCE_OPERATIONS, type ConnectFigures, type HistoryFigures, type LatencyFigures, type PerOperation, type RoundTripFigures, type SustainedFigures } from './phases.ts';
@@ -31,6 +31,7 @@ export interface BenchResults {
     variants: Record<string, BundleFigures[]>;
     init: InitFigures[];
     initRuns: number;
+    firstQuery?: FirstQueryFigures;
   };
 }
 

@@ -15,7 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QUEUE_CONSUMERS } from '#config/routes';
 import { startLocalRuntime, type LocalRuntime } from '#lib/local/runtime';
-import { bundleAll, measureInit, scratchDir } from '../bench/bundles.ts';
+import { bundleAll, measureFirstQuery, measureInit, scratchDir } from '../bench/bundles.ts';
+import { resolveClusterDir, startEmbeddedPostgres } from '#lib/local/postgres';
 import { startClientThread, type ClientThread } from '../bench/client-thread.ts';
 import { installCounters, type Counters } from '../bench/counters.ts';
 import { operations, publishing, sync } from '../bench/changes.ts';
@@ -282,7 +283,21 @@ async function main(): Promise<void> {
       progress(`importing each bundle ${PLAN.initRuns} times in a fresh node process`);
       const init = await measureInit(deployed, PLAN.initRuns);
       const strip = (bundles: typeof deployed, parts: number) => bundles.map(({ file: _file, ...figures }) => ({ ...figures, composition: figures.composition.slice(0, parts) }));
-      results.bundles = { variants: { deployed: strip(deployed, 10), 'sdk-external': strip(external, 0) }, init, initRuns: PLAN.initRuns };
+      // The first database call from a cold bundle: the health function against a Postgres of its own.
+      progress(`invoking the health bundle ${PLAN.initRuns} times in a fresh node process against PostgreSQL`);
+      const health = deployed.find((bundle) => bundle.entry === 'http/health');
+      let firstQuery: Awaited<ReturnType<typeof measureFirstQuery>> | undefined;
+      if (health) {
+        const cluster = await resolveClusterDir(path.join(root, 'postgres'));
+        const server = await startEmbeddedPostgres({ dataDir: cluster.dir, password: 'bench', persistent: false, durable: false });
+        try {
+          firstQuery = await measureFirstQuery(health, server.url, PLAN.initRuns);
+        } finally {
+          await server.stop();
+        }
+        console.log(`First database call of ${health.entry}: import ${firstQuery.importMs} ms, then its first invocation ${firstQuery.firstCallMs} ms (median of ${PLAN.initRuns})`);
+      }
+      results.bundles = { variants: { deployed: strip(deployed, 10), 'sdk-external': strip(external, 0) }, init, initRuns: PLAN.initRuns, firstQuery };
     } finally {
       await rm(root, { recursive: true, force: true });
       phaseSeconds.bundles = Math.round((performance.now() - bundlesStarted) / 100) / 10;

@@ -2,7 +2,7 @@
  * Every environment variable the product reads, defined once and validated with zod at cold
  * start. A bad value fails fast with the variable's name, never later in a request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { CONTACT_INFO_POLICIES } from '#core/contact-details';
 import { PUSH_PREVIEWS } from '#core/push-notification';

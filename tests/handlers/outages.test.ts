@@ -276,18 +276,19 @@ describe('Postgres stalls', () => {
 
 describe('DynamoDB down', () => {
   for (const mode of ['refuse', 'reset', 'blackhole'] as const) {
-    it(`${mode}: sends and presence answer 503 / chat-error UNAVAILABLE within the request timeouts`, async () => {
+    it(`${mode}: an HTTP send is still stored once (live delivery waits for /sync); presence and WebSocket sends answer 503 / chat-error UNAVAILABLE within the request timeouts`, async () => {
       await dynamo.set(mode);
       const budget = DYNAMO_MAX_ATTEMPTS * DYNAMO_REQUEST_TIMEOUT_MS + SLACK_MS;
       const clientMessageId = `dynamo-${mode}`;
-      for (const [route, request] of [
-        ['sendMessage', { params: { conversationId }, body: { content: `dynamo ${mode}`, clientMessageId } }],
-        ['onlineUsers', {}],
-      ] as const) {
-        const { result, ms } = await timed(() => h.http(route, { identity: people.customer, ...request }));
-        expectUnavailable(result);
-        expect(ms, route).toBeLessThan(budget);
-      }
+      // The send's rate is counted in the append's statement: only the fan-out needs DynamoDB, and
+      // it runs after the message is stored, so an outage there costs live delivery, not the message.
+      const sent = await timed(() => h.http('sendMessage', { identity: people.customer, params: { conversationId }, body: { content: `dynamo ${mode}`, clientMessageId } }));
+      expect(sent.result.status, sent.result.body).toBe(201);
+      expect(sent.ms).toBeLessThan(budget + DYNAMO_MAX_ATTEMPTS * DYNAMO_REQUEST_TIMEOUT_MS);
+      const online = await timed(() => h.http('onlineUsers', { identity: people.customer }));
+      expectUnavailable(online.result);
+      expect(online.ms).toBeLessThan(budget);
+      // A WebSocket frame needs the connection's identity, which lives in DynamoDB.
       const { result, ms } = await timed(() =>
         h.ws.send(CUSTOMER_WS, { action: 'chat-send-message', data: { conversationId, content: 'ws dynamo down' }, requestId: `dyn-${mode}` }),
       );
@@ -296,7 +297,7 @@ describe('DynamoDB down', () => {
 
       await dynamo.set('pass');
       const retry = await send({ content: `dynamo ${mode}`, clientMessageId });
-      expect(retry.status, retry.body).toBe(201);
+      expect(retry.status, retry.body).toBe(200);
       expect(await storedCount(clientMessageId)).toBe(1);
     });
   }

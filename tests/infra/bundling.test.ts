@@ -1,11 +1,11 @@
 /**
  * Proves the bundling configuration with real esbuild bundles (the other infrastructure tests
  * skip bundling): the migrations custom resource exactly as the stack builds it, and a route
- * handler that uses Prisma, each loaded from its bundle and run against the test Postgres (and
- * DynamoDB Local).
+ * handler that uses Prisma (its query compiler read from the WebAssembly file beside the bundle),
+ * each loaded from its bundle and run against the test Postgres (and DynamoDB Local).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,6 +115,11 @@ describe.skipIf(!hasPrismaRoute)(`the ${PRISMA_ROUTE_ENTRY} bundle (Prisma clien
   afterAll(async () => {
     await database?.drop();
     await tables?.drop();
+  });
+
+  it('ships the query compiler as a WebAssembly file beside the bundle, not inlined as base64', async () => {
+    expect((await readdir(routeBundle!)).sort()).toEqual(['index.mjs', 'index.mjs.map', 'query_compiler_small_bg.wasm']);
+    expect((await readFile(path.join(routeBundle!, 'index.mjs'), 'utf8')).includes('wasm-base64')).toBe(false);
   });
 
   it('loads in an ES module without a CommonJS require shim error and answers from Postgres and DynamoDB', async () => {

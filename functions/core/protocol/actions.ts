@@ -9,7 +9,7 @@
  *
  * Plain data and zod only: no AWS, no handler code.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { QueueKey } from '../../config/queues.ts';
 import type { TableKey } from '../../config/tables.ts';
 import { SERVER_EVENT_SCHEMAS, type ServerEvent } from './events.ts';

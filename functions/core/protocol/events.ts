@@ -3,7 +3,7 @@
  * SERVER_EVENT_SCHEMAS, is the source: `frame(event, data)` is typed by it, and the test harnesses
  * validate every frame posted to `@connections` against it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES, authenticatedData, conversationRef, pingData, statusUpdatedData, typingData, wireAttachment, wireConversation, wireMessage, wirePresence, wireReaction } from './wire.ts';
 import { int, isoDate } from './primitives.ts';
 

@@ -8,7 +8,7 @@
  * Error statuses are listed only where the route can answer them: 409 where a conflict exists,
  * 410 only on /sync, 413 only where content has a limit, 429 only where sends are rate-limited.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HTTP_ROUTES } from '../../config/routes.ts';
 import { int, isoDate } from './primitives.ts';
 import {

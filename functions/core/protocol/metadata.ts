@@ -9,7 +9,7 @@
  * dropped), and its links may only be `https:` URLs or an app's own deep links: never
  * `javascript:`, `data:`, `file:` or plain `http:`, since a card is shown as the product's own voice.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Json } from '../model.ts';
 import { fieldError, intId, jsonValue, text } from './primitives.ts';
 

@@ -2,7 +2,7 @@
  * The building blocks every protocol schema shares: ids, seqs, ISO times, JSON values Postgres can
  * store, and one emoji.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Json } from '../model.ts';
 
 /** Postgres text cannot hold U+0000, and jsonb refuses it and unpaired surrogates (`\ud800`). */

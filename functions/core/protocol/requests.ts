@@ -6,7 +6,7 @@
  * and query strings, which arrive as text, are coerced. Every text field refuses U+0000 and
  * unpaired surrogates, and every message names the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
 import { emoji, fieldError, id, intId, jsonObject, queryInt, queryNumber, seq, text } from './primitives.ts';
 import { messageMetadata } from './metadata.ts';

@@ -4,7 +4,7 @@
  * types in functions/core/use-cases/wire.ts are inferred from them, the OpenAPI document is
  * generated from them, and the test harnesses validate every response and frame against them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { ChangeType, EventType } from '../events.ts';
 import { ACTORS, CONVERSATION_STATUSES, MESSAGE_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES, ROLES, SENDERS, SIDES } from '../model.ts';

@@ -6,6 +6,8 @@
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { assignConversationBody, conversationIdParam } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 const statusChange = (change: 'blockConversation' | 'unblockConversation' | 'endConversation') =>
   authorizedHttpHandler({ params: conversationIdParam }, async ({ identity, params }) => ({

@@ -6,6 +6,8 @@
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { deviceIdParam, registerDeviceBody } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = routeHandlers({
   registerDevice: authorizedHttpHandler({ body: registerDeviceBody }, async ({ identity, body }) => {

@@ -1,6 +1,8 @@
 /** GET /health: readiness. 200 once Postgres and DynamoDB answer, 503 otherwise. No auth. */
 import { publicHttpHandler, json } from '#handlers/shared/http';
 import { log } from '#handlers/shared/container';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 const CHECK_TIMEOUT_MS = 3000;
 

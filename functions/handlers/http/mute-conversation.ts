@@ -2,6 +2,8 @@
 import { authorizedHttpHandler } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { conversationIdParam, muteConversationBody } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = authorizedHttpHandler({ params: conversationIdParam, body: muteConversationBody }, async ({ identity, params, body }) => ({
   status: 200,

@@ -1,6 +1,8 @@
 /** GET /online-users: online users who share a conversation with the caller (every online user for an admin). */
 import { authorizedHttpHandler } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = authorizedHttpHandler({}, async ({ identity }) => ({
   status: 200,

@@ -2,6 +2,8 @@
 import { authorizedHttpHandler } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { providerIdParam, providerStatsQuery } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = authorizedHttpHandler({ params: providerIdParam, query: providerStatsQuery }, async ({ identity, params, query }) => ({
   status: 200,

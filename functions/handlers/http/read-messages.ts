@@ -5,6 +5,8 @@
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { conversationIdParam, historyQuery, searchMessagesQuery } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = routeHandlers({
   getMessages: authorizedHttpHandler({ params: conversationIdParam, query: historyQuery }, async ({ identity, params, query }) => ({

@@ -2,6 +2,8 @@
 import { authorizedHttpHandler } from '#handlers/shared/http';
 import { useCases } from '#handlers/shared/use-cases';
 import { startConversationBody } from '#core/protocol';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
 
 export const handler = authorizedHttpHandler({ body: startConversationBody }, async ({ identity, body }) => {
   const { conversation, created } = await useCases().startConversation({ identity, ...body });

@@ -7,6 +7,8 @@
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
 import { useCases } from '#handlers/shared/use-cases';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/webhooks';
 
 export const handler = queueHandler(domainEventSchema, async (event, record) => {
   const firstReceived = Number(record.attributes.ApproximateFirstReceiveTimestamp);

@@ -7,6 +7,7 @@
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
 import { useCases } from '#handlers/shared/use-cases';
+import '#handlers/shared/ports/postgres';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
   await useCases().routeEvents([event]);

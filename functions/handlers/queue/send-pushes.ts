@@ -6,6 +6,9 @@
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
 import { useCases } from '#handlers/shared/use-cases';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/realtime';
+import '#handlers/shared/ports/push';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
   await useCases().sendPushes(event);

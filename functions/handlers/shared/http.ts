@@ -4,7 +4,6 @@
  * A handler supplies its schemas and a function from the validated request to a result.
  */
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -15,7 +14,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH } from '#core/protocol';
 import type { Identity } from '#core/model';
 import { container, type Container } from './container.ts';
 import { describeError, errorBody, retryAfterSeconds } from './errors.ts';
-import { logger, publishMetrics, tracer } from './observability.ts';
+import { logger, publishMetrics, traceHandler } from './observability.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
@@ -89,7 +88,7 @@ interface Schemas<P, Q, B> {
 
 function withStack(run: (event: HttpEvent, context: Context) => Promise<HttpResponse>) {
   return middy<HttpEvent, HttpResponse>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceHandler())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics())
     .use({

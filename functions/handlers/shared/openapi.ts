@@ -4,7 +4,7 @@
  * the response schemas the tests validate every answer against, so the document cannot drift
  * from what the API accepts or answers.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { HTTP_ROUTES } from '#config/routes';
 import { HTTP_CONTRACT, type HttpOperation } from '#core/protocol';
 

@@ -16,11 +16,10 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { RetryScheduledError } from '#core/errors';
-import { logger, metricsPort, publishMetrics, tracer } from './observability.ts';
+import { logger, metricsPort, publishMetrics, traceHandler } from './observability.ts';
 
 /** A record that can never be handled as it is: not JSON, or not what the schema expects. */
 export class PoisonRecordError extends Error {
@@ -84,7 +83,7 @@ export function queueHandler<T>(recordSchema: z.ZodType<T>, handle: (item: T, re
   };
 
   return middy<SQSEvent, SQSBatchResponse>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceHandler())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics())
     .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -6,7 +6,6 @@
  * `chat-error`). A bad frame never crashes the connection: every failure becomes `chat-error`.
  */
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { ValidationError } from '#core/errors';
@@ -15,7 +14,8 @@ import { ConnectionClosedError, frame } from '#core/use-cases/index';
 import { ACTION_IMPLEMENTATIONS, type ActionContext, type ActionRun } from '#handlers/ws/actions';
 import { container } from './container.ts';
 import { describeError } from './errors.ts';
-import { logger, publishMetrics, tracer } from './observability.ts';
+import { logger, publishMetrics, traceHandler } from './observability.ts';
+import './ports/realtime.ts';
 import { useCases } from './use-cases.ts';
 
 /** `$connect` carries the query string, which the v2 WebSocket event type leaves out. */
@@ -28,7 +28,7 @@ const OK = { statusCode: 200 };
 
 export function withWebSocketStack(run: (event: WebSocketEvent) => Promise<APIGatewayProxyResultV2>) {
   return middy<WebSocketEvent, APIGatewayProxyResultV2>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceHandler())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishMetrics())
     .handler(async (event) => {

@@ -7,6 +7,8 @@ import { withWebSocketStack } from '#handlers/shared/ws';
 import { useCases } from '#handlers/shared/use-cases';
 import { describeError } from '#handlers/shared/errors';
 import { logger } from '#handlers/shared/observability';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/auth';
 
 export const handler = withWebSocketStack(async (event) => {
   const token = event.queryStringParameters?.token;

@@ -5,5 +5,7 @@
  * of WS_ACTIONS, and its grants are their union.
  */
 import { wsActionHandler } from '#handlers/shared/ws';
+import '#handlers/shared/ports/postgres';
+import '#handlers/shared/ports/auth';
 
 export const handler = wsActionHandler('$default');
