@@ -1,4 +1,5 @@
 /** The benchmark's results: their JSON shape and the tables printed from them. */
+import type { AttachmentFigures } from './attachments.ts';
 import type { BundleFigures, FirstQueryFigures, InitFigures } from './bundles.ts';
 import type { PublishingFigures, SyncFigures } from './changes.ts';
 import type { CpuFigures } from './cpu.ts';
@@ -33,6 +34,7 @@ export interface BenchResults {
     initRuns: number;
     firstQuery?: FirstQueryFigures;
   };
+  attachments?: AttachmentFigures;
 }
 
 /** A difference with its sign: +1.20, −0.35. */

@@ -6,7 +6,7 @@
  *
  *   npm run bench
  *   npm run bench -- --quick                  # smaller counts, for trying changes to the bench
- *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, fan-out, costs, cpu-split, bundles
+ *   npm run bench -- --only latency,history   # round-trips, operations, latency, publishing, connects, history, sync, search, attachments, fan-out, costs, cpu-split, bundles
  *   npm run bench -- --only round-trips,costs,fan-out,cpu-split   # calls per send, their cost, the fan-out at scale, CPU by module
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,9 +25,10 @@ import { connects, history, latency, roundTrips, settle, warmUp, type BenchConte
 import { installPublishingSwitch, type PublishingSwitch } from '../bench/publishing.ts';
 import { formatReport, type BenchResults } from '../bench/report.ts';
 import { search } from '../bench/search.ts';
+import { attachments } from '../bench/attachments.ts';
 import { formatSendCostPhases, runSendCostPhases, type SendCostResults } from '../bench/send-costs.ts';
 
-const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'fan-out', 'costs', 'cpu-split', 'bundles'] as const;
+const PHASES = ['round-trips', 'operations', 'latency', 'publishing', 'connects', 'history', 'sync', 'search', 'attachments', 'fan-out', 'costs', 'cpu-split', 'bundles'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -262,6 +263,7 @@ async function main(): Promise<void> {
           search(context, { messages: PLAN.searchMessages, limit: PLAN.searchLimit, warmup: PLAN.searchWarmup, rounds: PLAN.searchRounds }),
         );
       }
+      if (runs('attachments')) results.attachments = await phase('attachments', () => attachments(context, { runs: quick ? 10 : 30 }));
       await runSendCostPhases(context, results, { runs, quick, phase });
       await settle(context, { closed: true });
     } finally {

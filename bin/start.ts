@@ -2,7 +2,8 @@
  * `npm start`: the whole product on this machine. Embedded PostgreSQL and DynamoDB Local keep
  * their data under $CHAT_DATA_DIR (default .data/), the handlers run behind the local API Gateway
  * emulator (HTTP on $PORT, WebSocket and @connections on $WS_PORT), the queue consumers off the
- * local SQS (on $SQS_PORT, in memory), and Ctrl-C stops everything.
+ * local SQS (on $SQS_PORT, in memory), attachments in the local S3 (on $S3_PORT, bucket
+ * chat-attachments under $CHAT_DATA_DIR/s3/), and Ctrl-C stops everything.
  *
  *   npm start
  *   PORT=4000 WS_PORT=4001 CHAT_DATA_DIR=/tmp/chat npm start
@@ -44,6 +45,7 @@ Local runtime ready in ${seconds} s (data in ${runtime.dataDir})
   PostgreSQL      ${safeDatabaseUrl}${psql(runtime)}
   DynamoDB        ${runtime.dynamoEndpoint}  (aws dynamodb list-tables --endpoint-url ${runtime.dynamoEndpoint}; any credentials)
   SQS             ${runtime.sqsEndpoint}  (${Object.values(runtime.queueUrls).map(({ url, deadLetterUrl }) => `${url.split('/').pop()}, ${deadLetterUrl.split('/').pop()}`).join(', ')}; any credentials)
+  S3              ${runtime.s3Endpoint}  (bucket chat-attachments, path-style, in ${path.join(runtime.dataDir, 's3')}; access key local, secret local)
 
 Try it (from this directory):
   TOKEN=$(${token('{"userId":2,"role":"customer"}')})

@@ -3,16 +3,22 @@
  * queues (each with its dead-letter queue and redrive policy) from these definitions, and the
  * local runtime creates them on its SQS-compatible endpoint, so the two can never disagree.
  */
+import { UPLOAD_PREFIX } from '#core/attachments';
 import type { EventType } from '#core/events';
 import type { Settings } from './settings.ts';
 
 export interface QueueDefinition {
   /** The settings key whose value is the queue's URL (set by the stack; locally by the runtime). */
-  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL' | 'WEBHOOKS_QUEUE_URL';
+  urlSettingsKey: 'EVENTS_QUEUE_URL' | 'PUSH_QUEUE_URL' | 'MODERATION_QUEUE_URL' | 'WEBHOOKS_QUEUE_URL' | 'ATTACHMENTS_QUEUE_URL';
   /** The settings key whose value is the dead-letter queue's URL, for a consumer that dead-letters a record itself. */
   deadLetterUrlSettingsKey?: 'WEBHOOKS_DEAD_LETTER_QUEUE_URL';
   /** A setting without which the events queue's consumer forwards nothing to this queue. */
   enabledBy?: 'CHAT_WEBHOOK_URL';
+  /**
+   * Fed by the attachments bucket itself: its ObjectCreated notifications for keys under this
+   * prefix (S3 event notifications to SQS in AWS; the local S3 endpoint sends the same records).
+   */
+  notifiedByUploadsUnder?: string;
   /** The domain event types the events queue's consumer forwards to this queue (none: it is the events queue). */
   subscribes?: readonly EventType[];
   /** The queue's name locally; in AWS the stateful stack names it `provider-customer-chat-<stage>-<key>`. */
@@ -84,6 +90,21 @@ export const QUEUES = {
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 50,
     retentionSeconds: 2 * DAY,
+    deadLetterRetentionSeconds: 14 * DAY,
+  },
+  /**
+   * Uploads to process: the attachments bucket notifies this queue of every object created under
+   * `uploads/`. Its consumer checks the bytes, strips image metadata, makes the thumbnail and
+   * records READY or REJECTED; a failing record is delivered again after the visibility timeout,
+   * five times, then dead-lettered (the processing-failures alarm watches it).
+   */
+  attachments: {
+    urlSettingsKey: 'ATTACHMENTS_QUEUE_URL',
+    notifiedByUploadsUnder: UPLOAD_PREFIX,
+    localName: 'chat-attachments',
+    visibilityTimeoutSeconds: 360,
+    maxReceiveCount: 5,
+    retentionSeconds: 4 * DAY,
     deadLetterRetentionSeconds: 14 * DAY,
   },
 } as const satisfies Record<string, QueueDefinition>;

@@ -63,6 +63,9 @@ export const HTTP_ROUTES = [
   { name: 'listDevices', method: 'GET', path: `${API_BASE_PATH}/devices`, entry: 'http/devices', authorized: true, database: true, summary: "The caller's registered devices (never a whole token)" },
   { name: 'deleteDevice', method: 'DELETE', path: `${API_BASE_PATH}/devices/{deviceId}`, entry: 'http/devices', authorized: true, database: true, summary: "Forget one of the caller's devices: no more pushes to it" },
   { name: 'muteConversation', method: 'PATCH', path: `${conversation}/notifications`, entry: 'http/mute-conversation', authorized: true, database: true, summary: 'Mute or unmute pushes of a conversation for the caller (optionally until a time)' },
+  { name: 'createAttachment', method: 'POST', path: `${conversation}/attachments`, entry: 'http/attachments', authorized: true, database: true, summary: 'Ask to upload a file: a PENDING attachment and a presigned POST straight to storage' },
+  { name: 'getAttachment', method: 'GET', path: `${conversation}/attachments/{attachmentId}`, entry: 'http/attachments', authorized: true, database: true, summary: 'An attachment: its status, type, size and, for images, dimensions' },
+  { name: 'getAttachmentContent', method: 'GET', path: `${conversation}/attachments/{attachmentId}/content`, entry: 'http/attachments', authorized: true, database: true, summary: "Redirect (302) to a short-lived signed URL of the attachment's original or thumbnail" },
   { name: 'providerStats', method: 'GET', path: `${API_BASE_PATH}/providers/{providerId}/stats`, entry: 'http/provider-stats', authorized: true, database: true, summary: "A provider's volumes and first-response times over a range (its staff, or an admin)" },
   { name: 'sync', method: 'GET', path: `${API_BASE_PATH}/sync`, entry: 'http/sync', authorized: true, database: true, summary: 'Every change visible to the caller since a cursor, in order, exactly once' },
   { name: 'health', method: 'GET', path: '/health', entry: 'http/health', authorized: false, database: true, summary: 'Readiness: 200 once Postgres and DynamoDB answer' },
@@ -118,6 +121,7 @@ export interface ScheduledTask {
 export const SCHEDULED_TASKS = [
   { name: 'closeUnauthenticated', entry: 'scheduled/close-unauthenticated', everyMinutes: 1, localEverySeconds: 5, database: false, summary: 'Close bare WebSocket connections that did not authenticate in time' },
   { name: 'republishEvents', entry: 'scheduled/republish-events', everyMinutes: 1, localEverySeconds: 5, database: true, summary: 'Publish again the changes whose after-commit event never reached the events queue' },
+  { name: 'sweepAttachments', entry: 'scheduled/sweep-attachments', everyMinutes: 60, localEverySeconds: 300, database: true, summary: 'Delete uploads no message claimed within CHAT_ATTACHMENT_ORPHAN_HOURS, records and objects' },
   { name: 'purgeChanges', entry: 'scheduled/purge-changes', everyMinutes: 60, localEverySeconds: 600, database: true, summary: 'Delete change-log rows older than CHAT_SYNC_RETENTION_DAYS' },
 ] as const satisfies readonly ScheduledTask[];
 
@@ -127,6 +131,7 @@ export const QUEUE_CONSUMERS = [
   { name: 'fileFlaggedMessages', entry: 'queue/file-flagged-messages', queue: 'moderation', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'File each message the contact-detail policy flagged as an off_platform report for the admins' },
   { name: 'sendPushes', entry: 'queue/send-pushes', queue: 'push', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: "Push a new message to the receiving side's devices that have no live connection" },
   { name: 'deliverWebhooks', entry: 'queue/deliver-webhooks', queue: 'webhooks', batchSize: 10, maxBatchingWindowSeconds: 1, database: true, summary: 'POST each event, signed, to the webhook receiver; retry with backoff for 24 hours, then dead-letter' },
+  { name: 'processAttachments', entry: 'queue/process-attachments', queue: 'attachments', batchSize: 5, maxBatchingWindowSeconds: 0, database: true, summary: "Check each upload's bytes against its declared type, strip image metadata, make the thumbnail, then READY or REJECTED" },
 ] as const satisfies readonly QueueConsumer[];
 
 /** Every distinct handler entry (one Lambda function each). */

@@ -10,6 +10,10 @@ import { PUSH_PREVIEWS } from '#core/push-notification';
 const positiveInt = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
 
+/** What an upload may be by default: photos, PDFs, voice notes and short videos. */
+export const DEFAULT_ATTACHMENT_TYPES =
+  'image/jpeg,image/png,image/webp,image/heic,image/gif,application/pdf,audio/mpeg,audio/mp4,audio/aac,audio/ogg,video/mp4';
+
 export const settingsSchema = z.object({
   // The seed's chat settings.
   CHAT_MESSAGE_LIMIT: positiveInt.max(1000).default(100),
@@ -17,7 +21,7 @@ export const settingsSchema = z.object({
   CHAT_MAX_CONNECTIONS_PER_USER: positiveInt.max(100).default(3),
   // The product's own limits.
   CHAT_MAX_CONTENT_LENGTH: positiveInt.max(16_000).default(4000),
-  /** UTF-8 bytes of a message's attachments and metadata together, serialised as JSON (keeps a message in one WebSocket frame). */
+  /** UTF-8 bytes of a message's metadata, serialised as JSON (keeps a message in one WebSocket frame). */
   CHAT_MAX_METADATA_BYTES: positiveInt.max(16_384).default(8192),
   CHAT_SEND_RATE_LIMIT: positiveInt.default(30),
   CHAT_SEND_RATE_WINDOW_MS: positiveInt.default(10_000),
@@ -62,6 +66,26 @@ export const settingsSchema = z.object({
   /** The longest wait between two attempts (SQS allows a visibility timeout of 12 hours at most). */
   CHAT_WEBHOOK_RETRY_MAX_SECONDS: positiveInt.max(43_200).default(3600),
 
+  // Attachments (functions/core/attachments.ts): presigned uploads straight to the bucket.
+  /** The content types an upload may declare (comma-separated `type/subtype`). */
+  CHAT_ATTACHMENT_TYPES: z
+    .string()
+    .transform((list) => list.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, 'a list of type/subtype content types')).min(1))
+    .default(DEFAULT_ATTACHMENT_TYPES.split(',')),
+  /** The largest upload, in bytes (the presigned POST's content-length-range, enforced by the storage). */
+  CHAT_MAX_ATTACHMENT_BYTES: positiveInt.max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** How long an upload intent's presigned POST is valid. */
+  CHAT_UPLOAD_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 60 * 60).default(300),
+  /** How long a download redirect's presigned GET is valid. */
+  CHAT_DOWNLOAD_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 60 * 60).default(300),
+  /** Uploads no message claimed are deleted after this many hours. */
+  CHAT_ATTACHMENT_ORPHAN_HOURS: positiveInt.max(24 * 365).default(24),
+  /** The attachments bucket (set by the stack; locally by the runtime). */
+  ATTACHMENTS_BUCKET: z.string().min(3).optional(),
+  /** Only set locally: the S3-compatible endpoint's URL (path-style addressing). */
+  S3_ENDPOINT: optionalUrl,
+
   // DynamoDB tables (names come from the stack; the local runtime uses the defaults).
   CONNECTIONS_TABLE: z.string().min(3).default('chat-connections'),
   SUBSCRIPTIONS_TABLE: z.string().min(3).default('chat-subscriptions'),
@@ -102,6 +126,8 @@ export const settingsSchema = z.object({
   PUSH_QUEUE_URL: optionalUrl,
   MODERATION_QUEUE_URL: optionalUrl,
   WEBHOOKS_QUEUE_URL: optionalUrl,
+  /** The attachments queue: the bucket's ObjectCreated notifications for uploads. */
+  ATTACHMENTS_QUEUE_URL: optionalUrl,
   /** The webhooks queue's dead-letter queue: where a delivery that was given up goes. */
   WEBHOOKS_DEAD_LETTER_QUEUE_URL: optionalUrl,
   /** Only set locally: the SQS emulator's endpoint. */

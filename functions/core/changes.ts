@@ -9,23 +9,24 @@
  */
 import { CursorExpiredError, ValidationError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
-import type { Conversation, Json, Message, Report } from './model.ts';
+import type { Attachment, Conversation, Json, Message, Report } from './model.ts';
 import type { ChangePosition, RecordedChange } from './ports.ts';
 import { toWireReport } from './use-cases/reports.ts';
-import { iso, toWireConversation, toWireMessage } from './use-cases/wire.ts';
+import { iso, toWireAttachment, toWireConversation, toWireMessage } from './use-cases/wire.ts';
 
-/** What a change refers to: its message (for message and reaction changes), conversation and report. */
+/** What a change refers to: its message (for message and reaction changes), conversation, report and attachment. */
 export interface ChangeSubject {
   message?: Message | null;
   conversation?: Conversation | null;
   report?: Report | null;
+  attachment?: Attachment | null;
 }
 
 const stringOr = (value: Json | undefined, fallback: string) => (typeof value === 'string' ? value : fallback);
 
 /** A change's `data` on the wire, per type (the protocol's change schemas describe each). */
 export function changeData(change: Pick<RecordedChange, 'type' | 'data'>, subject: ChangeSubject): Record<string, unknown> {
-  const { message, conversation, report } = subject;
+  const { message, conversation, report, attachment } = subject;
   const need = <T>(value: T | null | undefined, what: string): T => {
     if (value === null || value === undefined) throw new Error(`A ${change.type} change needs its ${what}`);
     return value;
@@ -56,6 +57,8 @@ export function changeData(change: Pick<RecordedChange, 'type' | 'data'>, subjec
     }
     case 'report.created':
       return { report: toWireReport(need(report, 'report'), need(message, 'message')) };
+    case 'attachment.updated':
+      return { attachment: toWireAttachment(need(attachment, 'attachment')) };
     default:
       return { ...change.data };
   }

@@ -197,3 +197,35 @@ export interface Report {
   resolution: ReportResolution | null;
   resolutionNote: string | null;
 }
+
+export const ATTACHMENT_STATUSES = ['PENDING', 'READY', 'REJECTED'] as const;
+export type AttachmentStatus = (typeof ATTACHMENT_STATUSES)[number];
+
+/**
+ * A file uploaded straight to object storage (a photo, a document, a voice note): PENDING from
+ * the upload intent until the processor checks its bytes, then READY or REJECTED. A message
+ * carries READY attachments by id; `messageId` is the one message that claimed it.
+ */
+export interface Attachment {
+  id: string;
+  conversationId: string;
+  uploaderId: number;
+  uploaderSide: Side;
+  fileName: string;
+  contentType: string;
+  /** Bytes: as declared until processed, then as stored. */
+  size: number;
+  status: AttachmentStatus;
+  width: number | null;
+  height: number | null;
+  hasThumbnail: boolean;
+  rejectedReason: string | null;
+  messageId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  processedAt: Date | null;
+}
+
+/** The stored variants of an attachment: the (cleaned) original, and an image's WebP thumbnail. */
+export const ATTACHMENT_VARIANTS = ['original', 'thumbnail'] as const;
+export type AttachmentVariant = (typeof ATTACHMENT_VARIANTS)[number];

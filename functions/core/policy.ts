@@ -112,6 +112,23 @@ export function requireCapabilityOnProvider(identity: Identity, capability: Capa
   return actor;
 }
 
+/**
+ * Who may see an attachment (its record and its bytes), over and above reading its conversation:
+ * the uploader's side always (every staff user of a provider shares its uploads, as its inbox);
+ * the other side only once a message carries it (`carried`: claimed by a message not deleted
+ * since); admins and services always (moderation, the marketplace's backends).
+ */
+export function canReadAttachment(
+  identity: Identity,
+  conversation: Pick<Conversation, 'customerId' | 'providerId'>,
+  attachment: { uploaderSide: 'customer' | 'provider' },
+  carried: boolean,
+): boolean {
+  if (!can(identity, 'read', conversation)) return false;
+  const side = sideOf(identity, conversation);
+  return side === null || side === attachment.uploaderSide || carried;
+}
+
 /** The refusal of a capability, safe to show. */
 export function refusalOf(capability: Capability): string {
   return REFUSALS[capability];

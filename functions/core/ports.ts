@@ -9,6 +9,8 @@ import type { WebhookOutcome } from './webhooks.ts';
 export type { WebhookOutcome } from './webhooks.ts';
 import type {
   Actor,
+  Attachment,
+  AttachmentVariant,
   Conversation,
   ConversationMute,
   ConversationStatus,
@@ -104,6 +106,18 @@ export interface AppendMessageInput {
   messageType: MessageType;
   content: string;
   attachments?: Json | null;
+  /**
+   * READY attachments (ids) the message claims: the append checks and claims them in its own
+   * statement, so two sends can never carry the same upload.
+   */
+  attachmentIds?: readonly string[];
+  /**
+   * Only attachments created after this time may be claimed: older ones are the orphan sweep's
+   * (it deletes their objects before their records), so a send never races it for one.
+   */
+  attachmentsCreatedAfter?: Date;
+  /** Each claimed attachment's type starts with this (`image/` for IMAGE, `audio/` for VOICE). */
+  attachmentTypePrefix?: string;
   replyToId?: string | null;
   metadata?: Json | null;
   clientMessageId?: string | null;
@@ -254,6 +268,8 @@ export interface StoredChange extends RecordedChange {
   conversation: Conversation;
   /** The report it is about (`report.created`), as it is now, if any. */
   report: Report | null;
+  /** The attachment it is about (`attachment.updated`), as it is now, if any. */
+  attachment?: Attachment | null;
 }
 
 export interface ChangePage {
@@ -335,6 +351,82 @@ export interface MessageSearch {
    */
   search(input: MessageSearchInput): Promise<{ messages: Message[]; nextCursor: string | null }>;
 }
+
+// ─── Attachments: their records (Postgres) and their objects (S3) ───────────────────────
+
+/** What an upload intent records: who uploads what into which conversation. */
+export type NewAttachment = Pick<Attachment, 'conversationId' | 'uploaderId' | 'uploaderSide' | 'fileName' | 'contentType' | 'size'>;
+
+/** What processing made of an upload. */
+export type ProcessingOutcome =
+  | {
+      status: 'READY';
+      /** Bytes of the stored original. */
+      size: number;
+      /** The stored original's type: the declared one, or image/jpeg for a HEIC photo transcoded to be seen everywhere. */
+      contentType: string;
+      width: number | null;
+      height: number | null;
+      hasThumbnail: boolean;
+    }
+  | { status: 'REJECTED'; reason: string };
+
+export interface AttachmentStore {
+  /** A PENDING attachment for an upload intent. */
+  create(input: NewAttachment): Promise<Attachment>;
+  get(attachmentId: string): Promise<Attachment | null>;
+  /**
+   * Records processing's outcome and its `attachment.updated` change (for the uploader only) in
+   * one statement. Null when the attachment is gone or no longer PENDING (a repeated delivery).
+   */
+  finish(attachmentId: string, outcome: ProcessingOutcome, at: Date): Promise<{ attachment: Attachment; changes: RecordedChange[] } | null>;
+  /** Attachments no message claimed that were created before `before`, oldest first. */
+  orphans(before: Date, limit: number): Promise<Attachment[]>;
+  /** Attachments whose message was deleted since (a tombstone carries none), oldest first. */
+  ofDeletedMessages(limit: number): Promise<Attachment[]>;
+  /**
+   * Deletes these records, each only while no message carries it (unclaimed, or its message
+   * deleted); answers the ids deleted.
+   */
+  removeUnclaimed(attachmentIds: readonly string[]): Promise<string[]>;
+}
+
+/** A browser-style upload: POST multipart/form-data to `url` with every field, then `file`. */
+export interface UploadForm {
+  url: string;
+  fields: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface UploadPolicy {
+  /** The exact Content-Type the storage accepts. */
+  contentType: string;
+  /** The size range the storage accepts, in bytes. */
+  minBytes: number;
+  maxBytes: number;
+  expiresInSeconds: number;
+}
+
+export interface StoredObject {
+  bytes: Uint8Array;
+  contentType: string | undefined;
+}
+
+/** The attachments bucket: presigned uploads and downloads, and the processor's reads and writes. */
+export interface ObjectStorage {
+  /** A presigned POST for exactly `key`, which the storage itself enforces. */
+  uploadForm(key: string, policy: UploadPolicy): Promise<UploadForm>;
+  /** A presigned GET of `key`, served as `fileName` with `contentType`. */
+  downloadUrl(key: string, options: { expiresInSeconds: number; fileName: string; contentType: string }): Promise<string>;
+  /** The object's bytes; null when there is none. */
+  read(key: string): Promise<StoredObject | null>;
+  write(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  /** Deletes the objects (missing ones are not an error). */
+  remove(keys: readonly string[]): Promise<void>;
+}
+
+/** Where an attachment's objects live in the bucket (functions/core/attachments.ts builds the keys). */
+export type AttachmentObjectKey = { kind: 'upload' } | { kind: 'variant'; variant: AttachmentVariant };
 
 // ─── Postgres: response times ───────────────────────────────────────────────────────────
 
@@ -610,6 +702,9 @@ export const METRICS = [
   'EventRecordFailures',
   /** Change-log rows deleted by the retention purge. */
   'ChangesPurged',
+  /** Upload intents answered; attachments the sweep deleted (records with their objects). */
+  'AttachmentIntents',
+  'AttachmentsSwept',
   /** Pushes the push service accepted, pushes that failed (retried through the queue), and devices removed because their token is dead. */
   'PushesSent',
   'PushFailures',
@@ -620,10 +715,14 @@ export const METRICS = [
   'WebhooksDelivered',
   'WebhookFailures',
   'WebhooksDeadLettered',
+  /** Uploads processing recorded an outcome for (READY or REJECTED), those REJECTED, and the time each took (ms, read to recorded). */
+  'AttachmentsProcessed',
+  'AttachmentsRejected',
+  'AttachmentProcessingTime',
 ] as const;
 
 /** The metrics that are durations (`timing`), not counts. */
-export const TIMING_METRICS: readonly MetricName[] = ['FanOutLatency', 'FirstResponseTime'];
+export const TIMING_METRICS: readonly MetricName[] = ['FanOutLatency', 'FirstResponseTime', 'AttachmentProcessingTime'];
 export type MetricName = (typeof METRICS)[number];
 
 /** Business metrics; the Lambda adapter publishes them with Powertools (EMF). */

@@ -22,6 +22,7 @@ import { Construct, Node } from 'constructs';
 import { QUEUES, type QueueKey } from '#config/queues';
 import { HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import { TABLES, type TableKey } from '#config/tables';
+import { lambdaPlatformModules } from '#lib/constructs/lambda-platform-modules';
 import { nagResource } from '#lib/constructs/nag';
 import type { QueueAccess, TableAccess } from '#lib/stacks/function-access';
 
@@ -127,6 +128,8 @@ export interface ChatFunctionProps {
   environment?: Record<string, string>;
   /** Extra bundling steps, e.g. copying the migrations next to the bundle. */
   commandHooks?: ICommandHooks;
+  /** Installed into the bundle's node_modules for Lambda's platform instead of bundled (native addons such as sharp). */
+  nodeModules?: string[];
 }
 
 /**
@@ -221,6 +224,7 @@ export class ChatFunction extends Construct {
           const commandHooks = bundlingHooks(props.commandHooks, DATABASE_ENTRIES.has(props.entry));
           return commandHooks ? { commandHooks } : {};
         })(),
+        ...(props.nodeModules ? lambdaPlatformModules(props.nodeModules) : {}),
         ...bundlingLogLevel(scope),
       },
     });

@@ -8,6 +8,7 @@ import type { IHttpApi, IWebSocketApi, IWebSocketStage } from 'aws-cdk-lib/aws-a
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -53,7 +54,31 @@ export const ALARM_THRESHOLDS = {
   devicesRemoved: 50,
   /** Failed webhook attempts (retried or given up) in 5 minutes, two periods in a row: the receiver is down or refusing. */
   webhookFailures: 10,
+  /** Upload records the attachments processor failed on (each is delivered again, five times, then dead-lettered) in 5 minutes. */
+  attachmentProcessingFailures: 3,
+  /** Uploads REJECTED per 100 processed (READY or REJECTED) over 15 minutes, in percent... */
+  attachmentRejectionRatePercent: 50,
+  /** ...once at least this many uploads were processed in those 15 minutes. */
+  attachmentMinimumOutcomes: 10,
 } as const;
+
+/**
+ * The attachments processor's outcomes (Powertools EMF metrics of queue/process-attachments):
+ * uploads made READY, uploads REJECTED (a wrong type, an unreadable image: the uploader's
+ * problem, not a failure) and the time one upload took (ms).
+ */
+export const ATTACHMENT_METRICS = {
+  processed: 'AttachmentsProcessed',
+  rejected: 'AttachmentsRejected',
+  processingTime: 'AttachmentProcessingTime',
+} as const;
+
+/**
+ * Records the attachments processor failed on (an exception: storage, database, a broken
+ * decoder), counted from its own ERROR log lines by a metric filter, so the count does not depend
+ * on the handler remembering to emit it. No dimensions: one processor.
+ */
+export const ATTACHMENT_FAILURES_METRIC = 'AttachmentProcessingFailures';
 
 /** The event pipeline's business metrics, plotted beside the queues rather than with the chat's. */
 const EVENT_METRICS = ['EventsPublished', 'EventsRepublished', 'EventPublishFailures', 'EventRecordFailures'] as const satisfies readonly MetricName[];
@@ -88,6 +113,8 @@ export interface ObservabilityProps {
   functionGroups: FunctionGroup[];
   tables: Record<TableKey, ITable>;
   queues: ObservedQueue[];
+  /** The attachments processor (queue/process-attachments): its failures alarm and dashboard row. */
+  attachmentsProcessor?: ChatFunction;
   databaseInstanceIdentifier: string;
   /** The instance's max_connections (estimated from its size unless given). */
   databaseMaxConnections: number;
@@ -168,7 +195,7 @@ export class Observability extends Construct {
   }
 
   /** A Powertools (EMF) metric: Powertools adds the `service` dimension to every metric. */
-  customMetric(metricName: MetricName, statistic = 'Sum'): cloudwatch.Metric {
+  customMetric(metricName: MetricName | (typeof ATTACHMENT_METRICS)[keyof typeof ATTACHMENT_METRICS], statistic = 'Sum'): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.props.metricsNamespace,
       metricName,
@@ -307,9 +334,14 @@ export class Observability extends Construct {
     });
 
     for (const { key, queue, deadLetterQueue } of p.queues) {
+      // The attachments queue holds S3 notifications, not domain events, and its redrive has a deadline of its own.
+      const deadLetters =
+        key === 'attachments'
+          ? `uploads the processor failed on at every delivery (their records stay PENDING; redrive within a day, before the upload expires). Runbook: docs/operations.md#dead-letters-attachments`
+          : `events its consumers failed on every delivery. Runbook: docs/operations.md#dead-letters`;
       this.alarm(`${key}DeadLetterMessages`, {
         name: `dead-letters-${key}`,
-        alarmDescription: `The ${key} queue's dead-letter queue holds at least ${t.deadLetterMessages} message(s): events its consumers failed on every delivery. Runbook: docs/operations.md#dead-letters`,
+        alarmDescription: `The ${key} queue's dead-letter queue holds at least ${t.deadLetterMessages} message(s): ${deadLetters}`,
         metric: this.queueMetric(deadLetterQueue, 'ApproximateNumberOfMessagesVisible', 'Maximum'),
         threshold: t.deadLetterMessages,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -371,6 +403,52 @@ export class Observability extends Construct {
       threshold: t.webhookFailures,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 2,
+    });
+
+    if (p.attachmentsProcessor) this.createAttachmentAlarms(p.attachmentsProcessor);
+  }
+
+  private attachmentFailures(): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.props.metricsNamespace, metricName: ATTACHMENT_FAILURES_METRIC, statistic: 'Sum', period: PERIOD });
+  }
+
+  private createAttachmentAlarms(processor: ChatFunction): void {
+    const t = ALARM_THRESHOLDS;
+    // Every ERROR line of the processor is a record it failed on (the queue handler logs one per
+    // failed or poison record, with the record's id and receive count) or a failed invocation.
+    new logs.MetricFilter(this, 'AttachmentProcessingFailuresFilter', {
+      logGroup: processor.logGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
+      metricNamespace: this.props.metricsNamespace,
+      metricName: ATTACHMENT_FAILURES_METRIC,
+      metricValue: '1',
+      defaultValue: 0,
+      unit: cloudwatch.Unit.COUNT,
+    });
+    this.alarm('AttachmentProcessingFailures', {
+      name: 'attachment-processing-failures',
+      alarmDescription: `The attachments processor failed on at least ${t.attachmentProcessingFailures} upload records in 5 minutes (storage, database or image decoder errors; the uploads stay PENDING and are retried, then dead-lettered). Runbook: docs/operations.md#attachment-processing-failures`,
+      metric: this.attachmentFailures(),
+      threshold: t.attachmentProcessingFailures,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    const window = Duration.minutes(15);
+    this.alarm('AttachmentRejectionRate', {
+      name: 'attachment-rejection-rate',
+      alarmDescription: `More than ${t.attachmentRejectionRatePercent} of every 100 processed uploads were REJECTED in 15 minutes (with at least ${t.attachmentMinimumOutcomes} uploads): a client declaring wrong types, or a decoder that stopped reading a format. Runbook: docs/operations.md#attachment-rejection-rate`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(ready, 0) + FILL(rejected, 0) >= ${t.attachmentMinimumOutcomes}, 100 * FILL(rejected, 0) / (FILL(ready, 0) + FILL(rejected, 0)), 0)`,
+        usingMetrics: {
+          ready: this.customMetric(ATTACHMENT_METRICS.processed).with({ period: window }),
+          rejected: this.customMetric(ATTACHMENT_METRICS.rejected).with({ period: window }),
+        },
+        label: 'Rejected uploads per 100 processed',
+        period: window,
+      }),
+      threshold: t.attachmentRejectionRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
     });
   }
 
@@ -554,6 +632,37 @@ export class Observability extends Construct {
         leftAnnotations: [{ value: ALARM_THRESHOLDS.webhookFailures, label: 'failures alarm' }],
       }),
     );
+
+    if (p.attachmentsProcessor) {
+      const processor = p.attachmentsProcessor.function;
+      this.dashboard.addWidgets(
+        graph(
+          'Attachments: uploads processed / rejected / failed',
+          [
+            this.customMetric(ATTACHMENT_METRICS.processed).with({ label: 'READY (AttachmentsProcessed)' }),
+            this.customMetric(ATTACHMENT_METRICS.rejected).with({ label: 'REJECTED (AttachmentsRejected)' }),
+            this.attachmentFailures().with({ label: 'failed records (AttachmentProcessingFailures)' }),
+          ],
+          { leftAnnotations: [{ value: ALARM_THRESHOLDS.attachmentProcessingFailures, label: 'failures alarm' }] },
+        ),
+        graph('Attachments: processing time per upload (ms)', [
+          this.customMetric(ATTACHMENT_METRICS.processingTime, 'p50').with({ label: 'AttachmentProcessingTime p50' }),
+          this.customMetric(ATTACHMENT_METRICS.processingTime, 'p99').with({ label: 'AttachmentProcessingTime p99' }),
+          processor.metricDuration({ period: PERIOD, statistic: 'p99' }).with({ label: 'processor invocation duration p99' }),
+        ]),
+        graph(
+          'Attachments: queue / dead letters / processor concurrency',
+          p.queues
+            .filter(({ key }) => key === 'attachments')
+            .flatMap(({ queue, deadLetterQueue }) => [
+              this.queueMetric(queue, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'uploads waiting'),
+              this.queueMetric(queue, 'ApproximateAgeOfOldestMessage', 'Maximum', 'oldest upload waiting (s)'),
+              this.queueMetric(deadLetterQueue, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'dead letters'),
+            ]),
+          { right: [processor.metric('ConcurrentExecutions', { period: PERIOD, statistic: 'Maximum' }).with({ label: 'processor concurrency' })] },
+        ),
+      );
+    }
 
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({

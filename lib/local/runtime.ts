@@ -14,11 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { DEV_JWKS_FILE, loadOrCreateDevIssuer, type DevIssuer } from '#adapters/auth/dev-issuer';
 import { createDynamoClient } from '#adapters/dynamodb/client';
 import { createSqsClient } from '#adapters/sqs/client';
+import { LOCAL_S3_CREDENTIALS } from '#adapters/s3/client';
+import { decodeS3Key } from '#adapters/s3/notifications';
 import { deadLetterName, QUEUE_KEYS, QUEUES, type QueueDefinition, type QueueKey } from '#config/queues';
 import { applyMigrations } from '#adapters/postgres/migrator';
 import { loadSettings } from '#config/settings';
@@ -30,6 +32,7 @@ import { ensureDatabase, resolveClusterDir, startEmbeddedPostgres, withDatabase 
 import { startSqsEmulator, type SqsEmulator } from './sqs.ts';
 import { startSnsEmulator, type SnsEmulator } from './sns.ts';
 import { devPushesRoute } from './dev-pushes.ts';
+import { startLocalS3, type LocalS3, type S3EventNotification } from './s3.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
@@ -41,6 +44,9 @@ const DATABASE_NAME = 'chat';
  * failed record wait that long before its next try; locally it comes back in seconds.
  */
 export const LOCAL_QUEUE_VISIBILITY_SECONDS = 10;
+
+/** The local attachments bucket (ATTACHMENTS_BUCKET of the handlers); its objects live under `<dataDir>/s3/`. */
+export const LOCAL_ATTACHMENTS_BUCKET = 'chat-attachments';
 
 /** The local SNS's platform applications (one per platform) share this name. */
 export const LOCAL_PUSH_APPLICATION = 'chat-local';
@@ -59,6 +65,8 @@ export interface LocalRuntimeOptions {
   dynamoEndpoint?: string;
   /** The local SQS port: 0 (the default) for any free port; `npm start` uses 3002 (SQS_PORT). */
   sqsPort?: number;
+  /** The local S3 port: 0 (the default) for any free port; `npm start` uses 3003 (S3_PORT). */
+  s3Port?: number;
   /** Visibility timeout of the local queues (not their dead-letter queues); 10 s by default. */
   queueVisibilityTimeoutSeconds?: number;
   /** Physical table names (tests use their own per file); the settings defaults otherwise. */
@@ -95,6 +103,9 @@ export interface LocalRuntime {
   /** SQS_ENDPOINT: the local SQS (`sqs.queues()` shows every queue's counts). */
   sqsEndpoint: string;
   sqs: SqsEmulator;
+  /** S3_ENDPOINT: the local S3 holding the attachments bucket (path-style; the fixed local credentials). */
+  s3Endpoint: string;
+  s3: LocalS3;
   /** SNS_ENDPOINT: the local SNS the push consumer publishes to (`sns.published()`; `GET /dev/pushes`). */
   sns: SnsEmulator;
   /** Each queue's URL (EVENTS_QUEUE_URL…), and its dead-letter queue's. */
@@ -119,6 +130,8 @@ export const runtimeEnvSchema = z.object({
   WS_PORT: port.default(3001),
   /** The local SQS (SQS_ENDPOINT of the handlers). */
   SQS_PORT: port.default(3002),
+  /** The local S3 (S3_ENDPOINT of the handlers; the attachments bucket). */
+  S3_PORT: port.default(3003),
   /** The embedded Postgres's port (free one by default). */
   CHAT_POSTGRES_PORT: port.optional(),
   /** DynamoDB Local's port (free one by default). */
@@ -151,6 +164,7 @@ export function runtimeOptionsFromEnv(env: Record<string, string | undefined> = 
     httpPort: values.PORT,
     wsPort: values.WS_PORT,
     sqsPort: values.SQS_PORT,
+    s3Port: values.S3_PORT,
     postgresPort: values.CHAT_POSTGRES_PORT || undefined,
     dynamoPort: values.CHAT_DYNAMODB_PORT || undefined,
     queueVisibilityTimeoutSeconds: values.CHAT_LOCAL_QUEUE_VISIBILITY_SECONDS,
@@ -400,6 +414,54 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   }
 
+  // The attachments bucket: each object created under a queue's `notifiedByUploadsUnder` goes to
+  // that queue as the S3 event notification itself (the SQS message body, as S3 sends it).
+  const notified = QUEUE_KEYS.flatMap((key) => {
+    const prefix = (QUEUES[key] as QueueDefinition).notifiedByUploadsUnder;
+    return prefix ? [{ prefix, queueUrl: queueUrls[key].url }] : [];
+  });
+  const notifier = createSqsClient({ AWS_REGION: REGION, SQS_ENDPOINT: sqs.endpoint });
+  const onObjectCreated = async (notification: S3EventNotification) => {
+    for (const { prefix, queueUrl } of notified) {
+      const records = notification.Records.filter((record) => decodeS3Key(record.s3.object.key).startsWith(prefix));
+      if (records.length === 0) continue;
+      await notifier.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ ...notification, Records: records }) }));
+    }
+  };
+  let s3: LocalS3;
+  try {
+    s3 = await timed(timings, 's3', async () => {
+      try {
+        return await startLocalS3({
+          host: options.host,
+          port: options.s3Port ?? 0,
+          dataDir,
+          region: REGION,
+          credentials: LOCAL_S3_CREDENTIALS,
+          buckets: [LOCAL_ATTACHMENTS_BUCKET],
+          // The app uploads straight from the browser or the device, from any origin.
+          corsOrigins: ['*'],
+          onObjectCreated,
+          log: options.emulator?.log ?? consoleLog(),
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new Error(`${(error as Error).message}: another process uses the port (set S3_PORT to another)`, { cause: error });
+        }
+        throw error;
+      }
+    });
+  } catch (error) {
+    notifier.destroy();
+    await stopAll();
+    throw error;
+  }
+  // Stopped before the local SQS (stops run together; a notification in flight may fail and is logged).
+  stops.push(async () => {
+    await s3.stop();
+    notifier.destroy();
+  });
+
   // The handlers' verifier reads the issuer's public keys from this file (aws-jwt-verify fetches over https only).
   const jwksFile = path.join(dataDir, DEV_JWKS_FILE);
   await writeFile(jwksFile, `${JSON.stringify(issuer.jwks, null, 2)}\n`);
@@ -436,6 +498,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     DATABASE_URL: databaseUrl,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     SQS_ENDPOINT: sqs.endpoint,
+    // Attachments: the local S3, path-style, with the fixed local credentials (the S3 client uses them when S3_ENDPOINT is set).
+    S3_ENDPOINT: s3.endpoint,
+    ATTACHMENTS_BUCKET: LOCAL_ATTACHMENTS_BUCKET,
     // Push goes through the real SNS client to the local SNS, with one platform application per platform (development builds use APNs' sandbox).
     SNS_ENDPOINT: sns.endpoint,
     PUSH_APNS_APPLICATION_ARN: sns.platformApplication(LOCAL_PUSH_APPLICATION, 'APNS_SANDBOX'),
@@ -476,6 +541,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dynamoEndpoint,
     sqsEndpoint: sqs.endpoint,
     sqs,
+    s3Endpoint: s3.endpoint,
+    s3,
     sns,
     queueUrls,
     dataDir,

@@ -25,11 +25,15 @@ export interface BuildAppOptions {
 
 /** The context key that chooses how stacks pass values to each other (aws-cdk-lib's cx-api). */
 const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+/** Server access logs are delivered by a bucket policy for logging.s3.amazonaws.com, not the legacy log-delivery ACL. */
+const SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 
 export function buildApp(app: App, options: BuildAppOptions = {}): ChatApp {
   // Strong references (exports/imports): CloudFormation refuses to delete or change what the
   // stateless stack still uses in the stateful one. Set before any stack exists, unless cdk.json says otherwise.
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
+  // ACLs stay disabled on the access-log bucket (BucketOwnerEnforced), so logging needs the policy.
+  if (app.node.tryGetContext(SERVER_ACCESS_LOGS_USE_BUCKET_POLICY) === undefined) app.node.setContext(SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
   const settings = readDeploymentSettings(app.node);
   const names = stackNames(settings.stage);
   const env = options.env ? { env: options.env } : {};

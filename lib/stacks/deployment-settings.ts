@@ -89,6 +89,12 @@ const contextSchema = z
     // APIs.
     corsAllowOrigins: stringList.default(['*']),
     /**
+     * Origins of the web apps that upload to (presigned POST) and download from (presigned GET)
+     * the attachments bucket directly: the bucket's CORS rule. Defaults to corsAllowOrigins. Only
+     * browsers need it; the mobile apps send no Origin.
+     */
+    uploadOrigins: stringList.optional(),
+    /**
      * Whether this stack sets API Gateway's account-wide CloudWatch Logs role, which WebSocket
      * access logging needs. Only one stack per account and region should own it.
      */
@@ -192,6 +198,8 @@ export interface DeploymentSettings {
   deletionProtection: boolean;
   natGateways: number;
   corsAllowOrigins: string[];
+  /** The attachments bucket's CORS origins (context `uploadOrigins`, else corsAllowOrigins). */
+  uploadOrigins: string[];
   apiGatewayAccountRole: boolean;
   /** SNS platform applications per push platform; a missing one means that platform is not pushed to. */
   push: { apnsApplicationArn?: string; fcmApplicationArn?: string };
@@ -270,6 +278,7 @@ export function parseDeploymentSettings(context: Record<string, unknown>): Deplo
     deletionProtection: value.deletionProtection ?? production,
     natGateways: value.natGateways,
     corsAllowOrigins: value.corsAllowOrigins,
+    uploadOrigins: value.uploadOrigins ?? value.corsAllowOrigins,
     apiGatewayAccountRole: value.apiGatewayAccountRole,
     push: {
       ...(value.pushApnsApplicationArn ? { apnsApplicationArn: value.pushApnsApplicationArn } : {}),

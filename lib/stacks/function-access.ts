@@ -41,6 +41,12 @@ export interface FunctionAccess {
    * it gives up (its queue's URL too, for ChangeMessageVisibility on its own records).
    */
   webhooks?: true;
+  /**
+   * The attachments bucket (functions/core/attachments.ts): `sign` presigns uploads under
+   * `uploads/` and downloads of `files/`; `process` reads and deletes `uploads/` and writes
+   * `files/`; `sweep` deletes both for attachments no message claimed.
+   */
+  attachments?: 'sign' | 'process' | 'sweep';
 }
 
 /**
@@ -106,6 +112,8 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // The device registry and mutes: Postgres only.
   'http/devices': NOTHING,
   'http/mute-conversation': NOTHING,
+  // Attachments: Postgres and presigned URLs for the bucket (no fan-out: processing tells the uploader).
+  'http/attachments': { ...NOTHING, attachments: 'sign' },
 
   // WebSocket: $connect signs in (evicting and announcing presence); $disconnect forgets the
   // connection and prunes. Every action route's access is declared once, with the action, in
@@ -123,6 +131,8 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   'scheduled/republish-events': extend(NOTHING, {}, SENDS_EVENTS),
   // Deletes change-log rows past retention: Postgres only.
   'scheduled/purge-changes': NOTHING,
+  // Deletes the records and objects of uploads no message claimed.
+  'scheduled/sweep-attachments': { ...NOTHING, attachments: 'sweep' },
 
   // Queue consumers: triggered by their queue (QUEUE_CONSUMERS). route-events marks each event's
   // change published (Postgres) and forwards it to the queues that subscribe to its type.
@@ -135,4 +145,7 @@ export const FUNCTION_ACCESS: Record<HandlerEntry, FunctionAccess> = {
   // Reads what each event is about (Postgres), the signing secret (Secrets Manager), POSTs to the
   // receiver; stretches its own records' visibility and sends what it gives up to its dead-letter queue.
   'queue/deliver-webhooks': { tables: {}, connectionsApi: false, queues: { webhooks: 'consume' }, webhooks: true },
+  // Reads each upload, writes what it keeps, records READY or REJECTED with its change (Postgres),
+  // publishes its event and tells the uploader's own connections (fan-out).
+  'queue/process-attachments': { ...extend(FAN_OUT, {}, { attachments: 'consume', ...SENDS_EVENTS }), attachments: 'process' },
 };

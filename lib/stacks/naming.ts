@@ -50,3 +50,22 @@ export function pascalCase(name: string): string {
     .map((part) => part[0]!.toUpperCase() + part.slice(1))
     .join('');
 }
+
+/**
+ * The attachments bucket's name, `provider-customer-chat-<stage>-attachments-<account>` (bucket
+ * names are global, hence the account). Fixed like the tables' and queues' names: the stateless
+ * stack's IAM policies name its prefixes without cross-stack exports. `account` is a token in an
+ * environment-agnostic synthesis; a 12-digit account id keeps the name within S3's 63
+ * characters for stages of up to 15 characters.
+ */
+export function attachmentsBucketName(stage: string, account: string): string {
+  return `${resourcePrefix(stage)}-attachments-${account}`;
+}
+
+/** The bucket that receives the attachments bucket's server access logs. */
+export function accessLogsBucketName(stage: string, account: string): string {
+  return `${resourcePrefix(stage)}-s3-logs-${account}`;
+}
+
+/** S3's limit on a bucket name's length. */
+export const BUCKET_NAME_MAX_LENGTH = 63;

@@ -1,24 +1,39 @@
 /**
  * Everything that holds data or identity and outlives a code deployment: the network, Postgres
  * (RDS behind RDS Proxy), the DynamoDB tables, the SQS queues with their dead-letter queues and,
- * without an external issuer, the Cognito user pool. Deployed before, and changed far less often
+ * the attachments bucket (with its access-log bucket) and, without an external issuer, the
+ * Cognito user pool. Deployed before, and changed far less often
  * than, the stateless stack.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { QUEUE_KEYS, QUEUES, type QueueDefinition, type QueueKey } from '#config/queues';
+import { UPLOAD_PREFIX } from '#core/attachments';
 import { TABLE_KEYS, TABLES, type KeyAttribute, type TableDefinition, type TableKey } from '#config/tables';
 import { SERVICE_RESOURCE_SERVER, SERVICE_SCOPE, SERVICE_SCOPE_NAME, type ClaimNames, type DeploymentSettings } from './deployment-settings.ts';
 import { queueVisibilityTimeout } from './function-timeouts.ts';
-import { DATABASE_NAME, DATABASE_USER, deadLetterQueueName, pascalCase, queueName, resourcePrefix, tableName } from './naming.ts';
+import {
+  accessLogsBucketName,
+  attachmentsBucketName,
+  BUCKET_NAME_MAX_LENGTH,
+  DATABASE_NAME,
+  DATABASE_USER,
+  deadLetterQueueName,
+  pascalCase,
+  queueName,
+  resourcePrefix,
+  tableName,
+} from './naming.ts';
 
 /** Subnet groups: NAT gateways, Lambda functions, and the database with its proxy. */
 export const SUBNETS = {
@@ -68,6 +83,10 @@ export class StatefulStack extends Stack {
   readonly tables: Record<TableKey, dynamodb.Table>;
   /** Fixed names too: the stateless stack addresses them by name, like the tables. */
   readonly queues: Record<QueueKey, ChatQueue>;
+  /** Photos, files and voice notes (functions/core/attachments.ts); named like the tables, by stage and account. */
+  readonly attachmentsBucket: s3.Bucket;
+  /** The attachments bucket's server access logs: who fetched or uploaded which key, and what S3 refused. */
+  readonly accessLogsBucket: s3.Bucket;
   readonly tokenIssuer: TokenIssuer;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
@@ -100,6 +119,12 @@ export class StatefulStack extends Stack {
       gatewayEndpoints: {
         DynamoDb: {
           service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+          subnets: [{ subnetGroupName: SUBNETS.application }],
+        },
+        // The attachments processor, the orphan sweep and the attachments routes run in the VPC
+        // (they use Postgres) and read, write and delete objects: free, and no NAT traffic per byte.
+        S3: {
+          service: ec2.GatewayVpcEndpointAwsService.S3,
           subnets: [{ subnetGroupName: SUBNETS.application }],
         },
       },
@@ -244,6 +269,11 @@ export class StatefulStack extends Stack {
     // delete. See docs/operations.md, "The event pipeline".
     this.queues = Object.fromEntries(QUEUE_KEYS.map((key) => [key, this.createQueue(key, settings)])) as Record<QueueKey, ChatQueue>;
 
+    // ── S3: the attachments bucket ──────────────────────────────────────────────────────────
+    const buckets = this.createAttachmentsBucket(settings);
+    this.attachmentsBucket = buckets.attachments;
+    this.accessLogsBucket = buckets.accessLogs;
+
     // ── Webhooks: the signing secret the receiver verifies with ─────────────────────────────
     this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
       secretName: `${prefix}/webhook-signing`,
@@ -294,6 +324,14 @@ export class StatefulStack extends Stack {
       value: this.webhookSecret.secretArn,
       description: 'The webhook signing key: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString',
     });
+    new CfnOutput(this, 'AttachmentsBucketName', {
+      value: this.attachmentsBucket.bucketName,
+      description: 'Uploads (uploads/, deleted once processed) and what processing kept (files/): aws s3 ls s3://<this>/files/',
+    });
+    new CfnOutput(this, 'AccessLogsBucketName', {
+      value: this.accessLogsBucket.bucketName,
+      description: "The attachments bucket's server access logs (prefix attachments/): aws s3 ls s3://<this>/attachments/",
+    });
     for (const key of QUEUE_KEYS) {
       const { queue, deadLetterQueue } = this.queues[key];
       const name = pascalCase(key);
@@ -341,6 +379,104 @@ export class StatefulStack extends Stack {
       removalPolicy,
     });
     return { queue, deadLetterQueue };
+  }
+
+  /**
+   * The attachments bucket: SSE-S3 encryption, no public access, TLS only, no versioning (an
+   * object is written once and deleted by processing or the sweep, and a deleted attachment must
+   * really be gone), CORS for the web app's presigned POSTs and GETs, and the ObjectCreated
+   * notification of uploads under `uploads/` to the attachments queue. Lifecycle: an upload that
+   * neither processing nor the sweep deleted expires after a day; nothing ever expires `files/`
+   * (only the sweep deletes what a message no longer holds). Its server access logs go to a
+   * bucket of their own, kept for logRetentionDays.
+   */
+  private createAttachmentsBucket(settings: DeploymentSettings): { attachments: s3.Bucket; accessLogs: s3.Bucket } {
+    const account = Token.isUnresolved(this.account) ? '123456789012' : this.account;
+    const longest = attachmentsBucketName(settings.stage, account);
+    if (longest.length > BUCKET_NAME_MAX_LENGTH) {
+      throw new Error(`The attachments bucket's name ${longest} is longer than S3's ${BUCKET_NAME_MAX_LENGTH} characters: use a stage name of at most 15 characters`);
+    }
+    const removalPolicy = settings.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // A dev stack's buckets are emptied on deletion (CloudFormation cannot delete a bucket that holds objects).
+    const autoDeleteObjects = !settings.deletionProtection;
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      bucketName: accessLogsBucketName(settings.stage, this.account),
+      // Server access logging delivers only to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: false,
+      lifecycleRules: [
+        { id: 'expire-logs', expiration: Duration.days(settings.logRetentionDays) },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket holds the attachments bucket\'s server access logs; logging its own access would log the log deliveries themselves.',
+    });
+
+    const attachments = new s3.Bucket(this, 'AttachmentsBucket', {
+      bucketName: attachmentsBucketName(settings.stage, this.account),
+      // SSE-S3: the queue the bucket notifies uses SQS-managed encryption too, so S3 needs no key policy to send to it.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: false,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'attachments/',
+      cors: [
+        {
+          // The presigned POST of an upload intent, and the presigned GET a content redirect points at.
+          allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedOrigins: settings.uploadOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag', 'Content-Length', 'Content-Type'],
+          maxAge: 3600,
+        },
+      ],
+      lifecycleRules: [
+        // Processing deletes each upload, and the sweep the records and objects no message claimed
+        // (after CHAT_ATTACHMENT_ORPHAN_HOURS); this only catches what both missed.
+        { id: 'expire-unprocessed-uploads', prefix: UPLOAD_PREFIX, expiration: Duration.days(1) },
+        // Presigned POSTs are single requests; this clears any multipart upload left behind.
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    const prefix = QUEUES.attachments.notifiedByUploadsUnder;
+    // The destination adds the queue policy statement that lets S3 (this bucket, this account) send.
+    attachments.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queues.attachments.queue), { prefix });
+
+    // The custom resources CDK adds: the bucket-notifications handler (a singleton of this stack)
+    // and, in a dev stack, the provider that empties the buckets on deletion.
+    const notificationsHandler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (notificationsHandler) {
+      Validations.of(notificationsHandler).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: "CDK's bucket-notifications custom resource: the AWS-maintained basic execution policy only lets it write its own logs.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: "CDK's bucket-notifications custom resource: s3:PutBucketNotification is granted by CDK on '*'; it runs only when the notification configuration changes at deployment.",
+        },
+      );
+    }
+    const autoDeleteProvider = this.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
+    if (autoDeleteProvider) {
+      Validations.of(autoDeleteProvider).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: "CDK's auto-delete-objects provider of a dev stack (deletionProtection off): its runtime is chosen by aws-cdk-lib, and it runs only when the stack is deleted.",
+      });
+    }
+    return { attachments, accessLogs };
   }
 
   private createTable(key: TableKey, settings: DeploymentSettings): dynamodb.Table {

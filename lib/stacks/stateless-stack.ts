@@ -25,18 +25,20 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { QUEUE_KEYS, type QueueKey } from '#config/queues';
 import { HANDLER_ENTRIES, HTTP_ROUTES, QUEUE_CONSUMERS, SCHEDULED_TASKS, WEBSOCKET_ROUTES } from '#config/routes';
 import { TABLE_KEYS, TABLES, type TableKey } from '#config/tables';
+import { bindAttachmentsBucket } from '#lib/constructs/attachments-access';
 import { ChatFunction, type ChatFunctionNetwork } from '#lib/constructs/chat-function';
 import { DatabaseMigrations } from '#lib/constructs/database-migrations';
 import { Observability } from '#lib/constructs/observability';
 import type { DeploymentSettings } from './deployment-settings.ts';
 import { FUNCTION_ACCESS, type HandlerEntry, type QueueAccess } from './function-access.ts';
-import { FUNCTION_TIMEOUTS } from './function-timeouts.ts';
-import { deadLetterQueueName, pascalCase, queueName, resourcePrefix, SERVICE_NAME, tableName } from './naming.ts';
+import { functionTimeout } from './function-timeouts.ts';
+import { attachmentsBucketName, deadLetterQueueName, pascalCase, queueName, resourcePrefix, SERVICE_NAME, tableName } from './naming.ts';
 import { SUBNETS, type StatefulStack } from './stateful-stack.ts';
 
 /** API Gateway throttling per stage (requests per second, and burst). */
@@ -46,6 +48,24 @@ const WEBSOCKET_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** Functions that use Postgres get more memory: Prisma compiles its query engine (WASM) at cold start. */
 const DATABASE_FUNCTION_MEMORY_MB = 1024;
 const FUNCTION_MEMORY_MB = 512;
+
+/**
+ * Functions that need more than their kind. The attachments processor holds a decoded photo
+ * (a 12-megapixel image is 36 MB of pixels, more while sharp rotates and re-encodes it, and a
+ * HEIC's WASM decoder its own heap) next to Prisma; Lambda's CPU grows with memory too.
+ */
+export const ENTRY_MEMORY_MB: Partial<Record<HandlerEntry, number>> = {
+  'queue/process-attachments': 1536,
+};
+
+/**
+ * Dependencies installed into a function's bundle (node_modules, for Lambda's linux-arm64)
+ * instead of bundled by esbuild: native addons. sharp loads its prebuilt binary
+ * (@img/sharp-linux-arm64 with @img/sharp-libvips-linux-arm64) from node_modules at run time.
+ */
+export const ENTRY_NODE_MODULES: Partial<Record<HandlerEntry, readonly string[]>> = {
+  'queue/process-attachments': ['sharp'],
+};
 
 const HTTP_ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
@@ -166,6 +186,9 @@ export class StatelessStack extends Stack {
       ]),
     ) as Record<QueueKey, { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue }>;
 
+    // The attachments bucket by its fixed name, like the tables: IAM policies name its prefixes.
+    const attachmentsBucket = s3.Bucket.fromBucketName(this, 'AttachmentsBucket', attachmentsBucketName(settings.stage, this.account));
+
     // ── WebSocket API (first: the functions need its callback URL) ─────────────────────────
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
       apiName: `${prefix}-ws`,
@@ -210,9 +233,9 @@ export class StatelessStack extends Stack {
     };
     // Every trigger of the manifest, with how long its kind of function may run.
     const routes = [
-      ...[...HTTP_ROUTES, ...WEBSOCKET_ROUTES].map((route) => ({ ...route, timeout: FUNCTION_TIMEOUTS.api })),
-      ...SCHEDULED_TASKS.map((task) => ({ ...task, timeout: FUNCTION_TIMEOUTS.scheduled })),
-      ...QUEUE_CONSUMERS.map((consumer) => ({ ...consumer, timeout: FUNCTION_TIMEOUTS.queue })),
+      ...[...HTTP_ROUTES, ...WEBSOCKET_ROUTES].map((route) => ({ ...route, timeout: functionTimeout(route.entry, 'api') })),
+      ...SCHEDULED_TASKS.map((task) => ({ ...task, timeout: functionTimeout(task.entry, 'scheduled') })),
+      ...QUEUE_CONSUMERS.map((consumer) => ({ ...consumer, timeout: functionTimeout(consumer.entry, 'queue') })),
     ] as readonly { entry: HandlerEntry; database: boolean; summary: string; timeout: Duration }[];
     for (const entry of HANDLER_ENTRIES as HandlerEntry[]) {
       const served = routes.filter((route) => route.entry === entry);
@@ -221,19 +244,21 @@ export class StatelessStack extends Stack {
       const chatFunction = new ChatFunction(this, pascalCase(entry), {
         entry,
         description: `${entry}: ${served[0]?.summary ?? ''}`.slice(0, 256),
-        memorySize: database ? DATABASE_FUNCTION_MEMORY_MB : FUNCTION_MEMORY_MB,
+        memorySize: ENTRY_MEMORY_MB[entry] ?? (database ? DATABASE_FUNCTION_MEMORY_MB : FUNCTION_MEMORY_MB),
         timeout: Duration.seconds(Math.max(...served.map((route) => route.timeout.toSeconds()))),
         serviceName: SERVICE_NAME,
         metricsNamespace: settings.metricsNamespace,
         logRetention,
         ...(database ? { network } : {}),
         environment: authEnvironment,
+        ...(ENTRY_NODE_MODULES[entry] ? { nodeModules: [...ENTRY_NODE_MODULES[entry]] } : {}),
       });
       if (database) chatFunction.bindDatabase(stateful.proxy, stateful.databaseSecret, stateful.databaseName);
       for (const [key, level] of Object.entries(access.tables) as [TableKey, 'read' | 'readWrite'][]) {
         chatFunction.bindTable(key, tables[key], level);
       }
       if (access.connectionsApi) chatFunction.bindConnectionsApi(this.webSocketApi, this.webSocketStage);
+      if (access.attachments) bindAttachmentsBucket(chatFunction, attachmentsBucket, access.attachments);
       if (access.push) chatFunction.bindPushApplications(settings.push);
       if (access.webhooks) {
         chatFunction.bindWebhooks({ url: settings.webhookUrl, secret: stateful.webhookSecret, ...queues.webhooks });
@@ -388,6 +413,7 @@ export class StatelessStack extends Stack {
           (entry) => this.functions.get(entry)!,
         ),
       })),
+      ...(this.functions.has('queue/process-attachments') ? { attachmentsProcessor: this.functions.get('queue/process-attachments')! } : {}),
       databaseInstanceIdentifier: stateful.databaseInstanceIdentifier,
       databaseMaxConnections: maxConnections,
       proxyName: stateful.proxyName,

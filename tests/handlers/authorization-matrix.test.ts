@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevTokenSubject } from '#adapters/auth/dev-issuer';
 import { HTTP_ROUTES } from '#config/routes';
+import { makeAttachmentStore } from '#adapters/postgres/attachment-store';
 import { ACTIONS } from '#core/protocol';
 import { people, startHandlerHarness, type HandlerHarness, type HttpRequestOptions, type HttpRouteName, type Loose } from '#tests/support/handler-harness';
 
@@ -63,6 +64,8 @@ let staffReplyId: string;
 let reportId: string;
 /** The participant customer's own device: only they may delete it. */
 let customerDeviceId: string;
+/** The customer's photo, processed and sent in a message: both sides and admins and services read it. */
+let attachmentId: string;
 
 function auth(caller: Caller): HttpRequestOptions {
   if (caller === 'noToken') return {};
@@ -87,6 +90,10 @@ beforeAll(async () => {
   const reported = await h.http('reportMessage', { identity: people.customer, params: { conversationId, messageId: staffReplyId }, body: { reason: 'other' } });
   reportId = reported.json.report.id;
   statusConversationId = (await h.http('startConversation', { identity: people.customer, body: { providerId: 1, customerId: 2, orderId: 404 } })).json.conversation.id;
+  const intent = await h.http('createAttachment', { identity: people.customer, params: { conversationId }, body: { fileName: 'dent.jpg', contentType: 'image/jpeg', size: 1000 } });
+  attachmentId = intent.json.attachment.id;
+  await makeAttachmentStore({ prisma: h.database.prisma }).finish(attachmentId, { status: 'READY', size: 900, contentType: 'image/jpeg', width: 10, height: 10, hasThumbnail: true }, new Date());
+  await h.http('sendMessage', { identity: people.customer, params: { conversationId }, body: { content: SECRET, messageType: 'IMAGE', attachments: [{ id: attachmentId }] } });
   customerDeviceId = (await h.http('registerDevice', { identity: people.customer, body: { platform: 'fcm', token: 'matrix-customer-device-token' } })).json.device.id;
   // The outsiders have conversations of their own, so their inboxes are not empty.
   await h.http('startConversation', { identity: people.otherCustomer, body: { providerId: 2, customerId: 3 } });
@@ -140,6 +147,10 @@ const HTTP_MATRIX: [HttpRouteName, Row][] = [
   ['muteConversation', [200, 200, 200, 403, 403, 403, 403, 401]],
   // A provider's statistics: its own staff and admins.
   ['providerStats', [403, 200, 200, 403, 403, 200, 403, 401]],
+  // Attachments: participants upload; a sent one is read by both sides, admins and services.
+  ['createAttachment', [201, 201, 201, 403, 403, 403, 403, 401]],
+  ['getAttachment', [200, 200, 200, 403, 403, 200, 200, 401]],
+  ['getAttachmentContent', [302, 302, 302, 403, 403, 302, 302, 401]],
   ['health', [200, 200, 200, 200, 200, 200, 200, 200]],
   ['apiDocs', [200, 200, 200, 200, 200, 200, 200, 200]],
   ['openApiDocument', [200, 200, 200, 200, 200, 200, 200, 200]],
@@ -185,6 +196,12 @@ function requestFor(route: HttpRouteName, caller: Caller, id = conversationId): 
       return { ...base, query: { q: 'gate co', conversationId: id } };
     case 'providerStats':
       return { ...base, params: { providerId: '1' } };
+    case 'createAttachment':
+      return { ...base, params: { conversationId: id }, body: { fileName: `matrix-${caller}.pdf`, contentType: 'application/pdf', size: 2048 } };
+    case 'getAttachment':
+      return { ...base, params: { conversationId: id, attachmentId } };
+    case 'getAttachmentContent':
+      return { ...base, params: { conversationId: id, attachmentId }, query: { variant: 'thumbnail' } };
     case 'getMessages':
     case 'getTyping':
     case 'markRead':
@@ -279,7 +296,7 @@ describe('HTTP routes', () => {
   it.each(CALLERS.filter((caller) => !UNAUTHENTICATED.includes(caller)))(
     'a conversation that does not exist answers 404 to %s, whoever asks',
     async (caller) => {
-      for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'assignConversation', 'muteConversation'] as const) {
+      for (const route of ['getMessages', 'searchMessages', 'getTyping', 'markRead', 'archiveConversation', 'sendMessage', 'blockConversation', 'unblockConversation', 'endConversation', 'assignConversation', 'muteConversation', 'createAttachment', 'getAttachment', 'getAttachmentContent'] as const) {
         const reply = await h.http(route, requestFor(route, caller, 'no-such-conversation'));
         // Admins and services may not send TEXT anywhere: refused before the lookup.
         const expected = (caller === 'admin' || caller === 'service') && route === 'sendMessage' ? 403 : 404;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevTokenSubject } from '#adapters/auth/dev-issuer';
 import { HTTP_ROUTES } from '#config/routes';
+import { makeAttachmentStore } from '#adapters/postgres/attachment-store';
 import { people, startHandlerHarness, type HandlerHarness, type HttpReply, type Loose } from '#tests/support/handler-harness';
 
 const MESSAGE_LIMIT = 10;
@@ -176,12 +177,16 @@ describe('POST /conversations/:id/messages', () => {
 
   it('keeps attachments, metadata and a reply to a message of the same conversation', async () => {
     const id = await conversationFor(41);
-    const first = await send(customerNo(41), id, { content: 'photo', messageType: 'IMAGE', attachments: [{ url: 'https://x/y.jpg', size: 12 }] });
+    const intent = await h.http('createAttachment', { identity: customerNo(41), params: { conversationId: id }, body: { fileName: 'y.jpg', contentType: 'image/jpeg', size: 12 } });
+    expect(intent.status).toBe(201);
+    const upload = intent.json.attachment;
+    await makeAttachmentStore({ prisma: h.database.prisma }).finish(upload.id, { status: 'READY', size: 12, contentType: 'image/jpeg', width: 2, height: 2, hasThumbnail: true }, new Date());
+    const first = await send(customerNo(41), id, { content: 'photo', messageType: 'IMAGE', attachments: [{ id: upload.id }] });
     expect(first.status).toBe(201);
     const reply = await send(people.staff, id, { content: 'nice', replyToId: first.json.message.id, metadata: { source: 'app', tags: ['a'] } });
     expect(reply.status).toBe(201);
     expect(reply.json.message).toMatchObject({ replyToId: first.json.message.id, metadata: { source: 'app', tags: ['a'] } });
-    expect(first.json.message).toMatchObject({ messageType: 'IMAGE', attachments: [{ url: 'https://x/y.jpg', size: 12 }] });
+    expect(first.json.message).toMatchObject({ messageType: 'IMAGE', attachments: [{ ...upload, status: 'READY', width: 2, height: 2, hasThumbnail: true }] });
   });
 
   it("reaches every connection of both sides, the sender's own included, and nobody else", async () => {

@@ -1,7 +1,7 @@
 /**
  * Request validation through the real handlers: strict JSON bodies (no coercion, only
  * application/json), messages that name the field, lone surrogates refused in every text field,
- * the attachments/metadata size limit (HTTP and WebSocket), and one `limit` behaviour (capped).
+ * attachments only as upload ids, the metadata size limit (HTTP and WebSocket), and one `limit` behaviour (capped).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { people, startHandlerHarness, type HandlerHarness, type HttpReply, type Loose } from '#tests/support/handler-harness';
@@ -50,12 +50,14 @@ describe('JSON bodies are typed strictly', () => {
     expect(messages(expectError(await start({ providerId: 0, customerId: 2 }), 400, 'VALIDATION_ERROR'))).toEqual(['providerId: providerId must be a positive integer, got 0']);
   });
 
-  it('refuses attachments that are not a list of objects', async () => {
-    for (const attachments of ['nope', 12, { url: 'x' }, ['x']]) {
-      const error = expectError(await send({ content: 'hi', attachments }), 400, 'VALIDATION_ERROR');
-      expect(error.details[0].path).toMatch(/^attachments/);
+  it('refuses free-form attachments: only [{"id"}] of uploads, 1 to 10, each once', async () => {
+    const tenIds = Array.from({ length: 11 }, (_, i) => ({ id: `upload-${i}` }));
+    for (const attachments of ['nope', 12, { url: 'x' }, ['x'], [], [{ url: 'https://x/y.jpg' }], [{ id: 'a', url: 'https://x/y.jpg' }], [{ id: '' }], tenIds, [{ id: 'a' }, { id: 'a' }]]) {
+      const error = expectError(await send({ content: 'photo', messageType: 'IMAGE', attachments }), 400, 'VALIDATION_ERROR');
+      expect(error.details[0].path, JSON.stringify(attachments)).toMatch(/^attachments/);
     }
-    expect((await send({ content: 'photo', messageType: 'IMAGE', attachments: [{ url: 'https://x/y.jpg' }] })).status).toBe(201);
+    const freeForm = expectError(await send({ content: 'photo', messageType: 'IMAGE', attachments: [{ url: 'https://x/y.jpg' }] }), 400, 'VALIDATION_ERROR');
+    expect(freeForm.details[0].message).toContain('free-form attachment JSON is not accepted');
   });
 });
 
@@ -112,17 +114,13 @@ describe('lone surrogates', () => {
   });
 });
 
-describe('attachments and metadata size', () => {
+describe('metadata size', () => {
   const big = (bytes: number) => ({ note: 'x'.repeat(bytes) });
 
   it('answers 413 PAYLOAD_TOO_LARGE with {field, maxBytes, bytes} over CHAT_MAX_METADATA_BYTES, over HTTP', async () => {
     const metadata = big(MAX_METADATA_BYTES);
     const error = expectError(await send({ content: 'hi', metadata }), 413, 'PAYLOAD_TOO_LARGE');
     expect(error.details).toEqual({ field: 'metadata', maxBytes: MAX_METADATA_BYTES, bytes: Buffer.byteLength(JSON.stringify(metadata)) });
-    const both = expectError(await send({ content: 'hi', metadata: big(600), attachments: [big(600)] }), 413, 'PAYLOAD_TOO_LARGE');
-    expect(both.details).toMatchObject({ field: 'attachments+metadata', maxBytes: MAX_METADATA_BYTES });
-    const attachments = expectError(await send({ content: 'hi', attachments: [big(2000)] }), 413, 'PAYLOAD_TOO_LARGE');
-    expect(attachments.details).toMatchObject({ field: 'attachments' });
     // Counted in UTF-8 bytes: 300 three-byte characters are 900 bytes.
     expectError(await send({ content: 'hi', metadata: { note: '€'.repeat(340) } }), 413, 'PAYLOAD_TOO_LARGE');
     expect((await send({ content: 'hi', metadata: big(MAX_METADATA_BYTES - 20) })).status).toBe(201);

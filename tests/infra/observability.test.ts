@@ -128,8 +128,9 @@ describe('alarms', () => {
   it('all notify the alarm topic, when they fire and when they clear', () => {
     const [topicId] = resources(template, 'AWS::SNS::Topic')[0]!;
     const alarms = resources(template, 'AWS::CloudWatch::Alarm');
-    // …, event publishing, push (failure rate, devices removed), and webhook failures.
-    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3 + 2 * QUEUE_KEYS.length + 1 + 2 + 1);
+    // …, event publishing, push (failure rate, devices removed), webhook failures, and the
+    // attachments processor's failures and rejection rate.
+    expect(alarms.length).toBe(1 + 2 * (HANDLER_ENTRIES.length + 1) + TABLE_KEYS.length + 3 + 2 * QUEUE_KEYS.length + 1 + 2 + 1 + 2);
     for (const [, a] of alarms) {
       expect(a.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties?.OKActions).toEqual([{ Ref: topicId }]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QUEUE_KEYS, QUEUES, type QueueDefinition } from '#config/queues';
 import { QUEUE_CONSUMERS } from '#config/routes';
-import { FUNCTION_TIMEOUTS, queueVisibilityTimeout, VISIBILITY_TIMEOUT_FACTOR } from '#lib/stacks/function-timeouts';
+import { functionTimeout, queueVisibilityTimeout, VISIBILITY_TIMEOUT_FACTOR } from '#lib/stacks/function-timeouts';
 import { deadLetterQueueName, queueName } from '#lib/stacks/naming';
 import { functionLogicalId, resources, synth, type Resource } from './synth.ts';
 
@@ -54,7 +54,7 @@ describe('SQS queues', () => {
     expect(visibility).toBeGreaterThanOrEqual(QUEUES[key].visibilityTimeoutSeconds);
     for (const consumer of QUEUE_CONSUMERS.filter((c) => c.queue === key)) {
       const fn = dev.statelessTemplate.findResources('AWS::Lambda::Function')[functionLogicalId(dev.statelessTemplate, consumer.entry)]!;
-      expect(fn.Properties.Timeout).toBe(FUNCTION_TIMEOUTS.queue.toSeconds());
+      expect(fn.Properties.Timeout).toBe(functionTimeout(consumer.entry, 'queue').toSeconds());
       expect(visibility).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_FACTOR * fn.Properties.Timeout);
     }
   });
@@ -64,15 +64,17 @@ describe('SQS queues', () => {
       const [id] = queue(template, name);
       const policies = resources(template, 'AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: id }]));
       expect(policies, name).toHaveLength(1);
-      expect((policies[0]![1].Properties?.PolicyDocument as { Statement: unknown[] }).Statement).toEqual([
-        {
-          Action: 'sqs:*',
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
-        },
-      ]);
+      const [tls, ...others] = (policies[0]![1].Properties?.PolicyDocument as { Statement: { Principal?: unknown }[] }).Statement;
+      expect(tls).toEqual({
+        Action: 'sqs:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+      });
+      // The only other statement: a queue the attachments bucket notifies lets S3 send to it (tests/infra/attachments.test.ts).
+      const notified = name === queueName('dev', key) && (QUEUES[key] as QueueDefinition).notifiedByUploadsUnder !== undefined;
+      expect(others.map((statement) => statement.Principal)).toEqual(notified ? [{ Service: 's3.amazonaws.com' }] : []);
     }
   });
 

@@ -11,6 +11,7 @@ import { ForbiddenError, ConflictError, NotFoundError, UnauthorizedError, Valida
 import { loadSettings, type Settings } from '#config/settings';
 import {
   partyOf,
+  type Attachment,
   type Conversation,
   type ConversationStatus,
   type ConversationMute,
@@ -78,8 +79,15 @@ import type {
   WebhookRequest,
   WebhookSecret,
   WebhookSender,
+  AttachmentStore,
+  ObjectStorage,
+  StoredObject,
+  UploadForm,
+  UploadPolicy,
 } from '#core/ports';
 import type { ServerFrame } from '#core/protocol';
+import { claimError, claimRefusals } from '#core/attachment-claims';
+import { toWireAttachment } from '#core/use-cases/wire';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -149,9 +157,11 @@ export class InMemoryChatDatabase {
   private readonly messageRows = new Map<string, Message>();
   private readonly byConversation = new Map<string, Message[]>();
   private readonly awaitingReplySince = new Map<string, Date>();
+  private readonly attachmentRows = new Map<string, Attachment>();
+  private nextAttachment = 1;
   private nextConversation = 1;
   private nextMessage = 1;
-  private readonly log: (Omit<StoredChange, 'message' | 'conversation' | 'report'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
+  private readonly log: (Omit<StoredChange, 'message' | 'conversation' | 'report' | 'attachment'> & { messageId: string | null; userId: number | null; publishedAt: Date | null; republishAt: Date | null; republishCount: number })[] = [];
   private nextChange = 1n;
 
   constructor(private readonly clock: Clock) {}
@@ -170,11 +180,11 @@ export class InMemoryChatDatabase {
     return this.record(type, conversationId, options);
   }
 
-  private record(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; data?: Record<string, Json> } = {}): RecordedChange[] {
+  private record(type: EventType, conversationId: string, options: { messageId?: string; side?: Side; userId?: number; data?: Record<string, Json>; at?: Date } = {}): RecordedChange[] {
     const id = this.nextChange++;
-    const at = this.clock.now();
+    const at = options.at ?? this.clock.now();
     const data = options.data ?? {};
-    this.log.push({ id: String(id), txid: id, type, conversationId, at, data, side: options.side ?? null, messageId: options.messageId ?? null, userId: null, publishedAt: null, republishAt: null, republishCount: 0 });
+    this.log.push({ id: String(id), txid: id, type, conversationId, at, data, side: options.side ?? null, messageId: options.messageId ?? null, userId: options.userId ?? null, publishedAt: null, republishAt: null, republishCount: 0 });
     return [{ id: String(id), type, conversationId, at, data: copy(data) }];
   }
 
@@ -183,7 +193,9 @@ export class InMemoryChatDatabase {
     const message = entry.messageId ? (this.messageRows.get(entry.messageId) ?? null) : null;
     const reportId = entry.data.reportId;
     const report = typeof reportId === 'string' ? this.reportLookup(reportId) : null;
-    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId), report });
+    const attachmentId = entry.data.attachmentId;
+    const attachment = typeof attachmentId === 'string' ? (this.attachmentRows.get(attachmentId) ?? null) : null;
+    return copy({ ...change, message, conversation: this.mustGet(entry.conversationId), report, attachment });
   }
 
   // Test helpers ------------------------------------------------------------------------
@@ -378,6 +390,19 @@ export class InMemoryChatDatabase {
       if (replyToId !== null && this.messageRows.get(replyToId)?.conversationId !== input.conversationId) {
         throw new ValidationError('replyToId must name a message of the same conversation', { field: 'replyToId' });
       }
+      // The attachments it claims: all or nothing, as the append statement does.
+      const attachmentIds = input.attachmentIds ?? [];
+      const found = attachmentIds.map((id) => this.attachmentRows.get(id)).filter((a): a is Attachment => a !== undefined);
+      const refused = claimRefusals(attachmentIds, found, {
+        conversationId: input.conversationId,
+        senderId: input.senderId,
+        senderRole: input.senderRole,
+        ...(input.attachmentsCreatedAfter ? { createdAfter: input.attachmentsCreatedAfter } : {}),
+        ...(input.attachmentTypePrefix ? { typePrefix: input.attachmentTypePrefix } : {}),
+      });
+      if (refused.length > 0 || new Set(attachmentIds).size !== attachmentIds.length) {
+        throw claimError(refused.length > 0 ? refused : attachmentIds.map((id) => ({ id, reason: 'attached' as const })));
+      }
 
       const at = this.clock.now();
       conversation.lastSeq += 1;
@@ -392,7 +417,7 @@ export class InMemoryChatDatabase {
         receiverId: input.senderRole === 'customer' ? conversation.providerId : conversation.customerId,
         messageType: input.messageType,
         content: input.content,
-        attachments: input.attachments ?? null,
+        attachments: attachmentIds.length > 0 ? (found.map((a) => toWireAttachment(a)) as unknown as Json) : (input.attachments ?? null),
         status: 'SENT',
         deliveredAt: null,
         readAt: null,
@@ -405,6 +430,7 @@ export class InMemoryChatDatabase {
         deletedAt: null,
         reactions: [],
       };
+      for (const attachment of found) Object.assign(attachment, { messageId: message.id, updatedAt: at });
       list.push(message);
       this.byConversation.set(input.conversationId, list);
       this.messageRows.set(message.id, message);
@@ -512,6 +538,66 @@ export class InMemoryChatDatabase {
       return { messages: copy(moved), lastReadSeq, changes };
     },
   };
+
+  // AttachmentStore -----------------------------------------------------------------------
+
+  readonly attachments: AttachmentStore = {
+    create: async (input) => {
+      const at = this.clock.now();
+      const attachment: Attachment = {
+        id: `att-${String(this.nextAttachment++).padStart(6, '0')}`,
+        ...input,
+        status: 'PENDING',
+        width: null,
+        height: null,
+        hasThumbnail: false,
+        rejectedReason: null,
+        messageId: null,
+        createdAt: at,
+        updatedAt: at,
+        processedAt: null,
+      };
+      this.attachmentRows.set(attachment.id, attachment);
+      return copy(attachment);
+    },
+    get: async (attachmentId) => {
+      const row = this.attachmentRows.get(attachmentId);
+      return row ? copy(row) : null;
+    },
+    finish: async (attachmentId, outcome, at) => {
+      const row = this.attachmentRows.get(attachmentId);
+      if (!row || row.status !== 'PENDING') return null;
+      if (outcome.status === 'READY') {
+        const { status, size, contentType, width, height, hasThumbnail } = outcome;
+        Object.assign(row, { status, size, contentType, width, height, hasThumbnail });
+      } else {
+        Object.assign(row, { status: outcome.status, rejectedReason: outcome.reason, width: null, height: null, hasThumbnail: false });
+      }
+      Object.assign(row, { processedAt: at, updatedAt: at });
+      const changes = this.record('attachment.updated', row.conversationId, { side: row.uploaderSide, userId: row.uploaderId, data: { attachmentId }, at });
+      return { attachment: copy(row), changes };
+    },
+    orphans: async (before, limit) =>
+      copy([...this.attachmentRows.values()].filter((a) => a.messageId === null && a.createdAt < before).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(0, limit)),
+    ofDeletedMessages: async (limit) =>
+      copy([...this.attachmentRows.values()].filter((a) => a.messageId !== null && this.messageRows.get(a.messageId)?.deletedAt).slice(0, limit)),
+    removeUnclaimed: async (attachmentIds) => {
+      const removed: string[] = [];
+      for (const id of attachmentIds) {
+        const row = this.attachmentRows.get(id);
+        if (row && (row.messageId === null || this.messageRows.get(row.messageId)?.deletedAt)) {
+          this.attachmentRows.delete(id);
+          removed.push(id);
+        }
+      }
+      return removed;
+    },
+  };
+
+  /** Sets an attachment's fields as a test needs them (an old upload…). */
+  patchAttachment(attachmentId: string, patch: Partial<Attachment>): void {
+    Object.assign(this.attachmentRows.get(attachmentId)!, patch);
+  }
 
   // ChangeLog -----------------------------------------------------------------------------
   // Every change is committed at once here, so the horizon is simply the next id.
@@ -1167,6 +1253,54 @@ export class RecordingWebhookQueue implements WebhookQueue {
 
 export const FAKE_WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
 
+// ─── Object storage ─────────────────────────────────────────────────────────────────────
+
+/**
+ * The attachments bucket in memory: keeps every policy it was asked to sign and every object
+ * written; download URLs name the key and options, so a test can read what was signed.
+ * Keys in `failing` throw on remove (an outage).
+ */
+export class RecordingObjectStorage implements ObjectStorage {
+  readonly objects = new Map<string, StoredObject>();
+  readonly forms: { key: string; policy: UploadPolicy }[] = [];
+  readonly downloads: { key: string; options: { expiresInSeconds: number; fileName: string; contentType: string } }[] = [];
+  readonly removed: string[] = [];
+  readonly failing = new Set<string>();
+
+  constructor(private readonly clock: Clock, readonly url = 'https://attachments.test.example') {}
+
+  async uploadForm(key: string, policy: UploadPolicy): Promise<UploadForm> {
+    this.forms.push(copy({ key, policy }));
+    return {
+      url: this.url,
+      fields: { key, 'Content-Type': policy.contentType, Policy: Buffer.from(JSON.stringify({ key, ...policy })).toString('base64') },
+      expiresAt: new Date(this.clock.now().getTime() + policy.expiresInSeconds * 1000),
+    };
+  }
+
+  async downloadUrl(key: string, options: { expiresInSeconds: number; fileName: string; contentType: string }): Promise<string> {
+    this.downloads.push(copy({ key, options }));
+    return `${this.url}/${key}?expires=${options.expiresInSeconds}&name=${encodeURIComponent(options.fileName)}`;
+  }
+
+  async read(key: string): Promise<StoredObject | null> {
+    const found = this.objects.get(key);
+    return found ? copy(found) : null;
+  }
+
+  async write(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    this.objects.set(key, { bytes: new Uint8Array(bytes), contentType });
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    if (keys.some((key) => this.failing.has(key))) throw new Error('the bucket is unreachable');
+    for (const key of keys) {
+      this.objects.delete(key);
+      this.removed.push(key);
+    }
+  }
+}
+
 // ─── Everything at once ─────────────────────────────────────────────────────────────────
 
 export interface Fakes {
@@ -1193,6 +1327,8 @@ export interface Fakes {
   webhookSender: RecordingWebhookSender;
   webhookSecret: WebhookSecret;
   webhookQueue: RecordingWebhookQueue;
+  attachments: AttachmentStore;
+  storage: RecordingObjectStorage;
   /** The documented defaults, with any overrides. */
   limits: Settings;
 }
@@ -1225,6 +1361,8 @@ export function createFakes(overrides: Partial<Settings> = {}): Fakes {
     webhookSender: new RecordingWebhookSender(),
     webhookSecret: { get: async () => FAKE_WEBHOOK_SECRET },
     webhookQueue: new RecordingWebhookQueue(),
+    attachments: db.attachments,
+    storage: new RecordingObjectStorage(clock),
     limits: { ...loadSettings({}), ...overrides },
   };
 }

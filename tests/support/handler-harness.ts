@@ -381,6 +381,8 @@ export async function startHandlerHarness(options: HarnessOptions = {}): Promise
     AUTH_ISSUER: issuer.issuer,
     AUTH_AUDIENCE: issuer.audience,
     AUTH_JWKS_URI: pathToFileURL(jwksFile).href,
+    // Presigning needs no bucket that answers: uploads and downloads are signed URLs only.
+    ATTACHMENTS_BUCKET: 'chat-attachments-test',
     ...Object.fromEntries(TABLE_KEYS.map((key) => [TABLES[key].settingsKey, tables.names[key]])),
     ...options.env,
   };

@@ -18,7 +18,7 @@ import { INTERNAL_CHANGE_TYPES, type EventType } from '#core/events';
 import type { Json, Side } from '#core/model';
 import type { ChangeLog, ChangePage, ChangePosition, ChangeReader, RecordedChange, StoredChange } from '#core/ports';
 import { Prisma, type PrismaClient } from './generated/client.ts';
-import { conversationFromJson, messageFromJson, messageJson, reportFromJson, T } from './rows.ts';
+import { attachmentFromJson, conversationFromJson, messageFromJson, messageJson, reportFromJson, T } from './rows.ts';
 
 /** A change a store's statement just wrote, as the use case publishes it. */
 export function recorded(
@@ -42,6 +42,7 @@ interface StoredChangeRow {
   message: Record<string, unknown> | null;
   conversation: Record<string, unknown>;
   report: Record<string, unknown> | null;
+  attachment: Record<string, unknown> | null;
 }
 
 /** Renders a row of {@link withReferences} as a StoredChange. */
@@ -57,11 +58,13 @@ function toStoredChange(row: StoredChangeRow): StoredChange {
     message: row.message ? messageFromJson(row.message) : null,
     conversation: conversationFromJson(row.conversation),
     report: row.report ? reportFromJson(row.report) : null,
+    attachment: row.attachment ? attachmentFromJson(row.attachment) : null,
   };
 }
 
 /**
- * Selects `source`'s changes with the current state of their message, conversation and report: one
+ * Selects `source`'s changes with the current state of their message, conversation, report and
+ * attachment: one
  * primary-key lookup each per change (as subqueries, so a young, small table is not read whole
  * and hash-joined for a page of 100).
  */
@@ -70,7 +73,8 @@ function withReferences(source: Prisma.Sql): Prisma.Sql {
     SELECT ch.id, ch.txid, ch."conversationId", ch.type, ch.side, ch.data, ch.at,
            (SELECT ${messageJson('m')} FROM ${T.messages} m WHERE m.id = ch."messageId") AS message,
            (SELECT row_to_json(c.*) FROM ${T.conversations} c WHERE c.id = ch."conversationId") AS conversation,
-           (SELECT row_to_json(r.*) FROM ${T.reports} r WHERE r.id = ch.data->>'reportId') AS report
+           (SELECT row_to_json(r.*) FROM ${T.reports} r WHERE r.id = ch.data->>'reportId') AS report,
+           (SELECT row_to_json(a.*) FROM ${T.attachments} a WHERE a.id = ch.data->>'attachmentId') AS attachment
       FROM ${source} ch
      ORDER BY ch.txid, ch.id`;
 }

@@ -9,11 +9,12 @@
  */
 import { createId } from '@paralleldrive/cuid2';
 import type { AppendMessageInput, AppendResult, HistoryPage, RateRefusal, SendRate, HistoryQuery, MarkReadResult, MessageChange, MessageStore } from '#core/ports';
-import type { Reaction, Side } from '#core/model';
+import type { Attachment, Reaction, Side } from '#core/model';
+import { claimError, claimRefusals } from '#core/attachment-claims';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/errors';
 import { Prisma, type PrismaClient } from './generated/client.ts';
 import { recorded } from './change-log.ts';
-import { conversationFromJson, CURRENT_TXID, messageColumns, messageFromJson, messageJson, T, toMessage, type MessageRow } from './rows.ts';
+import { conversationFromJson, CURRENT_TXID, messageColumns, messageFromJson, messageJson, T, toAttachment, toMessage, type MessageRow } from './rows.ts';
 
 type ChangedRow = MessageRow & { changeId: bigint | null };
 type AppendedRow = ChangedRow & { created: boolean; answersWaitSince: Date | null; rateCount: number | null };
@@ -44,6 +45,21 @@ const windowStartOf = (rate: SendRate) => Math.floor(rate.now / rate.windowMs) *
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The text of the error a failed attachment claim raises (see appendOnce's claim_check). */
+const CLAIM_FAILED = 'attachments_not_claimable';
+
+/** An attachment row (alias `a`) as the wire's Attachment object; absent fields are left out (jsonb_strip_nulls). */
+const WIRE_ATTACHMENT = Prisma.sql`jsonb_strip_nulls(jsonb_build_object(
+  'id', a.id, 'conversationId', a."conversationId", 'uploaderId', a."uploaderId", 'fileName', a."fileName",
+  'contentType', a."contentType", 'size', a.size, 'status', a.status::text, 'width', a.width, 'height', a.height,
+  'hasThumbnail', a."hasThumbnail", 'createdAt', to_char(a."createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'rejectedReason', a."rejectedReason"))`;
+
+function isClaimFailure(error: unknown): boolean {
+  return String((error as { message?: unknown })?.message ?? '').includes(CLAIM_FAILED) ||
+    JSON.stringify((error as { meta?: unknown })?.meta ?? {}).includes(CLAIM_FAILED);
+}
+
 function isUniqueViolation(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } };
@@ -65,8 +81,13 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
   async function appendOnce(input: AppendMessageInput, rate: SendRate | undefined, at: Date): Promise<AppendedRow[]> {
     const clientMessageId = input.clientMessageId ?? null;
     const replyToId = input.replyToId ?? null;
+    const messageId = createId();
+    const attachmentIds = [...(input.attachmentIds ?? [])];
+    const createdAfter = input.attachmentsCreatedAfter ?? new Date(0);
     return prisma.$queryRaw<AppendedRow[]>`
-      WITH ${rateCte(rate)}, previous AS (
+      WITH ${rateCte(rate)}, wanted AS (
+        SELECT w.id, w.ord FROM unnest(${attachmentIds}::text[]) WITH ORDINALITY AS w(id, ord)
+      ), previous AS (
         -- Locked first, so the wait it reads is the one this append replaces (the UPDATE's own
         -- RETURNING only sees new values). NO KEY UPDATE is the lock the UPDATE takes anyway:
         -- FOR UPDATE would also block the foreign-key checks of concurrent inserts and deadlock.
@@ -92,14 +113,34 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
            AND (${replyToId}::text IS NULL OR EXISTS (
                  SELECT 1 FROM ${T.messages} WHERE id = ${replyToId}::text AND "conversationId" = ${input.conversationId}))
         RETURNING c."lastSeq", c."customerId", c."providerId", previous."awaitingReplySince" AS "waitedSince"
+      ), claimed AS (
+        -- The attachments it carries: READY, the sender's own upload into this conversation, on
+        -- no other message, and not yet the sweep's. The conversation's lock (previous) orders
+        -- racing sends; the loser finds messageId set on the latest row version and claims none.
+        -- The row's foreign key to the message is checked at the end of the statement.
+        UPDATE ${T.attachments} a
+           SET "messageId" = ${messageId}, "updatedAt" = ${at}
+          FROM conv, wanted
+         WHERE a.id = wanted.id AND a."conversationId" = ${input.conversationId}
+           AND a."uploaderId" = ${input.senderId} AND a."uploaderSide"::text = ${input.senderRole}::text
+           AND a.status = 'READY' AND a."messageId" IS NULL AND a."createdAt" > ${createdAfter}
+           AND starts_with(a."contentType", ${input.attachmentTypePrefix ?? ''})
+        RETURNING a.*, wanted.ord
+      ), claim_check AS (
+        -- All or nothing: a claim short of every id fails the whole statement (nothing stored, no
+        -- seq used), with an error naming it; the store then says which ids and why. The failing
+        -- arm reads a row, so the planner cannot fold it into an error of every statement.
+        SELECT CASE WHEN (SELECT count(*) FROM claimed) = ${attachmentIds.length}::int THEN true
+                    ELSE (SELECT ${CLAIM_FAILED} || ' ' || ${input.conversationId} FROM conv)::boolean END AS ok
       ), inserted AS (
         INSERT INTO ${T.messages}
                (id, "conversationId", seq, "senderId", "senderRole", "receiverId", "messageType", content,
                 attachments, "replyToId", metadata, "clientMessageId", "createdAt", "updatedAt")
-        SELECT ${createId()}, ${input.conversationId}, conv."lastSeq", ${input.senderId}, ${input.senderRole}::"ChatSender",
+        SELECT ${messageId}, ${input.conversationId}, conv."lastSeq", ${input.senderId}, ${input.senderRole}::"ChatSender",
                CASE WHEN ${input.senderRole} = 'customer' THEN conv."providerId" ELSE conv."customerId" END,
                ${input.messageType}::"ProviderChatMessageType", ${input.content},
-               ${json(input.attachments)}::jsonb, ${replyToId}::text, ${json(input.metadata)}::jsonb, ${clientMessageId}::text,
+               ${attachmentIds.length > 0 ? Prisma.sql`(SELECT jsonb_agg(${WIRE_ATTACHMENT} ORDER BY a.ord) FROM claimed a)` : Prisma.sql`${json(input.attachments)}::jsonb`},
+               ${replyToId}::text, ${json(input.metadata)}::jsonb, ${clientMessageId}::text,
                ${at}, ${at}
           FROM conv
         RETURNING ${messageColumns()}
@@ -124,6 +165,7 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       -- Always one row: the rate's count (NULL when over it) with the stored message, if any.
       SELECT (SELECT count FROM rate) AS "rateCount", result.* FROM (SELECT 1) AS one LEFT JOIN (
         SELECT *, true AS created, (SELECT id FROM change) AS "changeId", (SELECT "askedAt" FROM answered) AS "answersWaitSince" FROM inserted
+         WHERE (SELECT ok FROM claim_check)
         UNION ALL
         SELECT ${messageColumns()}, false AS created, NULL::bigint AS "changeId", NULL::timestamp AS "answersWaitSince" FROM ${T.messages}
          WHERE "conversationId" = ${input.conversationId} AND "senderRole" = ${input.senderRole}::"ChatSender"
@@ -145,6 +187,24 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
       throw new ConflictError(`Conversation is ${conversation.status}; messages can only be sent to an ACTIVE conversation`);
     }
     throw new ValidationError('replyToId must name a message of the same conversation', { field: 'replyToId' });
+  }
+
+  /**
+   * Why the attachments could not be claimed (the append rolled back whole): a second read, only
+   * on this path. A retry of a send that was stored meanwhile answers the stored message.
+   */
+  async function explainClaim(input: AppendMessageInput): Promise<never> {
+    const ids = [...(input.attachmentIds ?? [])];
+    const rows = await prisma.attachment.findMany({ where: { id: { in: ids } } });
+    const refused = claimRefusals(ids, rows.map((row) => toAttachment(row as unknown as Attachment)), {
+      conversationId: input.conversationId,
+      senderId: input.senderId,
+      senderRole: input.senderRole,
+      ...(input.attachmentsCreatedAfter ? { createdAfter: input.attachmentsCreatedAfter } : {}),
+      ...(input.attachmentTypePrefix ? { typePrefix: input.attachmentTypePrefix } : {}),
+    });
+    // Every id claimable now: a racing send took one and was rolled back since. Say so plainly.
+    throw claimError(refused.length > 0 ? refused : ids.map((id) => ({ id, reason: 'attached' as const })));
   }
 
   /**
@@ -181,10 +241,16 @@ export function makeMessageStore({ prisma }: { prisma: PrismaClient }): MessageS
     try {
       rows = await appendOnce(input, rate, at);
     } catch (error) {
+      if (isClaimFailure(error)) return explainClaim(input);
       // A concurrent send with the same clientMessageId committed first; this statement rolled
       // back whole. Running it again finds and returns the stored message.
       if (!input.clientMessageId || !isUniqueViolation(error)) throw error;
-      rows = await appendOnce(input, rate, at);
+      try {
+        rows = await appendOnce(input, rate, at);
+      } catch (again) {
+        if (isClaimFailure(again)) return explainClaim(input);
+        throw again;
+      }
     }
     const row = rows[0];
     if (rate && (!row || row.rateCount === null)) {

@@ -2,7 +2,7 @@
  * Row shapes of the hand-written SQL in the Postgres stores, and their mapping onto the
  * domain model. Column names are the schema's (Prisma keeps field names as column names).
  */
-import type { Conversation, ConversationSummary, Json, Message, Reaction, Report } from '#core/model';
+import type { Attachment, Conversation, ConversationSummary, Json, Message, Reaction, Report } from '#core/model';
 import { Prisma } from './generated/client.ts';
 
 export const T = {
@@ -15,6 +15,7 @@ export const T = {
   reports: Prisma.raw('"chatReports"'),
   firstResponses: Prisma.raw('"chatFirstResponses"'),
   sendRates: Prisma.raw('"chatSendRates"'),
+  attachments: Prisma.raw('"chatAttachments"'),
 } as const;
 
 /**
@@ -53,7 +54,38 @@ const asDate = (value: unknown): Date | null => (value === null || value === und
 /** `row_to_json` prints timestamp(3) columns without a zone; they hold UTC by Prisma's convention. */
 const utc = (value: unknown) => (typeof value === 'string' && !/[zZ]|[+-]\d\d:\d\d$/.test(value) ? `${value}Z` : value);
 
-/** A conversation that came back through `row_to_json`. */
+/** An attachment row (Prisma's, or a raw statement's `RETURNING *`) as the domain's. */
+export function toAttachment(row: Attachment): Attachment {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    uploaderId: row.uploaderId,
+    uploaderSide: row.uploaderSide,
+    fileName: row.fileName,
+    contentType: row.contentType,
+    size: row.size,
+    status: row.status,
+    width: row.width ?? null,
+    height: row.height ?? null,
+    hasThumbnail: row.hasThumbnail,
+    rejectedReason: row.rejectedReason ?? null,
+    messageId: row.messageId ?? null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    processedAt: row.processedAt ?? null,
+  };
+}
+
+/** An attachment row as row_to_json renders it. */
+export function attachmentFromJson(json: Record<string, unknown>): Attachment {
+  return toAttachment({
+    ...(json as unknown as Attachment),
+    createdAt: asDate(utc(json.createdAt)) as Date,
+    updatedAt: asDate(utc(json.updatedAt)) as Date,
+    processedAt: asDate(utc(json.processedAt)),
+  });
+}
+
 /** A report row as row_to_json renders it. */
 export function reportFromJson(json: Record<string, unknown>): Report {
   const report = json as unknown as Report;

@@ -22,8 +22,8 @@ export const WS_ACTION_ERRORS = {
   sendMessage: [
     { code: 'FORBIDDEN', when: 'the caller is not a participant' },
     { code: 'NOT_FOUND', when: 'no conversation with this id' },
-    { code: 'CONFLICT', when: 'the conversation is not ACTIVE' },
-    { code: 'PAYLOAD_TOO_LARGE', when: 'content, attachments or metadata over their limits (details name the limit)' },
+    { code: 'CONFLICT', when: 'the conversation is not ACTIVE, or an attachment is still PENDING' },
+    { code: 'PAYLOAD_TOO_LARGE', when: 'content or metadata over their limits (details name the limit)' },
     { code: 'RATE_LIMITED', when: 'over CHAT_SEND_RATE_LIMIT sends per window; details {retryAfterMs, resetAt}' },
   ],
   typing: [

@@ -13,6 +13,9 @@ import type { HTTP_ROUTES } from '../../config/routes.ts';
 import { int, isoDate } from './primitives.ts';
 import {
   assignConversationBody,
+  attachmentContentQuery,
+  attachmentIdParam,
+  createAttachmentBody,
   conversationIdParam,
   deviceIdParam,
   editMessageBody,
@@ -34,6 +37,8 @@ import {
   syncQuery,
 } from './requests.ts';
 import {
+  attachmentIntentResult,
+  attachmentResult,
   authorizerRefusal,
   conversationResult,
   deviceResult,
@@ -143,12 +148,14 @@ export const HTTP_CONTRACT = {
     responses: {
       201: { description: 'Stored, then delivered to both sides as chat-new-message', schema: messageResult },
       200: { description: 'A repeated clientMessageId: the message stored the first time (delivered again)', schema: messageResult },
-      400: fail('VALIDATION_ERROR: blank TEXT content, an unknown messageType, a SYSTEM message from anyone but a service, or a replyToId of another conversation'),
+      400: fail(
+        'VALIDATION_ERROR: blank TEXT content, an unknown messageType, a SYSTEM message from anyone but a service, a replyToId of another conversation; attachments that are not [{id}] of uploads (1 to 10), on a type other than IMAGE, FILE or VOICE, or that may not be sent (details {field: "attachments", refused: [{id, reason}]}); a LOCATION message without a valid metadata.location',
+      ),
       401: UNAUTHORIZED,
       403: fail(notParticipant),
       404: fail(noConversation),
-      409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended)'),
-      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters (details {field, maxLength, length}), or attachments and metadata over CHAT_MAX_METADATA_BYTES bytes of JSON (details {field, maxBytes, bytes})'),
+      409: fail('CONFLICT: the conversation is not ACTIVE (blocked or ended), or an attachment is still PENDING (details {field: "attachments", refused: [{id, reason: "pending"}]})'),
+      413: fail('PAYLOAD_TOO_LARGE: content longer than CHAT_MAX_CONTENT_LENGTH characters (details {field, maxLength, length}), or metadata over CHAT_MAX_METADATA_BYTES bytes of JSON (details {field, maxBytes, bytes})'),
       429: fail('RATE_LIMITED: over CHAT_SEND_RATE_LIMIT sends per window; details {retryAfterMs, resetAt}'),
       500: INTERNAL,
       503: UNAVAILABLE,
@@ -400,6 +407,45 @@ export const HTTP_CONTRACT = {
       400: fail('VALIDATION_ERROR: platform is not apns or fcm, the token is empty, longer than 4096 characters or has whitespace, or the locale is not a language tag'),
       401: UNAUTHORIZED,
       403: fail('FORBIDDEN: only customers and provider staff receive pushes (admins and services have no devices)'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  createAttachment: {
+    params: conversationIdParam,
+    body: createAttachmentBody,
+    responses: {
+      201: { description: 'A PENDING attachment, and the presigned POST that uploads its file straight to storage', schema: attachmentIntentResult },
+      400: fail(`${badConversationId}, fileName is empty or over 255 characters, contentType is not one of CHAT_ATTACHMENT_TYPES, or size is not a positive integer`),
+      401: UNAUTHORIZED,
+      403: fail("FORBIDDEN: only the conversation's participants upload (admins and services may read but never act), or the conversation is BLOCKED or ENDED"),
+      404: fail(noConversation),
+      413: fail('PAYLOAD_TOO_LARGE: size is over CHAT_MAX_ATTACHMENT_BYTES (details {field, maxBytes, bytes})'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  getAttachment: {
+    params: attachmentIdParam,
+    responses: {
+      200: { description: 'The attachment as it stands: PENDING, READY (with width and height for images) or REJECTED (with the reason)', schema: attachmentResult },
+      400: fail('VALIDATION_ERROR: conversationId or attachmentId is not an id'),
+      401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: only participants, admins and services read attachments'),
+      404: fail('NOT_FOUND: no such attachment in this conversation'),
+      500: INTERNAL,
+      503: UNAVAILABLE,
+    },
+  },
+  getAttachmentContent: {
+    params: attachmentIdParam,
+    query: attachmentContentQuery,
+    responses: {
+      302: { description: 'Location: a signed URL of the bytes, valid CHAT_DOWNLOAD_URL_TTL_SECONDS' },
+      400: fail('VALIDATION_ERROR: a bad id, or variant is not original or thumbnail'),
+      401: UNAUTHORIZED,
+      403: fail('FORBIDDEN: only participants, admins and services read attachments'),
+      404: fail('NOT_FOUND: no such attachment, or no such variant yet (a PENDING or REJECTED upload, or a thumbnail of a file that is not an image)'),
       500: INTERNAL,
       503: UNAVAILABLE,
     },

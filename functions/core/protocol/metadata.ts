@@ -5,6 +5,9 @@
  * - `card`: a booking card a marketplace service attaches to a SYSTEM message ("Your wash is
  *   confirmed for 10:00", with the order's details and links), which apps render as a card.
  *
+ * - `location`: where a LOCATION message points (`{latitude, longitude, label?}`), which apps
+ *   show on a map. Required on a LOCATION message.
+ *
  * A card is validated strictly (a key it does not name is refused, so a typo is not silently
  * dropped), and its links may only be `https:` URLs or an app's own deep links: never
  * `javascript:`, `data:`, `file:` or plain `http:`, since a card is shown as the product's own voice.
@@ -70,6 +73,22 @@ export const bookingCard = z
 export const card = z.discriminatedUnion('type', [bookingCard], { error: 'metadata.card.type must be booking' });
 export type Card = z.infer<typeof card>;
 
+/** The longest label a location may carry. */
+export const MAX_LOCATION_LABEL = 200;
+
+/** A point on the map (WGS 84 degrees), optionally named ("Car wash, Main St. 4"). */
+export const location = z
+  .strictObject(
+    {
+      latitude: z.number(err).min(-90, err).max(90, err).describe('Degrees north, -90 to 90'),
+      longitude: z.number(err).min(-180, err).max(180, err).describe('Degrees east, -180 to 180'),
+      label: text().trim().min(1, err).max(MAX_LOCATION_LABEL, err).optional().describe(`What is there, at most ${MAX_LOCATION_LABEL} characters`),
+    },
+    err,
+  )
+  .meta({ id: 'Location', description: 'Where a LOCATION message points (`metadata.location`)' });
+export type Location = z.infer<typeof location>;
+
 const isObject = (value: unknown): value is Record<string, Json> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Whether a message's metadata has a `card` key at all (valid or not). */
@@ -84,20 +103,40 @@ export function cardOf(metadata: Json | null | undefined): Card | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Whether a message's metadata has a `location` key at all (valid or not). */
+export function carriesLocation(metadata: Json | null | undefined): boolean {
+  return isObject(metadata) && 'location' in metadata;
+}
+
+/** The keys of metadata the product reads, each with its schema. */
+const VALIDATED_KEYS = { card, location } as const;
+
 /**
- * A message's metadata as a client sends it: any JSON value; when it is an object with `card`,
- * the card must be valid (issues name `metadata.card.…`), and is stored as validated (trimmed,
- * `fields` defaulted).
+ * A message's metadata as a client sends it: any JSON value; when it is an object with `card`
+ * or `location`, that key must be valid (issues name `metadata.card.…`, `metadata.location.…`),
+ * and is stored as validated (trimmed, `fields` defaulted).
  */
 export const messageMetadata = jsonValue
   .transform((value, ctx): Json => {
-    if (!isObject(value) || !('card' in value)) return value;
-    const parsed = card.safeParse(value['card'], { reportInput: true });
-    if (parsed.success) return { ...value, card: parsed.data as unknown as Json };
-    for (const { input, ...issue } of parsed.error.issues) {
-      const path = ['card', ...issue.path];
-      ctx.addIssue({ ...issue, path, message: fieldError({ ...issue, input, path: ['metadata', ...path] }) ?? issue.message } as never);
+    if (!isObject(value)) return value;
+    let result: Record<string, Json> = value;
+    let failed = false;
+    for (const [key, schema] of Object.entries(VALIDATED_KEYS)) {
+      if (!(key in value)) continue;
+      const parsed = schema.safeParse(value[key], { reportInput: true });
+      if (parsed.success) {
+        result = { ...result, [key]: parsed.data as unknown as Json };
+        continue;
+      }
+      failed = true;
+      for (const { input, ...issue } of parsed.error.issues) {
+        const path = [key, ...issue.path];
+        ctx.addIssue({ ...issue, path, message: fieldError({ ...issue, input, path: ['metadata', ...path] }) ?? issue.message } as never);
+      }
     }
-    return z.NEVER;
+    return failed ? z.NEVER : result;
   })
-  .meta({ description: 'Any JSON value; `card`, when present in an object, is a booking card (validated, SYSTEM messages only)' });
+  .meta({
+    description:
+      'Any JSON value; in an object, `card` is a booking card (validated, SYSTEM messages only) and `location` is `{latitude, longitude, label?}` (validated; required on LOCATION messages)',
+  });

@@ -7,8 +7,8 @@
  * unpaired surrogates, and every message names the field.
  */
 import * as z from 'zod';
-import { CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
-import { emoji, fieldError, id, intId, jsonObject, queryInt, queryNumber, seq, text } from './primitives.ts';
+import { ATTACHMENT_VARIANTS, CONVERSATION_STATUSES, MESSAGE_TYPES, PUSH_PLATFORMS, REPORT_REASONS, REPORT_RESOLUTIONS, REPORT_STATUSES } from '../model.ts';
+import { bodyInt, emoji, fieldError, id, intId, queryInt, queryNumber, seq, STORABLE_MESSAGE, storableText, text } from './primitives.ts';
 import { messageMetadata } from './metadata.ts';
 
 const err = { error: fieldError };
@@ -70,8 +70,42 @@ export const historyQuery = z
 export const CLIENT_MESSAGE_TYPES = z.enum(MESSAGE_TYPES, err).exclude(['SYSTEM']).options;
 const messageType = z.enum(MESSAGE_TYPES, err).meta({ description: 'SYSTEM is for services only: anyone else sending one gets VALIDATION_ERROR' });
 
-/** Attachments: a list of objects (the attachments feature refines each to `{id, …}`). */
-export const attachmentList = z.array(jsonObject, err);
+/** The most attachments one message carries. */
+export const MAX_MESSAGE_ATTACHMENTS = 10;
+
+const ATTACHMENT_REF_HINT = 'each attachment is {"id"} of an upload (POST /conversations/:id/attachments); free-form attachment JSON is not accepted';
+
+/** One attachment a message carries: the id of an upload, nothing else. */
+const uploadId = z
+  .string({ error: (issue) => `${issue.path?.map(String).join('.') || 'id'} ${issue.input === undefined ? 'is required' : 'must be a string'}: ${ATTACHMENT_REF_HINT}` })
+  .refine(storableText, STORABLE_MESSAGE)
+  .trim()
+  .min(1, err)
+  .max(64, err);
+
+const attachmentRef = z.strictObject(
+  { id: uploadId },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.path?.map(String).join('.') || 'attachments'} has ${(issue as { keys?: string[] }).keys?.join(', ') ?? 'other keys'}: ${ATTACHMENT_REF_HINT}`
+        : issue.code === 'invalid_type' && issue.input !== undefined
+          ? `${issue.path?.map(String).join('.') || 'attachments'} must be an object: ${ATTACHMENT_REF_HINT}`
+          : fieldError(issue),
+  },
+);
+
+/**
+ * Attachments: 1 to {@link MAX_MESSAGE_ATTACHMENTS} uploads by id, each named once; anything else
+ * (URLs, file names, any other JSON) is refused, so a message can only carry what was uploaded
+ * and processed.
+ */
+export const attachmentList = z
+  .array(attachmentRef, { error: (issue) => (issue.code === 'invalid_type' && issue.input !== undefined ? `attachments must be a list: ${ATTACHMENT_REF_HINT}` : fieldError(issue)) })
+  .min(1, { error: `attachments must name at least one upload (or be left out): ${ATTACHMENT_REF_HINT}` })
+  .max(MAX_MESSAGE_ATTACHMENTS, { error: `attachments must be at most ${MAX_MESSAGE_ATTACHMENTS} items` })
+  .refine((list) => new Set(list.map((ref) => ref.id)).size === list.length, { message: 'attachments must name each upload once' })
+  .meta({ description: `1 to ${MAX_MESSAGE_ATTACHMENTS} uploads by id ([{"id"}]), READY and uploaded by the sender into this conversation; only with messageType IMAGE, FILE or VOICE` });
 
 export const messageContent = {
   content: text(),
@@ -83,6 +117,21 @@ export const messageContent = {
 };
 
 export const sendMessageBody = z.object(messageContent);
+
+// ─── Attachments ────────────────────────────────────────────────────────────────────────
+
+export const attachmentIdParam = z.object({ conversationId: id, attachmentId: id });
+
+/** An upload intent: what the app is about to upload. The storage enforces the type and size. */
+export const createAttachmentBody = z.object({
+  fileName: text().trim().min(1, err).max(255, err).meta({ description: 'As shown to the other side; never part of a storage key' }),
+  contentType: text().trim().toLowerCase().min(3, err).max(255, err).meta({ description: 'One of CHAT_ATTACHMENT_TYPES; the upload must declare exactly this type' }),
+  size: bodyInt().positive(err).meta({ description: 'Bytes, at most CHAT_MAX_ATTACHMENT_BYTES (else 413)' }),
+});
+
+export const attachmentContentQuery = z.object({
+  variant: z.enum(ATTACHMENT_VARIANTS, err).default('original'),
+});
 
 export const editMessageBody = z.object({ content: messageContent.content });
 

@@ -98,6 +98,20 @@ export const wireAttachment = z
   })
   .meta({ id: 'Attachment' });
 
+/** An upload intent's answer: the PENDING attachment, and the presigned POST to upload it with. */
+export const attachmentIntentResult = z.object({
+  attachment: wireAttachment,
+  upload: z
+    .object({
+      url: z.url().describe('POST multipart/form-data here'),
+      fields: z.record(z.string(), z.string()).describe('Every one of these form fields, in this order, before the `file` field'),
+      expiresAt: isoDate.describe('The upload is refused after this time (CHAT_UPLOAD_URL_TTL_SECONDS)'),
+    })
+    .meta({ id: 'UploadForm' }),
+});
+
+export const attachmentResult = z.object({ attachment: wireAttachment });
+
 export const wireDevice = z
   .object({
     id: z.string(),

@@ -4,7 +4,9 @@
  */
 import type { Settings } from '#config/settings';
 import type { EventForwarder, EventPublisher } from '#core/events';
+import type { MediaProcessor } from '#core/media';
 import type {
+  AttachmentStore,
   Broadcaster,
   ChangeLog,
   Clock,
@@ -12,6 +14,7 @@ import type {
   ConversationStore,
   Logger,
   MessageSearch,
+  ObjectStorage,
   ProviderStatistics,
   MessageStore,
   Metrics,
@@ -59,6 +62,10 @@ import { makeSync } from './sync.ts';
 import { makeSearchMessages } from './search-messages.ts';
 import { makeAssignConversation } from './assign-conversation.ts';
 import { makeProviderStats } from './provider-stats.ts';
+import { makeProcessAttachment } from './process-attachment.ts';
+import { makeCreateAttachment } from './create-attachment.ts';
+import { makeAttachmentContent, makeGetAttachment } from './get-attachment.ts';
+import { makeSweepAttachments } from './sweep-attachments.ts';
 
 /** Every port the use cases take, by the names they take them. */
 export interface UseCasePorts {
@@ -85,6 +92,9 @@ export interface UseCasePorts {
   webhookSender: WebhookSender;
   webhookSecret: WebhookSecret;
   webhookQueue: WebhookQueue;
+  attachments: AttachmentStore;
+  storage: ObjectStorage;
+  media: MediaProcessor;
 }
 
 export function composeUseCases(ports: UseCasePorts) {
@@ -143,6 +153,11 @@ export function composeUseCases(ports: UseCasePorts) {
     }),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
+    processAttachment: makeProcessAttachment(withDelivery),
+    createAttachment: makeCreateAttachment(withDelivery),
+    getAttachment: makeGetAttachment(withDelivery),
+    attachmentContent: makeAttachmentContent(withDelivery),
+    sweepAttachments: makeSweepAttachments(withDelivery),
   };
 }
 

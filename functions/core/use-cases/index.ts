@@ -26,4 +26,7 @@ export * from './require-authenticated-connection.ts';
 export * from './ping.ts';
 export * from './online-users.ts';
 export * from './close-unauthenticated.ts';
+export * from './create-attachment.ts';
+export * from './get-attachment.ts';
+export * from './sweep-attachments.ts';
 export * from './compose.ts';

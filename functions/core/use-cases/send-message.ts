@@ -3,14 +3,31 @@ import { PayloadTooLargeError, RateLimitedError, ValidationError } from '#core/e
 import { MESSAGE_TYPES, type Identity, type Json, type MessageType } from '#core/model';
 import { canEverywhere, refusalOf, requireCapability } from '#core/policy';
 import type { AppendMessageInput, Clock, ConnectionStore, ConversationStore, Logger, MessageStore, Metrics, SubscriptionStore } from '#core/ports';
-import { carriesCard } from '#core/protocol';
+import { carriesCard, carriesLocation } from '#core/protocol';
+import { claimableAfter } from './sweep-attachments.ts';
 import { ADMIN_READ_ONLY, loadConversation, requireParty } from './access.ts';
 import type { Deliver } from './deliver.ts';
 import { announce, type PublishChanges } from './publish.ts';
 import { frame, iso, toWireMessage, type WireMessage } from './wire.ts';
 import { applyContactPolicy, type ContactPolicyLimits } from './contact-policy.ts';
 
-export type SendMessageLimits = Pick<Settings, 'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS'> & ContactPolicyLimits;
+/** One attachment a message names: the id of an upload. */
+export interface AttachmentRef {
+  id: string;
+}
+
+/** The message types that carry attachments, and what each one's attachments must be. */
+export const ATTACHMENT_RULES: Partial<Record<MessageType, { typePrefix?: string; exactlyOne?: boolean; what: string }>> = {
+  IMAGE: { typePrefix: 'image/', what: 'photos (image/*)' },
+  FILE: { what: 'files of any allowed type' },
+  VOICE: { typePrefix: 'audio/', exactlyOne: true, what: 'exactly one voice note (audio/*)' },
+};
+
+export type SendMessageLimits = Pick<
+  Settings,
+  'CHAT_MAX_CONTENT_LENGTH' | 'CHAT_MAX_METADATA_BYTES' | 'CHAT_SEND_RATE_LIMIT' | 'CHAT_SEND_RATE_WINDOW_MS' | 'CHAT_ATTACHMENT_ORPHAN_HOURS'
+> &
+  ContactPolicyLimits;
 
 export interface SendMessageDeps {
   /** Stores the message and counts the sender's rate in the same statement (SendRate). */
@@ -33,7 +50,8 @@ export interface SendMessageInput {
   content: string;
   /** Default TEXT. */
   messageType?: MessageType;
-  attachments?: Json | null;
+  /** Uploads by id (IMAGE, FILE and VOICE messages only); the request schema allows nothing else. */
+  attachments?: readonly AttachmentRef[] | null;
   replyToId?: string | null;
   metadata?: Json | null;
   /** The client's own id for this send; repeating it stores nothing new. */
@@ -106,7 +124,10 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
   }
   requireContentLength(input.content, maxLength);
   const blank = input.content.trim() === '';
-  const hasAttachments = input.attachments !== undefined && input.attachments !== null;
+  const hasAttachments = requireAttachmentsFit(messageType, input.attachments);
+  if (messageType === 'LOCATION' && !carriesLocation(input.metadata)) {
+    throw new ValidationError('A LOCATION message needs metadata.location {latitude, longitude, label?}', { field: 'metadata.location' });
+  }
   if (blank && messageType === 'TEXT') throw new ValidationError('A text message needs content', { field: 'content' });
   if (blank && !hasAttachments && !hasCard) {
     throw new ValidationError('A message needs content or attachments', { field: 'content' });
@@ -115,13 +136,34 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
 }
 
 /**
+ * Whether the message names attachments, after checking they fit its type: IMAGE, FILE and VOICE
+ * carry 1 to 10 uploads (VOICE exactly one), every other type none.
+ * @throws ValidationError (`field: 'attachments'`) otherwise.
+ */
+function requireAttachmentsFit(messageType: MessageType, attachments: readonly AttachmentRef[] | null | undefined): boolean {
+  const count = attachments?.length ?? 0;
+  const rule = ATTACHMENT_RULES[messageType];
+  if (!rule) {
+    if (count > 0) {
+      throw new ValidationError(`A ${messageType} message carries no attachments; send them as IMAGE, FILE or VOICE`, { field: 'attachments' });
+    }
+    return false;
+  }
+  if (count === 0) throw new ValidationError(`A ${messageType} message carries ${rule.what}: attachments [{"id"}] of uploads`, { field: 'attachments' });
+  if (rule.exactlyOne && count !== 1) throw new ValidationError(`A ${messageType} message carries ${rule.what}, not ${count}`, { field: 'attachments' });
+  return true;
+}
+
+/**
  * Sends a message (`POST /conversations/:id/messages` and `chat-send-message`).
  *
  * In order:
  * 1. the content: blank TEXT (or blank anything without attachments or a card) → ValidationError;
+ *    attachments on anything but IMAGE, FILE or VOICE, none on those, or more than one on VOICE →
+ *    ValidationError; a LOCATION message without metadata.location → ValidationError;
  *    a booking card (`metadata.card`) on anything but a SYSTEM message → ValidationError; longer
- *    than `CHAT_MAX_CONTENT_LENGTH` characters, or attachments and metadata over
- *    `CHAT_MAX_METADATA_BYTES` bytes of JSON → PayloadTooLargeError;
+ *    than `CHAT_MAX_CONTENT_LENGTH` characters, or metadata over `CHAT_MAX_METADATA_BYTES`
+ *    bytes of JSON → PayloadTooLargeError;
  *    then the contact-detail policy (`CHAT_CONTACT_INFO_POLICY`, ./contact-policy.ts): flagged,
  *    masked, or refused with ValidationError;
  * 2. the sender's rate (`CHAT_SEND_RATE_LIMIT` per `CHAT_SEND_RATE_WINDOW_MS`, per user) →
@@ -134,7 +176,11 @@ function checkContent(input: SendMessageInput, maxLength: number): MessageType {
  * 4. the store (`messages.append`), which checks access in the same statement that appends (one
  *    Postgres round trip for the whole send) and may refuse: NotFoundError for a missing
  *    conversation, ForbiddenError for a non-participant, ConflictError when the conversation is
- *    not ACTIVE, ValidationError for a `replyToId` of another conversation. A service's SYSTEM
+ *    not ACTIVE, ValidationError for a `replyToId` of another conversation. The same statement
+ *    claims the attachments, all or nothing: each must be READY, the sender's own upload into this
+ *    conversation (IMAGE: image/*, VOICE: audio/*), on no other message and younger than
+ *    CHAT_ATTACHMENT_ORPHAN_HOURS; else ValidationError, or ConflictError while one is still
+ *    PENDING (details name each refused id and why). A service's SYSTEM
  *    message is sent by neither side (`senderRole: "system"`): both sides' unread counts rise;
  * 5. only then the fan-out: `chat-new-message {message}` to every live connection of both sides,
  *    the sender's own included, and to connections that joined the room (admins watching).
@@ -153,7 +199,8 @@ export function makeSendMessage(deps: SendMessageDeps) {
   return async (input: SendMessageInput): Promise<SendMessageResult> => {
     const { identity, conversationId } = input;
     const messageType = checkContent(input, limits.CHAT_MAX_CONTENT_LENGTH);
-    requireMetadataSize(input.attachments, input.metadata, limits.CHAT_MAX_METADATA_BYTES);
+    // Attachments are ids here; what the message stores of them is the product's own, not the client's.
+    requireMetadataSize(null, input.metadata, limits.CHAT_MAX_METADATA_BYTES);
     const { content, metadata } = applyContactPolicy({ messageType, content: input.content, metadata: input.metadata ?? null }, limits);
 
     const now = clock.now().getTime();
@@ -164,7 +211,7 @@ export function makeSendMessage(deps: SendMessageDeps) {
       ...sender,
       messageType,
       content,
-      attachments: input.attachments ?? null,
+      ...attachmentClaim(messageType, input.attachments, clock.now(), limits),
       replyToId: input.replyToId ?? null,
       metadata,
       clientMessageId: input.clientMessageId ?? null,
@@ -185,6 +232,22 @@ export function makeSendMessage(deps: SendMessageDeps) {
     // A repeat records no change: its event went out with the first attempt (or the sweeper sends it).
     await announce(deps, conversation(message), frame('chat-new-message', { message: wire }), changes, { message });
     return { message: wire, created };
+  };
+}
+
+/** What the append claims for a message's attachments. */
+function attachmentClaim(
+  messageType: MessageType,
+  attachments: readonly AttachmentRef[] | null | undefined,
+  now: Date,
+  limits: Pick<Settings, 'CHAT_ATTACHMENT_ORPHAN_HOURS'>,
+): Pick<AppendMessageInput, 'attachmentIds' | 'attachmentTypePrefix' | 'attachmentsCreatedAfter'> {
+  if (!attachments || attachments.length === 0) return {};
+  const typePrefix = ATTACHMENT_RULES[messageType]?.typePrefix;
+  return {
+    attachmentIds: attachments.map((ref) => ref.id),
+    ...(typePrefix ? { attachmentTypePrefix: typePrefix } : {}),
+    attachmentsCreatedAfter: claimableAfter(now, limits),
   };
 }
 

@@ -5,7 +5,7 @@
  * zod schemas (functions/core/protocol/wire.ts); the types here are inferred from them.
  */
 import type { z } from 'zod';
-import type { Conversation, ConversationSummary, Identity, Message, Role } from '#core/model';
+import type { Attachment, Conversation, ConversationSummary, Identity, Message, Role } from '#core/model';
 import type {
   authenticatedData,
   EventData,
@@ -69,6 +69,28 @@ export function toWireMessage(message: Message): WireMessage {
     deletedAt: isoOrNull(message.deletedAt),
     // Always present: a message nobody reacted to has an empty list.
     reactions: (message.reactions ?? []).map((reaction) => ({ emoji: reaction.emoji, count: reaction.userIds.length, userIds: [...reaction.userIds] })),
+  };
+}
+
+/**
+ * The one serialisation of an attachment for the wire: `width`, `height` (images once READY) and
+ * `rejectedReason` (REJECTED) are left out when there is none. Never the uploader's side, the
+ * message that carries it or anything of the storage's.
+ */
+export function toWireAttachment(attachment: Attachment): WireAttachment {
+  return {
+    id: attachment.id,
+    conversationId: attachment.conversationId,
+    uploaderId: attachment.uploaderId,
+    fileName: attachment.fileName,
+    contentType: attachment.contentType,
+    size: attachment.size,
+    status: attachment.status,
+    ...(attachment.width !== null ? { width: attachment.width } : {}),
+    ...(attachment.height !== null ? { height: attachment.height } : {}),
+    hasThumbnail: attachment.hasThumbnail,
+    createdAt: iso(attachment.createdAt),
+    ...(attachment.rejectedReason !== null ? { rejectedReason: attachment.rejectedReason } : {}),
   };
 }
 

@@ -17,6 +17,8 @@
  *   ports/queues.ts     SQS: the events queue, the consumers' queues, the webhooks queue
  *   ports/push.ts       SNS mobile push
  *   ports/webhooks.ts   the webhook receiver's HTTP sender and signing secret
+ *   ports/storage.ts    the attachments bucket (S3) and the media processor (sharp, file-type,
+ *                       the HEIC decoder): the attachment routes, their sweep and their processor
  *
  * How a new handler gets its ports: import the group modules its route needs, once, for their
  * effect (`import '#handlers/shared/ports/postgres';`), then use `useCases()` or `container()` as
@@ -59,6 +61,9 @@ const GROUP_PORTS = {
   pushSender: 'push',
   webhookSender: 'webhooks',
   webhookSecret: 'webhooks',
+  attachments: 'postgres',
+  storage: 'storage',
+  media: 'storage',
 } as const satisfies Record<Exclude<PortName, CorePortName>, string>;
 type GroupPortName = keyof typeof GROUP_PORTS;
 

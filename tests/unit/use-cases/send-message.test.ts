@@ -75,7 +75,7 @@ describe('sendMessage', () => {
     expect(world.metrics.total('DuplicateSends')).toBe(1);
   });
 
-  it('keeps replies, attachments and metadata', async () => {
+  it('keeps replies and metadata, and a LOCATION message its location', async () => {
     const original = await world.say(STAFF, conversation.id, 'Pick a slot');
     const { message } = await world.sendMessage({
       identity: CUSTOMER,
@@ -83,26 +83,26 @@ describe('sendMessage', () => {
       content: 'here',
       messageType: 'LOCATION',
       replyToId: original.message.id,
-      metadata: { lat: 52.5, lng: 13.4 },
-      attachments: [{ url: 'https://cdn.example/map.png' }],
+      metadata: { location: { latitude: 52.5, longitude: 13.4, label: 'Main St. 4' }, note: 'gate 2' },
     });
     expect(message).toMatchObject({
       messageType: 'LOCATION',
       replyToId: original.message.id,
-      metadata: { lat: 52.5, lng: 13.4 },
-      attachments: [{ url: 'https://cdn.example/map.png' }],
+      metadata: { location: { latitude: 52.5, longitude: 13.4, label: 'Main St. 4' }, note: 'gate 2' },
+      attachments: null,
     });
   });
 
   it('accepts a photo without a caption', async () => {
+    const photo = await world.readyUpload(CUSTOMER, conversation.id);
     const { message } = await world.sendMessage({
       identity: CUSTOMER,
       conversationId: conversation.id,
       content: '',
       messageType: 'IMAGE',
-      attachments: [{ url: 'https://cdn.example/car.jpg' }],
+      attachments: [{ id: photo.id }],
     });
-    expect(message).toMatchObject({ messageType: 'IMAGE', content: '' });
+    expect(message).toMatchObject({ messageType: 'IMAGE', content: '', attachments: [{ id: photo.id, status: 'READY' }] });
   });
 
   it('refuses an empty or blank text message, storing nothing', async () => {
@@ -113,7 +113,7 @@ describe('sendMessage', () => {
     ).rejects.toBeInstanceOf(ValidationError);
     // A text message needs words even when it carries attachments.
     await expect(
-      world.sendMessage({ identity: CUSTOMER, conversationId: conversation.id, content: ' ', attachments: [{ url: 'https://cdn.example/a.jpg' }] }),
+      world.sendMessage({ identity: CUSTOMER, conversationId: conversation.id, content: ' ', attachments: [{ id: 'att-000001' }] }),
     ).rejects.toBeInstanceOf(ValidationError);
     expect(world.db.messageCount()).toBe(0);
     expect(world.broadcaster.sent).toEqual([]);

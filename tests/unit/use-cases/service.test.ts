@@ -85,7 +85,7 @@ describe('a service sending', () => {
 
   it('may not send anything but SYSTEM messages', async () => {
     await expect(world.say(SERVICE, conversation.id, 'hello')).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(world.sendMessage({ identity: SERVICE, conversationId: conversation.id, messageType: 'IMAGE', content: 'x' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(world.sendMessage({ identity: SERVICE, conversationId: conversation.id, messageType: 'IMAGE', content: 'x', attachments: [{ id: 'att-000001' }] })).rejects.toBeInstanceOf(ForbiddenError);
   });
 
   it('is the only one who sends SYSTEM messages: anyone else gets ValidationError, and nothing is stored', async () => {

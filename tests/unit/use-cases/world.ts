@@ -2,8 +2,10 @@
  * Every use case wired to in-memory fakes, as the handlers wire them to the real adapters, plus
  * a cast of users and small helpers to set a scene.
  */
+import { makeMediaProcessor } from '#adapters/media/image-processor';
 import type { Settings } from '#config/settings';
-import type { Conversation, Identity } from '#core/model';
+import { sideOf, type Attachment, type Conversation, type Identity } from '#core/model';
+import type { ProcessingOutcome } from '#core/ports';
 import { composeUseCases } from '#core/use-cases/index';
 import { createFakes, type Fakes } from '#tests/support/fakes';
 
@@ -21,7 +23,8 @@ export const SERVICE: Identity = { userId: 0, role: 'service', serviceId: 'booki
 
 export function createWorld(overrides: Partial<Settings> = {}) {
   const fakes: Fakes = createFakes(overrides);
-  const useCases = composeUseCases(fakes);
+  // The real media processor: a pure library over bytes (file-type, sharp), no outside service.
+  const useCases = composeUseCases({ ...fakes, media: makeMediaProcessor() });
 
   let tokens = 0;
   const helpers = {
@@ -50,6 +53,26 @@ export function createWorld(overrides: Partial<Settings> = {}) {
         orderId: key.orderId ?? null,
       });
       return conversation;
+    },
+    /**
+     * An upload of `identity`'s into the conversation, processed: READY (or as `outcome` says; PENDING with `pending`),
+     * straight in the store, as the processor leaves it.
+     */
+    async readyUpload(identity: Identity, conversationId: string, options: { contentType?: string; fileName?: string; outcome?: ProcessingOutcome; pending?: boolean } = {}): Promise<Attachment> {
+      const conversation = (await fakes.conversations.get(conversationId))!;
+      const contentType = options.contentType ?? 'image/jpeg';
+      const created = await fakes.attachments.create({
+        conversationId,
+        uploaderId: identity.userId,
+        uploaderSide: sideOf(identity, conversation)!,
+        fileName: options.fileName ?? 'photo.jpg',
+        contentType,
+        size: 2048,
+      });
+      const image = contentType.startsWith('image/');
+      const outcome: ProcessingOutcome = options.outcome ?? { status: 'READY', size: 1024, contentType, width: image ? 800 : null, height: image ? 600 : null, hasThumbnail: image };
+      if (options.pending) return created;
+      return (await fakes.attachments.finish(created.id, outcome, fakes.clock.now()))!.attachment;
     },
     /** Sends a TEXT message as `identity`. */
     async say(identity: Identity, conversationId: string, content: string, extra: { clientMessageId?: string } = {}) {

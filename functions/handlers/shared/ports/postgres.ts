@@ -1,6 +1,6 @@
 /**
  * Port group: Postgres, through Prisma on node-postgres. Conversations, messages, the change log,
- * reports, search, statistics and the push registry. Every handler whose route's `database` flag
+ * reports, search, statistics, the push registry and the attachments' records. Every handler whose route's `database` flag
  * is true (functions/config/routes.ts) imports it once: `import '#handlers/shared/ports/postgres';`.
  * It brings ports/queues.ts, since the changes a use case commits are published as events.
  *
@@ -56,6 +56,7 @@ providePorts({
         search: over(async (client) => (await import('#adapters/postgres/message-search')).makeMessageSearch({ prisma: client })),
         statistics: over(async (client) => (await import('#adapters/postgres/provider-statistics')).makeProviderStatistics({ prisma: client })),
         pushRegistry: over(async (client) => (await import('#adapters/postgres/push-registry')).makePushRegistry({ prisma: client })),
+        attachments: over(async (client) => (await import('#adapters/postgres/attachment-store')).makeAttachmentStore({ prisma: client })),
       },
     };
   },
