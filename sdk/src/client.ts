@@ -4,6 +4,7 @@
  * `GET /sync` and emitted as the same events live frames produce, live frames checked for gaps by
  * `seq` and de-duplicated by id, and an outbox that sends every message exactly once.
  */
+import { uploadAttachment, type BlobLike, type FormDataConstructor, type UploadOptions } from './attachments.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { ChatError, isPermanent } from './errors.ts';
@@ -35,8 +36,10 @@ export interface ChatClientOptions {
   getToken: () => string | Promise<string>;
   /** The WebSocket implementation (default: the global WebSocket). */
   WebSocket?: WebSocketConstructor;
-  /** The fetch implementation (default: the global fetch). */
+  /** The fetch implementation (default: the global fetch); it also posts attachment uploads (a FormData body). */
   fetch?: FetchLike;
+  /** The FormData implementation for attachment uploads (default: the global FormData). */
+  FormData?: FormDataConstructor;
   /** Where the sync cursor and the outbox are kept (default: in memory). */
   storage?: KeyValueStorage;
   /** Prefix of the storage keys; use one per signed-in user (default `chat`). */
@@ -140,8 +143,10 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Outgoing messages not yet acknowledged (pending) or refused (failed). */
   readonly outbox: Outbox;
 
-  private readonly options: Required<Omit<ChatClientOptions, 'fetch' | 'WebSocket' | 'storage' | 'backoff' | 'clock'>> & { backoff: BackoffOptions };
+  private readonly options: Required<Omit<ChatClientOptions, 'fetch' | 'FormData' | 'WebSocket' | 'storage' | 'backoff' | 'clock'>> & { backoff: BackoffOptions };
   private readonly WS: WebSocketConstructor;
+  private readonly fetchImpl: FetchLike;
+  private readonly FormDataImpl: FormDataConstructor | undefined;
   private readonly storage: KeyValueStorage;
   private readonly clock: Clock;
 
@@ -173,6 +178,8 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (!WS) throw new TypeError('No WebSocket implementation: pass options.WebSocket');
     if (!fetchImpl) throw new TypeError('No fetch implementation: pass options.fetch');
     this.WS = WS;
+    this.fetchImpl = fetchImpl;
+    this.FormDataImpl = options.FormData;
     this.storage = options.storage ?? memoryStorage();
     this.clock = options.clock ?? systemClock;
     this.options = {
@@ -288,6 +295,17 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   send(conversationId: string, input: SendInput): OutgoingMessage {
     return this.outbox.add(conversationId, input);
+  }
+
+  /**
+   * Uploads a file as an attachment of the conversation: the upload intent, then the file straight
+   * to storage through its presigned POST (every field of `upload.fields`, then `file`). Resolves
+   * with the attachment, PENDING until processed (the `attachment` event tells READY or
+   * REJECTED); a refused intent rejects with the API's error, a refused upload with UPLOAD_REFUSED.
+   */
+  uploadAttachment(conversationId: string, file: BlobLike, options: UploadOptions): Promise<Attachment> {
+    const deps = { api: this.api, fetch: this.fetchImpl, ...(this.FormDataImpl ? { FormData: this.FormDataImpl } : {}) };
+    return uploadAttachment(deps, conversationId, file, options);
   }
 
   /**

@@ -87,9 +87,9 @@ const content = (token: string, id: string, variant = 'original') =>
 describe('a photo from upload to the other side', () => {
   it('uploads, is processed READY without its GPS position, is sent in an IMAGE message and downloads on both sides', async () => {
     const photo = await phonePhoto();
-    const phone = await openChat(runtime.wsUrl, customer);
-    const tablet = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const tablet = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
 
     const { attachment, upload: form } = await intent(customer, { fileName: 'Kratzer vorne.jpg', contentType: 'image/jpeg', size: photo.byteLength });
     expect(attachment).toMatchObject({ status: 'PENDING', contentType: 'image/jpeg', fileName: 'Kratzer vorne.jpg' });
@@ -135,7 +135,7 @@ describe('a photo from upload to the other side', () => {
   });
 
   it('a text file declared as a photo is REJECTED type_mismatch, and the uploader hears it', async () => {
-    const phone = await openChat(runtime.wsUrl, customer);
+    const phone = await openChat(runtime, customer);
     const bytes = new TextEncoder().encode('definitely not a JPEG');
     const { attachment, upload: form } = await intent(customer, { fileName: 'photo.jpg', contentType: 'image/jpeg', size: bytes.byteLength });
     expect((await upload(form, bytes, 'image/jpeg')).status).toBe(204);
