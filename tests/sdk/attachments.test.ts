@@ -46,7 +46,7 @@ describe('uploadAttachment', () => {
     expect(calls[1]!.init.method).toBe('POST');
     // No content-type of the client's: fetch sets multipart/form-data with its boundary.
     expect(calls[1]!.init.headers).toEqual({});
-    const form = calls[1]!.init.body as FormData;
+    const form = calls[1]!.init.body as unknown as FormData;
     expect([...form.keys()]).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature', 'file']);
     expect(form.get('key')).toBe('uploads/c1/att-1');
     const sent = form.get('file') as File;
