@@ -5,7 +5,7 @@
  * ack) before the send that causes it, and gets the performance.now() of the moment it happened.
  */
 import { WebSocket } from 'ws';
-import { ChatClient, ChatError, type Message, type OutgoingMessage, type RestApi, type SendInput } from '../sdk/src/index.ts';
+import { ChatClient, ChatError, type FetchLike, type Message, type OutgoingMessage, type RestApi, type SendInput } from '../sdk/src/index.ts';
 
 export class TimeoutError extends Error {
   constructor(what: string, ms: number) {
@@ -62,6 +62,8 @@ export interface BenchClientOptions {
   connectTimeoutMs?: number;
   /** How long an ack may take before the SDK takes the connection for dead. */
   requestTimeoutMs?: number;
+  /** The fetch the SDK uses (default: the global one); a wrapper times the parts of a call. */
+  fetch?: FetchLike;
 }
 
 export class BenchClient {
@@ -77,7 +79,7 @@ export class BenchClient {
       wsUrl: options.wsUrl,
       getToken: () => options.token,
       WebSocket: PlainWebSocket,
-      fetch: globalThis.fetch,
+      fetch: options.fetch ?? globalThis.fetch,
       // The bench counts what each operation costs the server: no `GET /sync` catch-up on connect,
       // and a connection that ends is an error to count, not one to reopen.
       sync: false,
