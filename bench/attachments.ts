@@ -2,18 +2,17 @@
  * Attachments: how long a 2 MB phone photo takes from the upload intent to READY (the intent,
  * the presigned POST to the local S3, its notification through the attachments queue, the
  * processor re-encoding it and making the thumbnail, and `chat-attachment-updated` reaching the
- * uploader's WebSocket), p50/p90 over `runs` uploads one after the other; and the memory the
+ * uploader's app: the SDK's `uploadAttachment` and its `attachment` event), p50/p90 over `runs` uploads one after the other; and the memory the
  * processing takes. sharp's (libvips') memory is native, outside the V8 heap, so the figure that
  * counts is the process's RSS: sampled every 5 ms while the uploads run (the processor runs in
  * this process, as the runtime's handlers do), against the RSS before the first one.
  */
 import sharp from 'sharp';
-import WebSocket from 'ws';
+import type { FetchLike } from '../sdk/src/index.ts';
 import { customerToken, startConversation } from './fixtures.ts';
 import type { BenchContext } from './phases.ts';
+import { BenchClient } from './sdk-client.ts';
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
-
-const API = '/api/provider-customer-chat';
 
 /** A summary with the 90th percentile too (nearest rank). */
 type Latency = Summary & { p90: number };
@@ -74,12 +73,19 @@ export async function attachments(context: BenchContext, { runs }: { runs: numbe
   const photo = await twoMegabytePhoto();
   const { width, height } = await sharp(photo).metadata();
 
-  const socket = new WebSocket(`${runtime.wsUrl}/?token=${token}`);
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  // The SDK's fetch, wrapped to note when the upload's POST to storage starts (the intent's end).
+  let uploadStarted = 0;
+  const timed: FetchLike = (url, init) => {
+    if (!url.startsWith(runtime.httpUrl)) uploadStarted = performance.now();
+    return globalThis.fetch(url, init);
+  };
+  const client = await BenchClient.open({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, token, fetch: timed });
   const ready = new Map<string, (status: string) => void>();
-  socket.on('message', (raw) => {
-    const frame = JSON.parse(String(raw)) as { event?: string; data?: { attachment?: { id: string; status: string } } };
-    if (frame.event === 'chat-attachment-updated' && frame.data?.attachment) ready.get(frame.data.attachment.id)?.(frame.data.attachment.status);
+  const processed = new Map<string, string>();
+  client.chat.on('attachment', ({ attachment }) => {
+    if (attachment.status === 'PENDING') return;
+    processed.set(attachment.id, attachment.status);
+    ready.get(attachment.id)?.(attachment.status);
   });
 
   const memory = { rssBefore: 0, rssPeak: 0, heapPeak: 0, externalPeak: 0 };
@@ -96,23 +102,17 @@ export async function attachments(context: BenchContext, { runs }: { runs: numbe
   let errors = 0;
   const once = async () => {
     const began = performance.now();
-    const intent = await fetch(`${runtime.httpUrl}${API}/conversations/${conversationId}/attachments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ fileName: 'IMG_2048.jpg', contentType: 'image/jpeg', size: photo.byteLength }),
-    });
-    if (intent.status !== 201) throw new Error(`the intent answered ${intent.status}: ${await intent.text()}`);
-    const { attachment, upload } = (await intent.json()) as { attachment: { id: string }; upload: { url: string; fields: Record<string, string> } };
-    const intended = performance.now();
-    const heard = new Promise<string>((resolve) => ready.set(attachment.id, resolve));
-    const form = new FormData();
-    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-    form.append('file', new Blob([photo], { type: 'image/jpeg' }), 'IMG_2048.jpg');
-    const uploaded = await fetch(upload.url, { method: 'POST', body: form });
-    if (uploaded.status !== 204) throw new Error(`the upload answered ${uploaded.status}: ${await uploaded.text()}`);
+    const attachment = await client.chat.uploadAttachment(conversationId, new Blob([photo], { type: 'image/jpeg' }), { fileName: 'IMG_2048.jpg', contentType: 'image/jpeg' });
     const stored = performance.now();
+    const intended = uploadStarted;
+    const heard = new Promise<string>((resolve) => {
+      const known = processed.get(attachment.id);
+      if (known) resolve(known);
+      else ready.set(attachment.id, resolve);
+    });
     const status = await Promise.race([heard, new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
     ready.delete(attachment.id);
+    processed.delete(attachment.id);
     if (status !== 'READY') throw new Error(`the photo ended ${status}`);
     intentMs.push(intended - began);
     uploadMs.push(stored - intended);
@@ -139,7 +139,7 @@ export async function attachments(context: BenchContext, { runs }: { runs: numbe
       clearInterval(sampler);
     }
   } finally {
-    socket.close();
+    await client.close();
   }
 
   const mib = (bytes: number) => round(bytes / MB, 1);

@@ -25,7 +25,6 @@ import { checkOutcome, perOperation, resetCounts, settle, type BenchContext, typ
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
 import type { HistoryQuerySpec, HttpRequestSpec, HttpRequestsOutcome } from './tasks.ts';
 
-const API = '/api/provider-customer-chat';
 const REACTION = '👍';
 
 function checkRequests(what: string, outcome: HttpRequestsOutcome, expected: number): void {
@@ -52,14 +51,14 @@ export async function operations(context: BenchContext, count: number): Promise<
   // One conversation, its customer's `warm + count` messages to edit, react to and delete.
   const party = ids.party(1);
   const [pair] = await makePairs(runtime.httpUrl, runtime.issuer, [party], 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs: [pair!] });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs: [pair!] });
   const customer = customerToken(runtime.issuer, party.customerId);
   const staff = staffToken(runtime.issuer, party.staffIds[0]!, party.providerId);
-  const conversation = `${API}/conversations/${pair!.conversationId}`;
+  const conversationId = pair!.conversationId;
   const sent = await client.run('httpRequests', {
     httpUrl: runtime.httpUrl,
     keepBodies: true,
-    requests: Array.from({ length: warm + count }, (_, i) => ({ method: 'POST', path: `${conversation}/messages`, token: customer, body: { content: `To be changed ${i}` }, expect: 201 })),
+    requests: Array.from({ length: warm + count }, (_, i) => ({ route: 'sendMessage' as const, params: { conversationId }, token: customer, body: { content: `To be changed ${i}` } })),
   });
   checkRequests('messages to change', sent, warm + count);
   const messageIds = sent.bodies!.map((body) => (body as { message: { id: string } }).message.id);
@@ -74,31 +73,31 @@ export async function operations(context: BenchContext, count: number): Promise<
     checkRequests(label, outcome, requests.length - warm);
     figures.push({ label, connections, perSend: perOperation(context.counters.snapshot(), context.posts, requests.length - warm) });
   };
-  const each = (make: (messageId: string) => Omit<HttpRequestSpec, 'expect'>) => messageIds.map((id) => ({ ...make(id), expect: 200 }));
+  const each = (make: (messageId: string) => HttpRequestSpec) => messageIds.map(make);
   await measure(
     'edit (PATCH …/messages/:id)',
-    each((id) => ({ method: 'PATCH', path: `${conversation}/messages/${id}`, token: customer, body: { content: `Edited ${id}` } })),
+    each((id) => ({ route: 'editMessage', params: { conversationId, messageId: id }, token: customer, body: { content: `Edited ${id}` } })),
   );
   await measure(
     'reaction (PUT …/reactions/:emoji)',
-    each((id) => ({ method: 'PUT', path: `${conversation}/messages/${id}/reactions/${encodeURIComponent(REACTION)}`, token: staff })),
+    each((id) => ({ route: 'addReaction', params: { conversationId, messageId: id, emoji: REACTION }, token: staff })),
   );
-  await measure('delete (DELETE …/messages/:id)', each((id) => ({ method: 'DELETE', path: `${conversation}/messages/${id}`, token: customer })));
+  await measure('delete (DELETE …/messages/:id)', each((id) => ({ route: 'deleteMessage', params: { conversationId, messageId: id }, token: customer })));
   await client.run('closeAll', {});
   await settle(context, { closed: true });
 
   // Mark-read: one conversation each, with one unread message from the customer, read by the provider's staff.
   const parties = Array.from({ length: warm + count }, () => ids.party(1));
   const pairs = await makePairs(runtime.httpUrl, runtime.issuer, parties, 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs });
   const unread = await client.run('httpRequests', {
     httpUrl: runtime.httpUrl,
-    requests: pairs.map((spec) => ({ method: 'POST', path: `${API}/conversations/${spec.conversationId}/messages`, token: spec.customer[0]!, body: { content: 'Read me' }, expect: 201 })),
+    requests: pairs.map((spec) => ({ route: 'sendMessage' as const, params: { conversationId: spec.conversationId }, token: spec.customer[0]!, body: { content: 'Read me' } })),
   });
   checkRequests('messages to read', unread, pairs.length);
   await measure(
     'mark-read (PATCH …/read, 1 message)',
-    pairs.map((spec) => ({ method: 'PATCH', path: `${API}/conversations/${spec.conversationId}/read`, token: spec.provider[0]!, expect: 200 })),
+    pairs.map((spec) => ({ route: 'markRead' as const, params: { conversationId: spec.conversationId }, token: spec.provider[0]! })),
   );
   await client.run('closeAll', {});
   await settle(context, { closed: true });
@@ -183,19 +182,19 @@ export async function sync(
   if (walk.errors > 0 || walk.cursors.length !== depthPages + 1 || walk.distinct !== walk.changes || walk.changes !== changes) {
     throw new Error(`sync walk: ${walk.cursors.length - 1} pages, ${walk.changes} changes (${walk.distinct} distinct), ${walk.errors} errors; expected ${depthPages} pages of ${limit}`);
   }
-  const fresh = await client.run('httpRequests', { httpUrl: runtime.httpUrl, keepBodies: true, requests: [{ method: 'GET', path: `${API}/sync`, token, expect: 200 }] });
+  const fresh = await client.run('httpRequests', { httpUrl: runtime.httpUrl, keepBodies: true, requests: [{ route: 'sync', token }] });
   checkRequests('GET /sync without since', fresh, 1);
   const horizon = (fresh.bodies![0] as { cursor: string }).cursor;
 
-  const path = (cursor: string) => `${API}/sync?since=${encodeURIComponent(cursor)}&limit=${limit}`;
+  const page = (cursor: string) => ({ route: 'sync' as const, query: { since: cursor, limit } });
   const half = Math.round(depthPages / 2);
   const specs: (HistoryQuerySpec & { depth: number | null })[] = [
-    { label: 'first page (start of the log)', path: path(start), depth: 0 },
-    { label: `${half * limit} changes deep`, path: path(walk.cursors[half]!), depth: half * limit },
-    { label: `${changes} changes deep`, path: path(walk.cursors[depthPages]!), depth: changes },
-    { label: 'caught up (at the horizon: no changes)', path: path(horizon), depth: null },
+    { label: 'first page (start of the log)', ...page(start), depth: 0 },
+    { label: `${half * limit} changes deep`, ...page(walk.cursors[half]!), depth: half * limit },
+    { label: `${changes} changes deep`, ...page(walk.cursors[depthPages]!), depth: changes },
+    { label: 'caught up (at the horizon: no changes)', ...page(horizon), depth: null },
   ];
-  const queries = specs.map(({ label, path: p }) => ({ label, path: p }));
+  const queries = specs.map(({ depth: _depth, ...query }) => query);
 
   // Counted: one round of every query to warm, then two counted.
   await client.run('syncPages', { httpUrl: runtime.httpUrl, token, queries, warmup: 0, rounds: 1 });
@@ -335,7 +334,7 @@ export async function publishing(
   };
 
   const [pair] = await makePairs(runtime.httpUrl, runtime.issuer, [ids.party(1)], 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs: [pair!] });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs: [pair!] });
   const collected = Object.fromEntries(MODES.map((mode) => [mode, { latencies: [] as number[], replies: [] as number[], sends: 0, errors: 0, snapshots: [] as Snapshot[] }]));
   try {
     for (const mode of MODES) {
@@ -386,7 +385,7 @@ export async function publishing(
   // Under load: the main thread saturated, so what publishing costs shows in messages/s.
   const parties = Array.from({ length: options.conversations }, () => ids.party(1));
   const pairs = await makePairs(runtime.httpUrl, runtime.issuer, parties, 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs });
   const loadRuns = Object.fromEntries(MODES.map((mode) => [mode, [] as LoadRun[]])) as Record<PublishingModeName, LoadRun[]>;
   try {
     for (const mode of MODES) {

@@ -1,20 +1,21 @@
 /**
- * The client thread: real `ws` and `fetch` clients of the local runtime, driven by the main
- * thread (see tasks.ts). Everything it measures is timed here with performance.now().
+ * The client thread: clients of the local runtime built on the SDK (`@provider-customer-chat/client`,
+ * one per connection, with `ws`; REST through its `chat.api`), driven by the main thread (see
+ * tasks.ts). Everything it measures is timed here with performance.now().
  */
 import { parentPort } from 'node:worker_threads';
-import { ChatSocket, TimeoutError, type Arrival } from './chat-socket.ts';
-import type { ConnectOutcome, HttpRequestsOutcome, PairSpec, SendOutcome, SyncWalkOutcome, TaskMap, TaskName, TaskRequest, TaskResponse } from './tasks.ts';
+import { createRestApi, type RestApi } from '../sdk/src/index.ts';
+import { BenchClient, TimeoutError } from './sdk-client.ts';
+import type { ConnectOutcome, HttpRequestsOutcome, PairSpec, RouteCall, SendOutcome, SyncWalkOutcome, TaskMap, TaskName, TaskRequest, TaskResponse } from './tasks.ts';
 
-const API = '/api/provider-customer-chat';
 /** How long one message may take before it counts as an error. */
 const MESSAGE_TIMEOUT_MS = 10_000;
 const MAX_ERROR_SAMPLES = 5;
 
 interface OpenPair {
   spec: PairSpec;
-  customer: ChatSocket[];
-  provider: ChatSocket[];
+  customer: BenchClient[];
+  provider: BenchClient[];
 }
 
 let pairs: OpenPair[] = [];
@@ -50,40 +51,30 @@ class Tally {
   }
 }
 
-/** A `chat-error` answer to a request, as an error. */
-function replyOk(arrival: Arrival): Arrival {
-  if (arrival.frame.event === 'chat-error') {
-    const data = arrival.frame.data as { code?: string; message?: string } | undefined;
-    throw new Error(`chat-error ${data?.code}: ${data?.message}`);
-  }
-  return arrival;
-}
-
 /**
- * One WebSocket send and what it must cause: the receiver's copy (timed) and the sender's ack,
- * plus, when `everyone` is set, the copy on every other connection of both sides.
+ * One `send()` and what it must cause: the message reaching the receiver's app (timed) and the
+ * sender's ack, plus, when `everyone` is set, the `chat-new-message` frame on every other
+ * connection of both sides (the sender's own included).
  */
 async function sendOverWebSocket(pair: OpenPair, from: 'customer' | 'provider', tag: string, everyone: boolean, tally: Tally): Promise<void> {
   const senders = pair[from];
   const receivers = pair[from === 'customer' ? 'provider' : 'customer'];
-  const sender = senders[0] as ChatSocket;
-  const receiver = receivers[0] as ChatSocket;
+  const sender = senders[0]!;
+  const receiver = receivers[0]!;
   const clientMessageId = `${tag}-${++sequence}`;
-  const key = `message:${clientMessageId}`;
-  const arrival = receiver.expect(key, MESSAGE_TIMEOUT_MS);
-  const ack = sender.expect(`reply:${clientMessageId}`, MESSAGE_TIMEOUT_MS).then(replyOk);
-  const others = everyone ? [...senders, ...receivers].filter((socket) => socket !== receiver).map((socket) => socket.expect(key, MESSAGE_TIMEOUT_MS)) : [];
+  const arrival = receiver.expectMessage(clientMessageId, MESSAGE_TIMEOUT_MS);
+  const others = everyone ? [...senders, ...receivers].filter((client) => client !== receiver).map((client) => client.expectFrame(clientMessageId, MESSAGE_TIMEOUT_MS)) : [];
   const started = performance.now();
   tally.first = Math.min(tally.first, started);
-  sender.send('sendMessage', { conversationId: pair.spec.conversationId, content: `Benchmark message ${sequence} from the ${from}`, clientMessageId }, clientMessageId);
+  const ack = sender.send(pair.spec.conversationId, { content: `Benchmark message ${sequence} from the ${from}`, clientMessageId }, MESSAGE_TIMEOUT_MS);
   record(tally, started, await Promise.allSettled([arrival, ack, ...others]));
 }
 
 /**
- * Counts one send: a failure if any awaited frame or answer failed, else the receiver's latency
+ * Counts one send: a failure if any awaited arrival or answer failed, else the receiver's latency
  * (the first result) and the reply's (the second: the ack, or the HTTP answer).
  */
-function record(tally: Tally, started: number, settled: PromiseSettledResult<unknown>[]): void {
+function record(tally: Tally, started: number, settled: PromiseSettledResult<number>[]): void {
   tally.last = Math.max(tally.last, performance.now());
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) {
@@ -91,33 +82,25 @@ function record(tally: Tally, started: number, settled: PromiseSettledResult<unk
     return;
   }
   tally.completed++;
-  tally.latencies.push((settled[0] as PromiseFulfilledResult<Arrival>).value.at - started);
-  tally.replyLatencies.push((settled[1] as PromiseFulfilledResult<{ at: number }>).value.at - started);
+  tally.latencies.push((settled[0] as PromiseFulfilledResult<number>).value - started);
+  tally.replyLatencies.push((settled[1] as PromiseFulfilledResult<number>).value - started);
 }
 
-/** One `POST …/messages` by the customer; completes when every connection of both sides got the message. */
-async function sendOverHttp(httpUrl: string, pair: OpenPair, tag: string, tally: Tally): Promise<void> {
+/** One `POST …/messages` by the customer (`chat.api.sendMessage`); completes when every connection of both sides got the message. */
+async function sendOverHttp(pair: OpenPair, tag: string, tally: Tally): Promise<void> {
   const clientMessageId = `${tag}-${++sequence}`;
-  const key = `message:${clientMessageId}`;
-  const receiver = pair.provider[0] as ChatSocket;
-  const arrival = receiver.expect(key, MESSAGE_TIMEOUT_MS);
-  const others = [...pair.customer, ...pair.provider.slice(1)].map((socket) => socket.expect(key, MESSAGE_TIMEOUT_MS));
+  const receiver = pair.provider[0]!;
+  const arrival = receiver.expectMessage(clientMessageId, MESSAGE_TIMEOUT_MS);
+  const others = [...pair.customer, ...pair.provider.slice(1)].map((client) => client.expectFrame(clientMessageId, MESSAGE_TIMEOUT_MS));
   const started = performance.now();
   tally.first = Math.min(tally.first, started);
-  const response = fetch(`${httpUrl}${API}/conversations/${pair.spec.conversationId}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${pair.spec.customer[0]}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ content: `Benchmark message ${sequence} over HTTP`, clientMessageId }),
-  }).then(async (answer) => {
-    const text = await answer.text();
-    const at = performance.now();
-    if (answer.status !== 201) throw new Error(`HTTP ${answer.status}: ${text.slice(0, 200)}`);
-    return { at };
-  });
+  const response = pair.customer[0]!.api
+    .sendMessage({ params: { conversationId: pair.spec.conversationId }, body: { content: `Benchmark message ${sequence} over HTTP`, clientMessageId } })
+    .then(() => performance.now());
   record(tally, started, await Promise.allSettled([arrival, response, ...others]));
 }
 
-async function openPairs({ wsUrl, pairs: specs }: TaskMap['openPairs']['params']): Promise<TaskMap['openPairs']['result']> {
+async function openPairs({ httpUrl, wsUrl, pairs: specs }: TaskMap['openPairs']['params']): Promise<TaskMap['openPairs']['result']> {
   const opened: OpenPair[] = specs.map((spec) => ({ spec, customer: [], provider: [] }));
   // Pairs a few at a time, but the connections of one pair one after another: a user's
   // `chat-user-online` goes to the other side's connections, and a post to a connection whose
@@ -128,8 +111,8 @@ async function openPairs({ wsUrl, pairs: specs }: TaskMap['openPairs']['params']
   const worker = async () => {
     while (next < opened.length) {
       const pair = opened[next++]!;
-      for (const token of pair.spec.customer) pair.customer.push(await ChatSocket.open(wsUrl, token));
-      for (const token of pair.spec.provider) pair.provider.push(await ChatSocket.open(wsUrl, token));
+      for (const token of pair.spec.customer) pair.customer.push(await BenchClient.open({ httpUrl, wsUrl, token }));
+      for (const token of pair.spec.provider) pair.provider.push(await BenchClient.open({ httpUrl, wsUrl, token }));
       count += pair.customer.length + pair.provider.length;
     }
   };
@@ -165,27 +148,27 @@ async function converse(params: TaskMap['converse']['params']): Promise<SendOutc
   return outcome;
 }
 
-async function sequentialSends({ httpUrl, pairIndex, count, via, tag }: TaskMap['sequentialSends']['params']): Promise<SendOutcome> {
+async function sequentialSends({ pairIndex, count, via, tag }: TaskMap['sequentialSends']['params']): Promise<SendOutcome> {
   const pair = pairs[pairIndex];
   if (!pair) throw new Error(`no open pair #${pairIndex}`);
   const tally = new Tally();
   for (let i = 0; i < count; i++) {
     if (via === 'ws') await sendOverWebSocket(pair, 'customer', tag, true, tally);
-    else await sendOverHttp(httpUrl, pair, tag, tally);
+    else await sendOverHttp(pair, tag, tally);
   }
   return tally.outcome();
 }
 
 async function closeAll(): Promise<TaskMap['closeAll']['result']> {
-  const sockets = pairs.flatMap((pair) => [...pair.customer, ...pair.provider]);
+  const clients = pairs.flatMap((pair) => [...pair.customer, ...pair.provider]);
   pairs = [];
-  await Promise.all(sockets.map((socket) => socket.close()));
-  return { closed: sockets.length };
+  await Promise.all(clients.map((client) => client.close()));
+  return { closed: clients.length };
 }
 
-let storm: ChatSocket[] = [];
+let storm: BenchClient[] = [];
 
-async function connectStorm({ wsUrl, tokens }: TaskMap['connectStorm']['params']): Promise<ConnectOutcome> {
+async function connectStorm({ httpUrl, wsUrl, tokens }: TaskMap['connectStorm']['params']): Promise<ConnectOutcome> {
   const handshakes: number[] = [];
   const errorSamples: string[] = [];
   let failed = 0;
@@ -195,10 +178,10 @@ async function connectStorm({ wsUrl, tokens }: TaskMap['connectStorm']['params']
     tokens.map(async (token) => {
       const started = performance.now();
       try {
-        const socket = await ChatSocket.open(wsUrl, token, 30_000);
+        const client = await BenchClient.open({ httpUrl, wsUrl, token, connectTimeoutMs: 30_000 });
         lastOpen = performance.now();
         handshakes.push(lastOpen - started);
-        return socket;
+        return client;
       } catch (error) {
         failed++;
         if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push(describe(error));
@@ -206,39 +189,61 @@ async function connectStorm({ wsUrl, tokens }: TaskMap['connectStorm']['params']
       }
     }),
   );
-  storm = sockets.filter((socket): socket is ChatSocket => socket !== undefined);
+  storm = sockets.filter((client): client is BenchClient => client !== undefined);
   return { handshakes, opened: handshakes.length, failed, openAllMs: lastOpen - began, errorSamples };
 }
 
 async function closeStorm(): Promise<TaskMap['closeStorm']['result']> {
-  const sockets = storm;
+  const clients = storm;
   storm = [];
   const began = performance.now();
-  await Promise.all(sockets.map((socket) => socket.close()));
-  return { closed: sockets.length, closeAllMs: performance.now() - began };
+  await Promise.all(clients.map((client) => client.close()));
+  return { closed: clients.length, closeAllMs: performance.now() - began };
 }
 
-async function history({ httpUrl, token, queries, warmup, rounds }: TaskMap['history']['params']): Promise<TaskMap['history']['result']> {
+/** The SDK's REST API for one token (one per token, kept: the apps keep theirs). */
+const apis = new Map<string, RestApi>();
+function apiFor(httpUrl: string, token: string): RestApi {
+  const key = `${httpUrl} ${token}`;
+  let api = apis.get(key);
+  if (!api) apis.set(key, (api = createRestApi({ httpUrl, fetch: globalThis.fetch, token: async () => token })));
+  return api;
+}
+
+/** Calls a route by name, its input as the spec gives it (the spec's types are the tasks', the SDK checks nothing at run time). */
+function call(api: RestApi, spec: RouteCall): Promise<unknown> {
+  const input = { params: spec.params, query: spec.query, body: spec.body };
+  return (api[spec.route] as (input: unknown) => Promise<unknown>)(input);
+}
+
+/** Times each query's call, interleaved, after `warmup` rounds; `take` reads what a page returned (undefined: not a page). */
+async function timeQueries<T>(api: RestApi, queries: TaskMap['history']['params']['queries'], warmup: number, rounds: number, take: (body: unknown) => T | undefined) {
   const samples: Record<string, number[]> = Object.fromEntries(queries.map((query) => [query.label, []]));
-  const returned: TaskMap['history']['result']['returned'] = {};
+  const returned: Record<string, T> = {};
   let errors = 0;
   for (let round = 0; round < warmup + rounds; round++) {
     for (const query of queries) {
       const started = performance.now();
-      const response = await fetch(`${httpUrl}${query.path}`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await response.json()) as { messages?: { seq: number }[]; results?: { message: { seq: number } }[] };
+      const page = await call(api, query).then(take, () => undefined);
       const elapsed = performance.now() - started;
-      // History answers messages; search answers results, each with its message.
-      const messages = body.messages ?? body.results?.map((result) => result.message);
-      if (response.status !== 200 || !messages) {
+      if (page === undefined) {
         errors++;
         continue;
       }
       if (round >= warmup) samples[query.label]!.push(elapsed);
-      returned[query.label] = { count: messages.length, firstSeq: messages[0]?.seq ?? 0, lastSeq: messages.at(-1)?.seq ?? 0 };
+      returned[query.label] = page;
     }
   }
   return { samples, errors, returned };
+}
+
+async function history({ httpUrl, token, queries, warmup, rounds }: TaskMap['history']['params']): Promise<TaskMap['history']['result']> {
+  return timeQueries(apiFor(httpUrl, token), queries, warmup, rounds, (body) => {
+    // History answers messages; search answers results, each with its message.
+    const answer = body as { messages?: { seq: number }[]; results?: { message: { seq: number } }[] };
+    const messages = answer.messages ?? answer.results?.map((result) => result.message);
+    return messages && { count: messages.length, firstSeq: messages[0]?.seq ?? 0, lastSeq: messages.at(-1)?.seq ?? 0 };
+  });
 }
 
 async function httpRequests({ httpUrl, requests, keepBodies }: TaskMap['httpRequests']['params']): Promise<HttpRequestsOutcome> {
@@ -246,40 +251,21 @@ async function httpRequests({ httpUrl, requests, keepBodies }: TaskMap['httpRequ
   for (const request of requests) {
     const started = performance.now();
     try {
-      const response = await fetch(`${httpUrl}${request.path}`, {
-        method: request.method,
-        headers: { authorization: `Bearer ${request.token}`, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      });
-      const text = await response.text();
-      const elapsed = performance.now() - started;
-      if (response.status !== request.expect) throw new Error(`${request.method} ${request.path.split('?')[0]}: HTTP ${response.status}: ${text.slice(0, 200)}`);
+      const body = await call(apiFor(httpUrl, request.token), request);
+      outcome.latencies.push(performance.now() - started);
       outcome.completed++;
-      outcome.latencies.push(elapsed);
-      outcome.bodies?.push(text ? JSON.parse(text) : null);
+      outcome.bodies?.push(body ?? null);
     } catch (error) {
       outcome.errors++;
-      if (outcome.errorSamples.length < MAX_ERROR_SAMPLES) outcome.errorSamples.push(describe(error));
+      if (outcome.errorSamples.length < MAX_ERROR_SAMPLES) outcome.errorSamples.push(`${request.route}: ${describe(error)}`);
       outcome.bodies?.push(null);
     }
   }
   return outcome;
 }
 
-interface SyncAnswer {
-  changes?: { cursor: string; type: string }[];
-  cursor?: string;
-  hasMore?: boolean;
-}
-
-async function getSync(httpUrl: string, token: string, since: string, limit: number): Promise<{ status: number; body: SyncAnswer; elapsed: number }> {
-  const started = performance.now();
-  const response = await fetch(`${httpUrl}${API}/sync?since=${encodeURIComponent(since)}&limit=${limit}`, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await response.json()) as SyncAnswer;
-  return { status: response.status, body, elapsed: performance.now() - started };
-}
-
 async function syncWalk({ httpUrl, token, since, limit, pages }: TaskMap['syncWalk']['params']): Promise<SyncWalkOutcome> {
+  const api = apiFor(httpUrl, token);
   const cursors = [since];
   const seen = new Set<string>();
   const types: Record<string, number> = {};
@@ -287,8 +273,8 @@ async function syncWalk({ httpUrl, token, since, limit, pages }: TaskMap['syncWa
   let errors = 0;
   let hasMore = true;
   for (let page = 0; page < pages && hasMore; page++) {
-    const { status, body } = await getSync(httpUrl, token, cursors.at(-1)!, limit);
-    if (status !== 200 || !body.changes || !body.cursor) {
+    const body = await api.sync({ query: { since: cursors.at(-1)!, limit } }).catch(() => undefined);
+    if (!body) {
       errors++;
       break;
     }
@@ -297,31 +283,17 @@ async function syncWalk({ httpUrl, token, since, limit, pages }: TaskMap['syncWa
       types[change.type] = (types[change.type] ?? 0) + 1;
     }
     changes += body.changes.length;
-    hasMore = body.hasMore === true;
+    hasMore = body.hasMore;
     cursors.push(body.cursor);
   }
   return { cursors, changes, distinct: seen.size, types, hasMore, errors };
 }
 
 async function syncPages({ httpUrl, token, queries, warmup, rounds }: TaskMap['syncPages']['params']): Promise<TaskMap['syncPages']['result']> {
-  const samples: Record<string, number[]> = Object.fromEntries(queries.map((query) => [query.label, []]));
-  const returned: TaskMap['syncPages']['result']['returned'] = {};
-  let errors = 0;
-  for (let round = 0; round < warmup + rounds; round++) {
-    for (const query of queries) {
-      const started = performance.now();
-      const response = await fetch(`${httpUrl}${query.path}`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await response.json()) as SyncAnswer;
-      const elapsed = performance.now() - started;
-      if (response.status !== 200 || !body.changes) {
-        errors++;
-        continue;
-      }
-      if (round >= warmup) samples[query.label]!.push(elapsed);
-      returned[query.label] = { count: body.changes.length, hasMore: body.hasMore === true, types: [...new Set(body.changes.map((change) => change.type))] };
-    }
-  }
-  return { samples, errors, returned };
+  return timeQueries(apiFor(httpUrl, token), queries, warmup, rounds, (body) => {
+    const page = body as { changes?: { type: string }[]; hasMore?: boolean };
+    return page.changes && { count: page.changes.length, hasMore: page.hasMore === true, types: [...new Set(page.changes.map((change) => change.type))] };
+  });
 }
 
 /** Every task the main thread may ask for (client-thread.ts imports this type, so the type check covers this file). */

@@ -126,7 +126,7 @@ export function attribute(profile: { nodes: ProfileNode[]; samples?: number[]; t
 export async function cpuSplit(context: BenchContext, options: { conversations: number; perConversation: number; samplingIntervalUs: number }): Promise<CpuSplitFigures> {
   const { runtime, client, ids } = context;
   const pairs = await makePairs(runtime.httpUrl, runtime.issuer, Array.from({ length: options.conversations }, () => ids.party(1)), 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs });
   await client.run('converse', { warmup: 0, perPair: 10, timeLimitMs: 20_000, tag: 'cpu-warm' });
   await settle(context, { quietMs: 150 });
 

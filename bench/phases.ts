@@ -10,8 +10,8 @@ import { startCpuMeasure, type CpuFigures } from './cpu.ts';
 import { customerToken, makePairs, rangeVersusOffset, seedHistory, startConversation, type Ids } from './fixtures.ts';
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
 import type { HistoryQuerySpec, SendOutcome } from './tasks.ts';
+import { ROUTES, routeUrl } from '../sdk/src/index.ts';
 
-const API = '/api/provider-customer-chat';
 
 export interface BenchContext {
   runtime: LocalRuntime;
@@ -151,7 +151,7 @@ export function checkOutcome(what: string, outcome: SendOutcome, expected: numbe
 export async function warmUp(context: BenchContext, conversations: number, perConversation: number): Promise<SendOutcome> {
   const { runtime, client, ids } = context;
   const pairs = await makePairs(runtime.httpUrl, runtime.issuer, Array.from({ length: conversations }, () => ids.party(1)), 1);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs });
   const outcome = await client.run('converse', { warmup: 0, perPair: perConversation, timeLimitMs: 30_000, tag: 'warm' });
   await client.run('closeAll', {});
   await settle(context, { closed: true });
@@ -178,7 +178,7 @@ export async function roundTrips(context: BenchContext, sends: number): Promise<
   const wide = ids.party(3);
   const [narrowPair] = await makePairs(runtime.httpUrl, runtime.issuer, [narrow], 1);
   const [widePair] = await makePairs(runtime.httpUrl, runtime.issuer, [wide], 3);
-  await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs: [narrowPair!, widePair!] });
+  await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs: [narrowPair!, widePair!] });
 
   const cases = [
     { label: 'send over WebSocket (1 connection per side)', pairIndex: 0, via: 'ws' as const, connections: { customer: 1, provider: 1 } },
@@ -268,7 +268,7 @@ export async function latency(
   for (const level of levels) {
     const parties = Array.from({ length: level.conversations }, () => ids.party(1));
     const pairs = await makePairs(runtime.httpUrl, runtime.issuer, parties, 1);
-    await client.run('openPairs', { wsUrl: runtime.wsUrl, pairs });
+    await client.run('openPairs', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, pairs });
     await settle(context, { quietMs: 150 });
     const cpuOf = startCpuMeasure();
     const outcome = await client.run('converse', { warmup: options.warmup, perPair: level.perConversation, timeLimitMs: options.timeLimitMs, tag: `lat${level.conversations}` });
@@ -327,14 +327,14 @@ export interface ConnectFigures {
 export async function connects(context: BenchContext, sockets: number): Promise<ConnectFigures> {
   const { runtime, client, ids } = context;
   // Warm the $connect and $disconnect functions first.
-  await client.run('connectStorm', { wsUrl: runtime.wsUrl, tokens: ids.customers(5).map((id) => customerToken(runtime.issuer, id)) });
+  await client.run('connectStorm', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, tokens: ids.customers(5).map((id) => customerToken(runtime.issuer, id)) });
   await client.run('closeStorm', {});
   await settle(context, { closed: true });
 
   const tokens = ids.customers(sockets).map((id) => customerToken(runtime.issuer, id));
   resetCounts(context);
   const cpuOf = startCpuMeasure();
-  const open = await client.run('connectStorm', { wsUrl: runtime.wsUrl, tokens });
+  const open = await client.run('connectStorm', { httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, tokens });
   const cpu = cpuOf();
   await settle(context, { quietMs: 200 });
   const perConnect = perOperation(context.counters.snapshot(), context.posts, Math.max(1, open.opened));
@@ -383,14 +383,14 @@ export async function history(context: BenchContext, options: { messages: number
   const seedMs = await seedHistory(runtime.databaseUrl, conversationId, party.staffIds[0]!, messages);
   context.progress(`history: ${messages} messages written in ${round(seedMs, 0)} ms`);
 
-  const base = `${API}/conversations/${conversationId}/messages`;
   const deepest = Math.ceil(messages / limit);
+  const page = (label: string, query: Record<string, number>): HistoryQuerySpec => ({ label, route: 'getMessages', params: { conversationId }, query: { ...query, limit } });
   const queries: HistoryQuerySpec[] = [
-    { label: 'page=1 (newest)', path: `${base}?page=1&limit=${limit}` },
-    { label: `page=${Math.ceil(deepest / 2)} (${messages / 2} back)`, path: `${base}?page=${Math.ceil(deepest / 2)}&limit=${limit}` },
-    { label: `page=${deepest} (${messages} back, oldest)`, path: `${base}?page=${deepest}&limit=${limit}` },
-    { label: `before=${limit + 1} (near the start)`, path: `${base}?before=${limit + 1}&limit=${limit}` },
-    { label: `after=${limit} (catch-up from near the start)`, path: `${base}?after=${limit}&limit=${limit}` },
+    page('page=1 (newest)', { page: 1 }),
+    page(`page=${Math.ceil(deepest / 2)} (${messages / 2} back)`, { page: Math.ceil(deepest / 2) }),
+    page(`page=${deepest} (${messages} back, oldest)`, { page: deepest }),
+    page(`before=${limit + 1} (near the start)`, { before: limit + 1 }),
+    page(`after=${limit} (catch-up from near the start)`, { after: limit }),
   ];
   const token = customerToken(runtime.issuer, party.customerId);
 
@@ -405,7 +405,7 @@ export async function history(context: BenchContext, options: { messages: number
   const timed = await client.run('history', { httpUrl: runtime.httpUrl, token, queries, warmup: options.warmup, rounds: options.rounds });
   const figures = queries.map((query) => ({
     label: query.label,
-    path: query.path.replace(conversationId, ':id'),
+    path: routeUrl('', ROUTES[query.route][1], query).replace(conversationId, ':id'),
     latencyMs: roundSummary(summarize(timed.samples[query.label] ?? [])),
     returned: timed.returned[query.label] ?? { count: 0, firstSeq: 0, lastSeq: 0 },
   }));

@@ -13,7 +13,6 @@ import { perOperation, resetCounts, settle, type BenchContext, type PerOperation
 import { round, roundSummary, summarize, type Summary } from './stats.ts';
 import type { HistoryQuerySpec } from './tasks.ts';
 
-const API = '/api/provider-customer-chat';
 
 /** Most frequent first: word i is drawn with a probability falling off with i. */
 const VOCABULARY = [
@@ -153,7 +152,7 @@ export async function search(context: BenchContext, options: { messages: number;
   const byToken = new Map<string, HistoryQuerySpec[]>();
   for (const plan of plans) {
     const list = byToken.get(plan.token) ?? [];
-    list.push({ label: plan.label, path: `${API}/search/messages?q=${encodeURIComponent(plan.q)}&limit=${options.limit}` });
+    list.push({ label: plan.label, route: 'searchMessages', query: { q: plan.q, limit: options.limit } });
     byToken.set(plan.token, list);
   }
 

@@ -1,3 +1,5 @@
+import type { RouteName } from '../sdk/src/index.ts';
+
 /**
  * What the main thread asks of the client thread, and what it answers. The clients run in a
  * worker thread of their own so that their sockets, timers and JSON parsing do not share an
@@ -27,7 +29,7 @@ export interface SendOutcome {
 }
 
 export interface ConnectOutcome {
-  /** Per socket: `new WebSocket` → `open` (ms). */
+  /** Per connection: the SDK's `connect()` → online, which for a connection with no rooms and no catch-up is `open` (ms). */
   handshakes: number[];
   opened: number;
   failed: number;
@@ -37,15 +39,17 @@ export interface ConnectOutcome {
   errorSamples: string[];
 }
 
-/** One HTTP request of the API, with the token it is made with. */
-export interface HttpRequestSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  /** Path and query under the HTTP URL. */
-  path: string;
-  token: string;
+/** A call of one REST route through the SDK's `chat.api`: the route's name and its input. */
+export interface RouteCall {
+  route: RouteName;
+  params?: Record<string, string | number>;
+  query?: Record<string, string | number>;
   body?: unknown;
-  /** The status that counts as success. */
-  expect: number;
+}
+
+/** One HTTP request of the API, with the token it is made with; it succeeds when the SDK resolves (a 2xx answer). */
+export interface HttpRequestSpec extends RouteCall {
+  token: string;
 }
 
 export interface HttpRequestsOutcome {
@@ -72,15 +76,13 @@ export interface SyncWalkOutcome {
   errors: number;
 }
 
-export interface HistoryQuerySpec {
+export interface HistoryQuerySpec extends RouteCall {
   label: string;
-  /** Path and query under the HTTP URL. */
-  path: string;
 }
 
 export interface TaskMap {
   /** Opens every connection of every pair; answers the pairs' indexes. */
-  openPairs: { params: { wsUrl: string; pairs: PairSpec[] }; result: { opened: number } };
+  openPairs: { params: { httpUrl: string; wsUrl: string; pairs: PairSpec[] }; result: { opened: number } };
   /**
    * Each pair runs a closed loop (one message in flight): the sides take turns to send over
    * WebSocket, and a message completes when the other side's first connection got it and the
@@ -91,8 +93,8 @@ export interface TaskMap {
     result: SendOutcome;
   };
   /**
-   * `count` sends, one at a time, from the customer's first connection (`via: 'ws'`) or by
-   * `POST …/messages` with its token (`via: 'http'`); each completes when every connection of
+   * `count` sends, one at a time, from the customer's first connection (`via: 'ws'`, the SDK's
+   * `send()`) or by `POST …/messages` with its token (`via: 'http'`, `chat.api.sendMessage`); each completes when every connection of
    * both sides got `chat-new-message` (and, over WebSocket, the sender its `chat-ack`).
    */
   sequentialSends: {
@@ -101,7 +103,7 @@ export interface TaskMap {
   };
   closeAll: { params: Record<string, never>; result: { closed: number } };
   /** Opens one socket per token, all at once, and keeps them open. */
-  connectStorm: { params: { wsUrl: string; tokens: string[] }; result: ConnectOutcome };
+  connectStorm: { params: { httpUrl: string; wsUrl: string; tokens: string[] }; result: ConnectOutcome };
   /** Closes the sockets of the storm, all at once: from the first close to the last `close` event (ms). */
   closeStorm: { params: Record<string, never>; result: { closed: number; closeAllMs: number } };
   /** Times GETs of each query (history pages or search results), interleaved, after `warmup` rounds. */

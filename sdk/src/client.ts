@@ -4,6 +4,7 @@
  * `GET /sync` and emitted as the same events live frames produce, live frames checked for gaps by
  * `seq` and de-duplicated by id, and an outbox that sends every message exactly once.
  */
+import { uploadAttachment, type BlobLike, type FormDataConstructor, type UploadOptions } from './attachments.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { ChatError, isPermanent } from './errors.ts';
@@ -35,14 +36,23 @@ export interface ChatClientOptions {
   getToken: () => string | Promise<string>;
   /** The WebSocket implementation (default: the global WebSocket). */
   WebSocket?: WebSocketConstructor;
-  /** The fetch implementation (default: the global fetch). */
+  /** The fetch implementation (default: the global fetch); it also posts attachment uploads (a FormData body). */
   fetch?: FetchLike;
+  /** The FormData implementation for attachment uploads (default: the global FormData). */
+  FormData?: FormDataConstructor;
   /** Where the sync cursor and the outbox are kept (default: in memory). */
   storage?: KeyValueStorage;
   /** Prefix of the storage keys; use one per signed-in user (default `chat`). */
   storageKey?: string;
   /** Catch up through `GET /sync` after every (re)connect (default true; admins and services have no feed and skip it by themselves). */
   sync?: boolean;
+  /**
+   * Reconnect after the connection closed or failed to open (default true). With false, the
+   * first close ends it: the state becomes `closed` (with the close `code`) and a `connect()`
+   * still waiting rejects; no planned reconnect either (before the token expires or the 2-hour
+   * cap). For tools and tests that watch one connection's life.
+   */
+  reconnect?: boolean;
   backoff?: BackoffOptions;
   /** A `ping` this often keeps the connection inside the 10-minute idle timeout (default 5 minutes). */
   pingIntervalMs?: number;
@@ -67,7 +77,7 @@ export type ConnectionState =
   | 'online'
   /** Closed; the next attempt is in `retryInMs`. */
   | 'waiting'
-  /** Closed for good: `close()`, or this connection was closed for the user's connection cap. */
+  /** Closed for good: `close()`, this connection was closed for the user's connection cap, or it closed with `reconnect: false`. */
   | 'closed';
 
 export interface StateChange {
@@ -78,6 +88,10 @@ export interface StateChange {
   retryInMs?: number;
   /** Why the connection closed or failed, when it did. */
   reason?: string;
+  /** The WebSocket close code, when the server or the network closed the connection. */
+  code?: number;
+  /** The close frame's reason text, when it had one. */
+  closeReason?: string;
 }
 
 /** Where an event came from: a live frame, the catch-up after a reconnect, a gap fill, or a send's own ack. */
@@ -108,12 +122,18 @@ export interface ChatEvents {
   error: ChatError;
 }
 
+interface CloseInfo {
+  code?: number;
+  reason?: string;
+}
+
 interface Pending {
   resolve(data: unknown): void;
   reject(error: ChatError): void;
   timer: TimerId;
 }
 
+const CLOSED_BY_APP = 'closed by the app';
 const STATUS_RANK: Record<string, number> = { SENT: 0, DELIVERED: 1, READ: 2 };
 const SEEN_LIMIT = 10_000;
 
@@ -123,8 +143,10 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Outgoing messages not yet acknowledged (pending) or refused (failed). */
   readonly outbox: Outbox;
 
-  private readonly options: Required<Omit<ChatClientOptions, 'fetch' | 'WebSocket' | 'storage' | 'backoff' | 'clock'>> & { backoff: BackoffOptions };
+  private readonly options: Required<Omit<ChatClientOptions, 'fetch' | 'FormData' | 'WebSocket' | 'storage' | 'backoff' | 'clock'>> & { backoff: BackoffOptions };
   private readonly WS: WebSocketConstructor;
+  private readonly fetchImpl: FetchLike;
+  private readonly FormDataImpl: FormDataConstructor | undefined;
   private readonly storage: KeyValueStorage;
   private readonly clock: Clock;
 
@@ -156,6 +178,8 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (!WS) throw new TypeError('No WebSocket implementation: pass options.WebSocket');
     if (!fetchImpl) throw new TypeError('No fetch implementation: pass options.fetch');
     this.WS = WS;
+    this.fetchImpl = fetchImpl;
+    this.FormDataImpl = options.FormData;
     this.storage = options.storage ?? memoryStorage();
     this.clock = options.clock ?? systemClock;
     this.options = {
@@ -164,6 +188,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       getToken: options.getToken,
       storageKey: options.storageKey ?? 'chat',
       sync: options.sync ?? true,
+      reconnect: options.reconnect ?? true,
       backoff: options.backoff ?? {},
       pingIntervalMs: options.pingIntervalMs ?? 5 * 60_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
@@ -190,18 +215,25 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.currentState;
   }
 
-  /** Starts connecting (and keeps the connection up until `close()`); resolves once online the first time. */
+  /**
+   * Starts connecting (and keeps the connection up until `close()`); resolves once online the
+   * first time. Rejects (CLOSED, with the reason) if the connection ends before that for a reason
+   * other than `close()`: the connection cap, or a close with `reconnect: false`.
+   */
   connect(): Promise<void> {
     if (!this.started) {
       this.started = true;
       this.evicted = false;
       void this.open();
     }
-    return new Promise((resolve) => this.untilOnline(resolve));
+    return new Promise((resolve, reject) => this.untilOnline(resolve, reject));
   }
 
-  /** Stops: closes the connection and reconnects no more. The outbox stays in storage. */
-  close(): void {
+  /**
+   * Stops: closes the connection and reconnects no more. The outbox stays in storage. Resolves
+   * once the socket has closed (at once when there was none).
+   */
+  close(): Promise<void> {
     this.started = false;
     this.generation++;
     this.clearTimers();
@@ -209,9 +241,20 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.reconnectTimer = undefined;
     const socket = this.socket;
     this.socket = undefined;
-    socket?.close(1000, 'closed by the app');
+    const closed =
+      socket && socket.readyState !== 3
+        ? new Promise<void>((resolve) => {
+            socket.onclose = (() => resolve()) as WebSocketLike['onclose'];
+          })
+        : Promise.resolve();
+    try {
+      socket?.close(1000, 'closed by the app');
+    } catch {
+      // Already closing.
+    }
     this.failPending(new ChatError('CLOSED', 'The client was closed'));
-    this.setState('closed', 'closed by the app');
+    this.setState('closed', CLOSED_BY_APP);
+    return closed;
   }
 
   /** Reconnects now (e.g. when the app returns to the foreground or the network is back): no backoff wait. */
@@ -254,14 +297,29 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.outbox.add(conversationId, input);
   }
 
-  /** Sends a WebSocket action and resolves with its ack (rejects with the `chat-error`); waits for the connection when it is not open. */
-  request<K extends RouteKey>(action: K, data: ActionInput<K>, options: { wait?: boolean; timeoutMs?: number } = {}): Promise<AckData<K>> {
+  /**
+   * Uploads a file as an attachment of the conversation: the upload intent, then the file straight
+   * to storage through its presigned POST (every field of `upload.fields`, then `file`). Resolves
+   * with the attachment, PENDING until processed (the `attachment` event tells READY or
+   * REJECTED); a refused intent rejects with the API's error, a refused upload with UPLOAD_REFUSED.
+   */
+  uploadAttachment(conversationId: string, file: BlobLike, options: UploadOptions): Promise<Attachment> {
+    const deps = { api: this.api, fetch: this.fetchImpl, ...(this.FormDataImpl ? { FormData: this.FormDataImpl } : {}) };
+    return uploadAttachment(deps, conversationId, file, options);
+  }
+
+  /**
+   * Sends a WebSocket action and resolves with its ack (rejects with the `chat-error`); waits for
+   * the connection when it is not open. `requestId` is the frame's (default: made up; one of the
+   * app's own ties the frame to its logs).
+   */
+  request<K extends RouteKey>(action: K, data: ActionInput<K>, options: { wait?: boolean; timeoutMs?: number; requestId?: string } = {}): Promise<AckData<K>> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const sendNow = () =>
       new Promise<AckData<K>>((resolve, reject) => {
         const socket = this.socket;
         if (!socket || socket.readyState !== 1) return reject(new ChatError('DISCONNECTED', 'Not connected'));
-        const requestId = `r${++this.requestCounter}-${randomId().slice(0, 8)}`;
+        const requestId = options.requestId ?? `r${++this.requestCounter}-${randomId().slice(0, 8)}`;
         const timer = this.clock.setTimeout(() => {
           this.pending.delete(requestId);
           reject(new ChatError('TIMEOUT', `No answer to ${action} in ${timeoutMs} ms`));
@@ -319,22 +377,27 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // ─── Connection ────────────────────────────────────────────────────────────────────────
 
-  private setState(state: ConnectionState, reason?: string, retryInMs?: number): void {
+  private setState(state: ConnectionState, reason?: string, retryInMs?: number, close?: CloseInfo): void {
     const previous = this.currentState;
     if (previous === state && retryInMs === undefined) return;
     this.currentState = state;
     const change: StateChange = { state, previous, attempt: this.attempt };
     if (reason !== undefined) change.reason = reason;
     if (retryInMs !== undefined) change.retryInMs = retryInMs;
+    if (close?.code !== undefined) change.code = close.code;
+    if (close?.reason) change.closeReason = close.reason;
     this.emit('state', change);
   }
 
-  private untilOnline(resolve: () => void): void {
+  private untilOnline(resolve: () => void, reject: (error: ChatError) => void): void {
     if (this.currentState === 'online') return resolve();
-    const off = this.on('state', ({ state }) => {
+    const off = this.on('state', ({ state, reason }) => {
       if (state === 'online') {
         off();
         resolve();
+      } else if (state === 'closed' && reason !== CLOSED_BY_APP) {
+        off();
+        reject(new ChatError('CLOSED', reason ?? 'closed'));
       }
     });
   }
@@ -402,7 +465,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       if (this.socket === socket) this.received(event.data);
     }) as WebSocketLike['onmessage'];
     socket.onclose = ((event: { code?: number; reason?: string }) => {
-      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`);
+      if (this.socket === socket) this.closed(`closed (${event.code ?? 'no code'}${event.reason ? `: ${event.reason}` : ''})`, event);
     }) as WebSocketLike['onclose'];
     socket.onerror = (() => {
       // A close event follows.
@@ -422,8 +485,9 @@ export class ChatClient extends Emitter<ChatEvents> {
       );
     };
     ping();
-    this.timers.push(this.clock.setTimeout(() => this.dropConnection('connection lifetime', true), maxConnectionMs));
-    if (this.tokenExp !== undefined) {
+    // Planned reconnects; without reconnecting, the connection lives as long as the server keeps it.
+    if (this.options.reconnect) this.timers.push(this.clock.setTimeout(() => this.dropConnection('connection lifetime', true), maxConnectionMs));
+    if (this.tokenExp !== undefined && this.options.reconnect) {
       const lifetime = this.tokenExp - this.clock.now();
       const margin = Math.min(tokenRefreshMarginMs, Math.max(0, lifetime / 5));
       this.timers.push(this.clock.setTimeout(() => this.dropConnection('token refresh', true), Math.max(0, lifetime - margin)));
@@ -469,17 +533,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     void this.serial(() => this.live(frame));
   }
 
-  private closed(reason: string): void {
+  private closed(reason: string, close?: CloseInfo): void {
     this.socket = undefined;
     this.clearTimers();
     this.failPending(new ChatError('DISCONNECTED', reason));
     if (!this.started) return;
     if (this.evicted) {
       this.started = false;
-      this.setState('closed', 'connection_limit: the user opened more connections elsewhere');
+      this.setState('closed', 'connection_limit: the user opened more connections elsewhere', undefined, close);
       return;
     }
-    this.retry(reason);
+    this.retry(reason, close);
   }
 
   /** Closes the current connection; `now` reconnects at once (a planned reconnect), otherwise after the backoff. */
@@ -495,12 +559,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     }
     this.failPending(new ChatError('DISCONNECTED', reason));
     if (!this.started) return;
-    if (now) void this.open();
+    if (now && this.options.reconnect) void this.open();
     else this.retry(reason);
   }
 
-  private retry(reason: string): void {
+  private retry(reason: string, close?: CloseInfo): void {
     if (!this.started) return;
+    if (!this.options.reconnect) {
+      this.started = false;
+      this.setState('closed', reason, undefined, close);
+      return;
+    }
     const delay = backoffDelay(this.attempt++, this.options.backoff);
     this.setState('waiting', reason, delay);
     this.reconnectTimer = this.clock.setTimeout(() => void this.open(), delay);

@@ -1,7 +1,7 @@
 import type { ErrorCode } from './protocol.ts';
 
 /** Codes of the client's own, beside the contract's error codes. */
-export type ClientErrorCode = 'DISCONNECTED' | 'TIMEOUT' | 'NETWORK' | 'CLOSED';
+export type ClientErrorCode = 'DISCONNECTED' | 'TIMEOUT' | 'NETWORK' | 'CLOSED' | 'UPLOAD_REFUSED';
 
 /** An error the API answered (HTTP or `chat-error`), or one of the client's own. */
 export class ChatError extends Error {

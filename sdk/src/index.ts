@@ -12,6 +12,7 @@ import { ChatClient, type ChatClientOptions } from './client.ts';
 export { ChatClient } from './client.ts';
 export type { ChatClientOptions, ChatEvents, ConnectionState, Source, StateChange, WebSocketConstructor, WebSocketLike } from './client.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
+export { uploadAttachment, type BlobLike, type FormDataConstructor, type FormDataLike, type UploadOptions } from './attachments.ts';
 export { ChatError, isPermanent, type ClientErrorCode } from './errors.ts';
 export { Outbox, type OutgoingMessage, type OutgoingState, type SendInput } from './outbox.ts';
 export { createRestApi, routeUrl, type FetchLike, type RestApi } from './rest.ts';

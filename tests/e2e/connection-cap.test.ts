@@ -1,11 +1,12 @@
 /**
- * The per-user connection cap under bursts, against the real runtime with real `ws` clients:
+ * The per-user connection cap under bursts, against the real runtime with SDK clients (and, for
+ * the seed's bare connect + chat-authenticate, raw sockets):
  * however many connections of one user open at once, once the burst settles exactly
  * CHAT_MAX_CONNECTIONS_PER_USER remain open, and every one closed for it was told why first.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '#tests/support/runtime';
-import { closeAllChats, eventually, openChat, restApi, type ChatClient, type RestApi } from './support/chat.ts';
+import { answerTo, closeAllChats, eventually, openChat, openRawSocket, restApi, type FrameWaits, type RestApi } from './support/chat.ts';
 
 const CAP = 3; // the default of CHAT_MAX_CONNECTIONS_PER_USER
 const BURST = 10;
@@ -17,7 +18,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   api = restApi(runtime.httpUrl);
   // Warm $connect and chat-authenticate, so the burst measures the cap, not cold starts.
-  const warm = await openChat(runtime.wsUrl, await api.devToken({ userId: 600, role: 'customer' }));
+  const warm = await openChat(runtime, await api.devToken({ userId: 600, role: 'customer' }));
   await warm.ack('chat-authenticate', { token: await api.devToken({ userId: 600, role: 'customer' }) });
   await warm.close();
 });
@@ -29,8 +30,8 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-async function settle(clients: ChatClient[]) {
-  const state = new Map<ChatClient, { code: number; reason: string } | null>(clients.map((c) => [c, null]));
+async function settle<C extends FrameWaits>(clients: C[]) {
+  const state = new Map<C, { code: number; reason: string } | null>(clients.map((c) => [c, null]));
   for (const client of clients) void client.closed.then((closed) => state.set(client, closed));
   await eventually(
     async () => [...state.values()].filter((closed) => closed !== null).length,
@@ -44,7 +45,7 @@ async function settle(clients: ChatClient[]) {
   return { open, closed, state };
 }
 
-function expectToldWhy(client: ChatClient, close: { code: number; reason: string } | null | undefined) {
+function expectToldWhy(client: FrameWaits, close: { code: number; reason: string } | null | undefined) {
   expect(close?.code).toBe(1000);
   const errors = client.frames.filter((frame) => frame.event === 'chat-error');
   expect(errors).toEqual([
@@ -58,7 +59,7 @@ function expectToldWhy(client: ChatClient, close: { code: number; reason: string
 describe('connections per user under a burst', () => {
   it(`${BURST} simultaneous connects with ?token= leave exactly ${CAP} open; each closed one got a chat-error`, async () => {
     const token = await api.devToken({ userId: 601, role: 'customer' });
-    const clients = await Promise.all(Array.from({ length: BURST }, () => openChat(runtime.wsUrl, token)));
+    const clients = await Promise.all(Array.from({ length: BURST }, () => openChat(runtime, token)));
     const { open, closed, state } = await settle(clients);
 
     expect(open).toHaveLength(CAP);
@@ -72,13 +73,16 @@ describe('connections per user under a burst', () => {
 
   it(`${BURST} bare connections signing in at once with chat-authenticate leave exactly ${CAP} open`, async () => {
     const token = await api.devToken({ userId: 602, role: 'customer' });
-    const clients = await Promise.all(Array.from({ length: BURST }, () => openChat(runtime.wsUrl)));
+    const clients = await Promise.all(Array.from({ length: BURST }, () => openRawSocket(runtime.wsUrl)));
     clients.forEach((client, i) => client.send({ action: 'chat-authenticate', data: { token }, requestId: `auth-${i}` }));
     const { open, closed, state } = await settle(clients);
 
     expect(open).toHaveLength(CAP);
     expect(closed).toHaveLength(BURST - CAP);
     for (const client of closed) expectToldWhy(client, state.get(client));
-    for (const client of open) await client.ack('chat-ping', {});
+    for (const client of open) {
+      client.send({ action: 'chat-ping', data: {}, requestId: 'still-open' });
+      expect((await client.nextFrame(answerTo('still-open'))).event).toBe('chat-ack');
+    }
   });
 });

@@ -32,8 +32,8 @@ afterAll(async () => {
 describe('conversation status', () => {
   it('a block reaches both sides live, stops sends and new conversations of the pair; unblocking by the blocker frees them', async () => {
     const conversationId = (await api.post('/conversations', customer, { providerId: 61, customerId: 62, orderId: 1 })).body.conversation.id;
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
 
     const blocked = await api.post(`/conversations/${conversationId}/block`, customer, {});
     expect(blocked.status, blocked.text).toBe(200);
@@ -72,8 +72,8 @@ describe('conversation status', () => {
   it("assignment in the shared inbox reaches both sides live and filters the provider's inbox", async () => {
     const colleague = await api.devToken({ userId: 68, role: 'provider', providerId: 61 });
     const conversationId = (await api.post('/conversations', customer, { providerId: 61, customerId: 62, orderId: 5 })).body.conversation.id;
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, colleague);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, colleague);
 
     const assigned = await api.patch(`/conversations/${conversationId}/assignee`, staff, { userId: 68 });
     expect(assigned.status, assigned.text).toBe(200);

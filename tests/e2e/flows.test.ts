@@ -7,7 +7,20 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '#tests/support/runtime';
-import { closeAllChats, openChat, restApi, until, UpgradeRefused, type ChatClient, type Frame, type Json, type RestApi, type Subject } from './support/chat.ts';
+import {
+  answerTo,
+  closeAllChats,
+  openChat,
+  openRawSocket,
+  restApi,
+  until,
+  UpgradeRefused,
+  type Frame,
+  type Json,
+  type RawSocket,
+  type RestApi,
+  type Subject,
+} from './support/chat.ts';
 
 const TYPING_TIMEOUT_MS = 1500;
 const MESSAGE_LIMIT = 10;
@@ -49,21 +62,41 @@ async function startConversation(token = tokens.staff7, body: Record<string, unk
   return response.body.conversation;
 }
 
-/** The seed's "Initialize Chat Connection": connect bare, then chat-authenticate. */
-async function authenticated(token: string, expected: Partial<Json>): Promise<ChatClient> {
-  const client = await openChat(runtime.wsUrl);
+/**
+ * The seed's "Initialize Chat Connection": connect bare, then chat-authenticate. No client
+ * library does this (the SDK connects with ?token=), so these are raw sockets sending the seed
+ * frontend's own frames: what the server must keep accepting from it.
+ */
+async function authenticated(token: string, expected: Partial<Json>): Promise<RawSocket> {
+  const client = await openRawSocket(runtime.wsUrl);
   client.send({ action: 'chat-authenticate', data: { userId: expected.userId, token } });
   const { data } = await client.nextEvent('chat-authenticated');
   expect(data).toEqual({ ...expected, connectionId: expect.any(String) });
   return client;
 }
 
-/** The customer on a phone (?token=) and a laptop (chat-authenticate); staff 7 (?token=) and staff 8 (chat-authenticate). */
+let seedRequests = 0;
+
+/** The seed frontend's frame with a requestId on a raw socket, and the chat-ack or chat-error answering it. */
+async function seedRequest(socket: RawSocket, action: string, data: unknown): Promise<Frame> {
+  const requestId = `seed-${++seedRequests}`;
+  socket.send({ action, data, requestId });
+  return socket.nextFrame(answerTo(requestId));
+}
+
+/** seedRequest, and the ack's data; a chat-error throws. */
+async function seedAck(socket: RawSocket, action: string, data: unknown): Promise<Json> {
+  const answer = await seedRequest(socket, action, data);
+  if (answer.event !== 'chat-ack') throw new Error(`${action} answered ${JSON.stringify(answer)}`);
+  return answer.data.data;
+}
+
+/** The customer on a phone and staff 7, SDK clients (?token=); the customer's laptop and staff 8, the seed's frames (chat-authenticate). */
 async function everyone() {
   const [phone, laptop, staff7, staff8] = await Promise.all([
-    openChat(runtime.wsUrl, tokens.customer),
+    openChat(runtime, tokens.customer),
     authenticated(tokens.customer, { userId: 2, role: 'customer' }),
-    openChat(runtime.wsUrl, tokens.staff7),
+    openChat(runtime, tokens.staff7),
     authenticated(tokens.staff8, { userId: 8, role: 'provider', providerId: 1 }),
   ]);
   return { phone, laptop, staff7, staff8, all: [phone, laptop, staff7, staff8] };
@@ -96,37 +129,37 @@ describe('signing in', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/), expiresIn: 3600 });
 
-    const byQuery = await openChat(runtime.wsUrl, response.body.token);
+    const byQuery = await openChat(runtime, response.body.token);
     expect((await byQuery.request('chat-ping', {})).event).toBe('chat-ack');
     await byQuery.nextEvent('chat-pong', (data) => typeof data.at === 'string');
 
     // The seed's exact frame: {userId, token}. The identity comes from the token alone.
-    const bare = await openChat(runtime.wsUrl);
+    const bare = await openRawSocket(runtime.wsUrl);
     bare.send({ action: 'chat-authenticate', data: { userId: 12345, token: tokens.customer } });
     const { data } = await bare.nextEvent('chat-authenticated');
     expect(data).toEqual({ userId: 2, role: 'customer', connectionId: expect.any(String) });
 
     // With a requestId, the ack carries the same data.
-    const staff = await openChat(runtime.wsUrl);
-    const ack = await staff.request('authenticate', { token: tokens.staff8 });
+    const staff = await openRawSocket(runtime.wsUrl);
+    const ack = await seedRequest(staff, 'authenticate', { token: tokens.staff8 });
     expect(ack).toMatchObject({ event: 'chat-ack', data: { data: { userId: 8, role: 'provider', providerId: 1 } } });
   });
 
   it('refuses a bad token at connect (401) and by chat-authenticate (chat-error, the connection stays open)', async () => {
-    const refused = await openChat(runtime.wsUrl, 'not-a-jwt').catch((error: unknown) => error);
+    const refused = await openRawSocket(runtime.wsUrl, 'not-a-jwt').catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(UpgradeRefused);
     expect((refused as UpgradeRefused).statusCode).toBe(401);
 
-    const bare = await openChat(runtime.wsUrl);
-    const answer = await bare.request('chat-authenticate', { token: 'not-a-jwt' });
+    const bare = await openRawSocket(runtime.wsUrl);
+    const answer = await seedRequest(bare, 'chat-authenticate', { token: 'not-a-jwt' });
     expect(answer).toMatchObject({ event: 'chat-error', data: { code: 'UNAUTHORIZED' } });
 
     // A bare connection may do nothing but authenticate (and ping) …
-    const early = await bare.request('chat-send-message', { conversationId: 'c1', content: 'hi' });
+    const early = await seedRequest(bare, 'chat-send-message', { conversationId: 'c1', content: 'hi' });
     expect(early).toMatchObject({ event: 'chat-error', data: { code: 'UNAUTHORIZED' } });
     expect(bare.isOpen()).toBe(true);
     // … and may still sign in.
-    await bare.ack('chat-authenticate', { token: tokens.customer });
+    await seedAck(bare, 'chat-authenticate', { token: tokens.customer });
 
     expect((await api.get('/conversations')).status).toBe(401);
     expect((await api.get('/conversations', 'not-a-jwt')).status).toBe(401);
@@ -161,8 +194,8 @@ describe('messaging', () => {
     const conversation = await startConversation();
     const { phone, laptop, staff7, staff8, all } = await everyone();
 
-    // The seed's "Join Conversation".
-    phone.send({ action: 'chat-join-conversation', data: { conversationId: conversation.id } });
+    // The seed's "Join Conversation" (its event name; the reply event comes with the ack).
+    phone.post('chat-join-conversation', { conversationId: conversation.id });
     expect((await phone.nextEvent('chat-joined-conversation')).data).toEqual({ conversationId: conversation.id });
     expect(await staff7.ack('joinConversation', { conversationId: conversation.id })).toEqual({ conversationId: conversation.id });
 
@@ -220,7 +253,7 @@ describe('messaging', () => {
 
   it('stores a message once when its clientMessageId is repeated, and answers the stored one', async () => {
     const conversation = await startConversation();
-    const phone = await openChat(runtime.wsUrl, tokens.customer);
+    const phone = await openChat(runtime, tokens.customer);
 
     const body = { content: 'On my way', clientMessageId: 'phone-7f3a' };
     const first = await api.post(`/conversations/${conversation.id}/messages`, tokens.customer, body);
@@ -261,7 +294,8 @@ describe('typing', () => {
   it('tells the room, not the typist; GET …/typing shows it and forgets it after CHAT_TYPING_TIMEOUT', async () => {
     const conversation = await startConversation();
     const { phone, laptop, staff7, staff8 } = await everyone();
-    for (const client of [phone, staff7, staff8]) await client.ack('chat-join-conversation', { conversationId: conversation.id });
+    for (const client of [phone, staff7]) await client.ack('chat-join-conversation', { conversationId: conversation.id });
+    await seedAck(staff8, 'chat-join-conversation', { conversationId: conversation.id });
 
     // The seed's "Typing Indicators": start typing …
     const ack = await phone.ack('chat-typing', { conversationId: conversation.id, isTyping: true });
@@ -286,7 +320,7 @@ describe('typing', () => {
     await staff7.ack('chat-typing', { conversationId: conversation.id, isTyping: true });
     expect((await phone.nextEvent('chat-user-typing')).data).toMatchObject({ userId: 7, isTyping: true });
     expect((await api.get(`/conversations/${conversation.id}/typing`, tokens.customer)).body.typing).toEqual([{ userId: 7, role: 'provider', since: expect.any(String) }]);
-    staff7.send({ action: 'chat-typing', data: { conversationId: conversation.id, isTyping: false } });
+    staff7.post('chat-typing', { conversationId: conversation.id, isTyping: false });
     expect((await phone.nextEvent('chat-user-typing')).data).toEqual({ conversationId: conversation.id, userId: 7, isTyping: false, expiresInMs: 0 });
     expect((await api.get(`/conversations/${conversation.id}/typing`, tokens.customer)).body.typing).toEqual([]);
 
@@ -327,13 +361,13 @@ describe('receipts and read state', () => {
     // Backwards, or again: not an error, nothing changes, nobody is told.
     const back = await phone.ack('chat-update-message-status', { messageId: message.id, status: 'DELIVERED' });
     expect(back).toMatchObject({ changed: false, message: { status: 'READ' } });
-    const again = await laptop.ack('chat-update-message-status', { messageId: message.id, status: 'READ' });
+    const again = await seedAck(laptop, 'chat-update-message-status', { messageId: message.id, status: 'READ' });
     expect(again.changed).toBe(false);
     await Promise.all(all.map((client) => client.settle()));
     for (const client of all) expect(client.received((f) => f.event === 'chat-message-status-updated' && f.data.messageId === message.id)).toHaveLength(2);
 
     // The sending side does not mark its own message.
-    const own = await staff8.request('chat-update-message-status', { messageId: message.id, status: 'READ' });
+    const own = await seedRequest(staff8, 'chat-update-message-status', { messageId: message.id, status: 'READ' });
     expect(own).toMatchObject({ event: 'chat-error', data: { code: 'FORBIDDEN' } });
 
     const [stored] = (await history(conversation.id)).messages;
@@ -360,7 +394,7 @@ describe('receipts and read state', () => {
     // The business is one inbox: staff 8 reads, staff 7's unread count drops too.
     const fromCustomer = [await send(tokens.customer, conversation.id, 'Confirmed'), await send(tokens.customer, conversation.id, 'See you at 10')];
     expect((await inbox(tokens.staff7)).find((c) => c.id === conversation.id)?.unreadCount).toBe(2);
-    const marked = await staff8.ack('chat-mark-read', { conversationId: conversation.id });
+    const marked = await seedAck(staff8, 'chat-mark-read', { conversationId: conversation.id });
     expect(marked).toMatchObject({ conversationId: conversation.id, lastReadSeq: 5, unreadCount: 0, readCount: 2 });
     for (const message of fromCustomer) await phone.nextEvent('chat-message-status-updated', statusUpdate(message.id, 'READ'));
     expect((await inbox(tokens.staff7)).find((c) => c.id === conversation.id)?.unreadCount).toBe(0);
@@ -394,13 +428,13 @@ describe('presence', () => {
     const staff9 = await api.devToken({ userId: 9, role: 'provider', providerId: 1 });
     await startConversation(customer5, { providerId: 1, customerId: 5 });
 
-    const staff = await openChat(runtime.wsUrl, tokens.staff7);
-    const phone = await openChat(runtime.wsUrl, customer5);
+    const staff = await openChat(runtime, tokens.staff7);
+    const phone = await openChat(runtime, customer5);
     const online = await staff.nextEvent('chat-user-online', (data) => data.userId === 5);
     expect(online.data).toEqual({ userId: 5, role: 'customer', lastSeen: expect.any(String) });
 
     // The customer hears a staff user of the business come online.
-    const desk = await openChat(runtime.wsUrl, staff9);
+    const desk = await openChat(runtime, staff9);
     expect((await phone.nextEvent('chat-user-online', (data) => data.userId === 9)).data).toEqual({ userId: 9, role: 'provider', providerId: 1, lastSeen: expect.any(String) });
 
     const seenByStaff = await api.get('/online-users', tokens.staff7);
@@ -420,7 +454,7 @@ describe('presence', () => {
     expect(seenByOutsider).not.toContain(7);
 
     // A second device is not a second "online"; closing one of two is not "offline".
-    const laptop = await openChat(runtime.wsUrl, customer5);
+    const laptop = await openChat(runtime, customer5);
     await phone.close();
     await laptop.settle();
     await staff.settle();
@@ -468,7 +502,7 @@ describe('history', () => {
   it('lets a client that reconnects notice the gap by seq and catch up with ?after=<seq>', async () => {
     const customer3 = await api.devToken({ userId: 3, role: 'customer' });
     const conversation = await startConversation(customer3, { providerId: 1, customerId: 3 });
-    const staff = await openChat(runtime.wsUrl, tokens.staff7);
+    const staff = await openChat(runtime, tokens.staff7);
 
     // The app keeps messages by id and remembers the last seq it has without a gap.
     const kept = new Map<string, Json>();
@@ -490,7 +524,7 @@ describe('history', () => {
       lastSeq = Math.max(...[...kept.values()].map((m) => m.seq));
     };
 
-    let phone = await openChat(runtime.wsUrl, customer3);
+    let phone = await openChat(runtime, customer3);
     for (const content of ['Booked for 10:00', 'Please leave the keys']) {
       const { message } = await staff.ack('chat-send-message', { conversationId: conversation.id, content });
       await receive(await phone.nextEvent('chat-new-message', newMessage(message.id)));
@@ -501,7 +535,7 @@ describe('history', () => {
     await phone.close();
     for (const content of ['Started', 'Halfway', 'Drying']) await staff.ack('chat-send-message', { conversationId: conversation.id, content });
 
-    phone = await openChat(runtime.wsUrl, customer3);
+    phone = await openChat(runtime, customer3);
     const { message: live } = await staff.ack('chat-send-message', { conversationId: conversation.id, content: 'Done!' });
     await receive(await phone.nextEvent('chat-new-message', newMessage(live.id)));
 
@@ -522,8 +556,8 @@ describe('who may see what', () => {
   it('shows an outsider nothing of a conversation: 403/404, no content, no frames', async () => {
     const conversation = await startConversation();
     const secret = await send(tokens.customer, conversation.id, 'My door code is 2468');
-    const outsider = await openChat(runtime.wsUrl, tokens.outsider);
-    const rival = await openChat(runtime.wsUrl, tokens.otherBusiness);
+    const outsider = await openChat(runtime, tokens.outsider);
+    const rival = await openChat(runtime, tokens.otherBusiness);
 
     const base = `/conversations/${conversation.id}`;
     for (const token of [tokens.outsider, tokens.otherBusiness]) {
@@ -572,7 +606,7 @@ describe('who may see what', () => {
     expect(post.status).toBe(403);
     expect(post.body.error.code).toBe('FORBIDDEN');
 
-    const admin = await openChat(runtime.wsUrl, tokens.admin);
+    const admin = await openChat(runtime, tokens.admin);
     expect(await admin.ack('chat-join-conversation', { conversationId: conversation.id })).toEqual({ conversationId: conversation.id });
     const message = await send(tokens.staff8, conversation.id, '10% off all day');
     expect((await admin.nextEvent('chat-new-message', newMessage(message.id))).data.message.content).toBe('10% off all day');

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULED_TASKS } from '#config/routes';
 import { startTestRuntime, type TestRuntime } from '#tests/support/runtime';
-import { closeAllChats, openChat, restApi, until, type ChatClient, type Json, type RestApi } from './support/chat.ts';
+import { answerTo, closeAllChats, openChat, openRawSocket, restApi, until, type ChatClient, type Json, type RestApi } from './support/chat.ts';
 
 const MAX_CONTENT_LENGTH = 4000; // the default
 const SEND_RATE_LIMIT = 5;
@@ -37,7 +37,7 @@ beforeAll(async () => {
   staff = await api.devToken({ userId: 7, role: 'provider', providerId: 1 });
   // Warm the sign-in handler, so a bare connection's first chat-authenticate is not a cold start racing its deadline.
   // The warm-up itself connects with ?token, so its own first frame has no deadline to race.
-  const warm = await openChat(runtime.wsUrl, staff);
+  const warm = await openChat(runtime, staff);
   await warm.ack('chat-authenticate', { token: staff });
   await warm.close();
 });
@@ -72,7 +72,8 @@ async function messageCount(token: string, conversationId: string): Promise<numb
 describe('sizes', () => {
   it('closes the connection with 1009 when a frame is over 32 KB, as API Gateway does', async () => {
     const { token, conversationId } = await customerWithConversation(30);
-    const client = await openChat(runtime.wsUrl, token);
+    // A raw socket: the frame is too large for the gateway before any handler sees it.
+    const client = await openRawSocket(runtime.wsUrl, token);
     const frame = JSON.stringify({ action: 'chat-send-message', data: { conversationId, content: 'x'.repeat(32 * 1024) } });
     expect(Buffer.byteLength(frame)).toBeGreaterThan(32 * 1024);
     client.send(frame);
@@ -82,7 +83,7 @@ describe('sizes', () => {
 
   it('answers PAYLOAD_TOO_LARGE to content over CHAT_MAX_CONTENT_LENGTH, and the connection stays open', async () => {
     const { token, conversationId } = await customerWithConversation(31);
-    const client = await openChat(runtime.wsUrl, token);
+    const client = await openChat(runtime, token);
 
     const tooLong = await client.request('chat-send-message', { conversationId, content: 'a'.repeat(MAX_CONTENT_LENGTH + 1) });
     expect(tooLong).toMatchObject({ event: 'chat-error', data: { code: 'PAYLOAD_TOO_LARGE', details: { maxLength: MAX_CONTENT_LENGTH, length: MAX_CONTENT_LENGTH + 1 } } });
@@ -102,13 +103,17 @@ describe('sizes', () => {
 describe('bad frames', () => {
   it('answers VALIDATION_ERROR to bad JSON, unknown actions and invalid data, and the connection keeps working', async () => {
     const { token, conversationId } = await customerWithConversation(32);
-    const client = await openChat(runtime.wsUrl, token);
-    const nextError = () => client.nextEvent('chat-error');
-
+    const client = await openChat(runtime, token);
+    // Frames no client library sends, over a raw socket of the same user …
+    const raw = await openRawSocket(runtime.wsUrl, token);
     for (const bad of ['not json', '{"action":', '[1,2,3]', '42', 'null', '{"data":{}}', '{"action":"chat-dance","data":{}}', '{"action":"","data":{}}']) {
-      client.send(bad);
-      expect((await nextError()).data, bad).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.any(String) });
+      raw.send(bad);
+      expect((await raw.nextEvent('chat-error')).data, bad).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.any(String) });
     }
+    raw.send({ action: 'chat-ping', data: {}, requestId: 'after-bad-json' });
+    expect((await raw.nextFrame(answerTo('after-bad-json'))).event).toBe('chat-ack');
+
+    // … and well-formed frames with invalid data, through the SDK.
 
     const invalid: [string, unknown][] = [
       ['chat-send-message', { content: 'no conversation' }],
@@ -125,7 +130,7 @@ describe('bad frames', () => {
     }
 
     await stillServes(client);
-    client.send({ action: 'chat-ping', data: {} });
+    client.post('chat-ping', {});
     expect((await client.nextEvent('chat-pong')).data).toEqual({ at: expect.any(String) });
     const sent = await client.ack('chat-send-message', { conversationId, content: 'Still here' });
     expect(sent.message.seq).toBe(1);
@@ -135,7 +140,7 @@ describe('bad frames', () => {
 describe('send rate', () => {
   it('answers RATE_LIMITED past CHAT_SEND_RATE_LIMIT sends per window, over WebSocket and REST; the connection stays open', async () => {
     const { token, conversationId } = await customerWithConversation(40);
-    const client = await openChat(runtime.wsUrl, token);
+    const client = await openChat(runtime, token);
     // The limit is a fixed window: start well inside one, so the burst cannot straddle two.
     const windowStart = Math.floor(Date.now() / SEND_RATE_WINDOW_MS) * SEND_RATE_WINDOW_MS;
     if (Date.now() - windowStart > SEND_RATE_WINDOW_MS - 5_000) await until(windowStart + SEND_RATE_WINDOW_MS + 10);
@@ -162,10 +167,10 @@ describe('connections', () => {
   it('closes a user’s oldest connection when a fourth opens (CHAT_MAX_CONNECTIONS_PER_USER = 3)', async () => {
     const { token, conversationId } = await customerWithConversation(41);
     const devices: ChatClient[] = [];
-    for (let i = 0; i < 3; i++) devices.push(await openChat(runtime.wsUrl, token));
+    for (let i = 0; i < 3; i++) devices.push(await openChat(runtime, token));
     for (const device of devices) await stillServes(device);
 
-    const fourth = await openChat(runtime.wsUrl, token);
+    const fourth = await openChat(runtime, token);
     expect((await devices[0]!.closed).code).toBe(1000);
     for (const device of [...devices.slice(1), fourth]) await stillServes(device);
 
@@ -177,8 +182,8 @@ describe('connections', () => {
   it('closes a connection idle for the idle timeout (1001 Going away); chat-ping keeps another alive', async () => {
     const { token } = await customerWithConversation(42);
     const opened = Date.now();
-    const [idle, busy] = await Promise.all([openChat(runtime.wsUrl, token), openChat(runtime.wsUrl, staff)]);
-    const pinging = setInterval(() => busy.send({ action: 'chat-ping', data: {} }), IDLE_TIMEOUT_MS / 3);
+    const [idle, busy] = await Promise.all([openChat(runtime, token), openChat(runtime, staff)]);
+    const pinging = setInterval(() => busy.post('chat-ping', {}), IDLE_TIMEOUT_MS / 3);
     try {
       const closed = await idle.closed;
       expect(closed).toEqual({ code: 1001, reason: 'Going away' });
@@ -192,8 +197,10 @@ describe('connections', () => {
 
   it('closes a bare connection that does not authenticate within CHAT_AUTH_TIMEOUT_MS, saying why', async () => {
     const opened = Date.now();
-    const [silent, signedIn] = await Promise.all([openChat(runtime.wsUrl), openChat(runtime.wsUrl)]);
-    await signedIn.ack('chat-authenticate', { token: staff });
+    // Bare connections (the seed's connect, then chat-authenticate): raw sockets.
+    const [silent, signedIn] = await Promise.all([openRawSocket(runtime.wsUrl), openRawSocket(runtime.wsUrl)]);
+    signedIn.send({ action: 'chat-authenticate', data: { token: staff }, requestId: 'sign-in' });
+    expect((await signedIn.nextFrame(answerTo('sign-in'))).event).toBe('chat-ack');
 
     const closed = await silent.closed;
     expect(Date.now() - opened).toBeGreaterThanOrEqual(AUTH_TIMEOUT_MS - 50);
@@ -202,7 +209,9 @@ describe('connections', () => {
 
     // The one that signed in is not touched by the sweep.
     await until(opened + AUTH_TIMEOUT_MS + 2 * SWEEP_EVERY_SECONDS * 1000);
-    await stillServes(signedIn);
+    signedIn.send({ action: 'chat-ping', data: {}, requestId: 'after-sweep' });
+    expect((await signedIn.nextFrame(answerTo('after-sweep'))).event).toBe('chat-ack');
+    expect(signedIn.isOpen()).toBe(true);
   });
 
   it('closes a connection whose token has expired on its next frame, after a chat-error', async () => {
@@ -211,7 +220,7 @@ describe('connections', () => {
     await until(Math.ceil(Date.now() / 1000) * 1000 + 20);
     const token = await api.devToken({ userId: 43, role: 'customer' }, 2);
     const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
-    const client = await openChat(runtime.wsUrl, token);
+    const client = await openChat(runtime, token);
     // Accepted while the token is valid …
     await client.ack('chat-join-conversation', { conversationId });
 

@@ -38,7 +38,7 @@ const queue = async (status = 'OPEN'): Promise<Json[]> => {
 describe('moderation', () => {
   it('flags contact details into the review queue, takes reports, and resolves them as the admin would act', async () => {
     const conversationId = (await api.post('/conversations', customer, { providerId: 71, customerId: 72 })).body.conversation.id;
-    const phone = await openChat(runtime.wsUrl, customer);
+    const phone = await openChat(runtime, customer);
     const flagged = await api.post(`/conversations/${conversationId}/messages`, staff, { content: 'Cheaper if you call me: +49 170 1234567' });
     expect(flagged.status, flagged.text).toBe(201);
     expect(flagged.body.message.metadata).toEqual({ flags: ['contact_info'] });

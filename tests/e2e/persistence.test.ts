@@ -45,7 +45,7 @@ it('keeps conversations, messages, receipts and the token issuer’s key across 
   expect(started.status).toBe(201);
   const conversationId = started.body.conversation.id as string;
 
-  const phone = await openChat(first.wsUrl, customer);
+  const phone = await openChat(first, customer);
   const hello = (await phone.ack('chat-send-message', { conversationId, content: 'Is my car ready?', clientMessageId: 'phone-1' })).message;
   const answer = (await api.post(`/conversations/${conversationId}/messages`, staff, { content: 'Yes, come by at 5.' })).body.message;
   await phone.nextEvent('chat-new-message', (data: Json) => data.message.id === answer.id);
@@ -83,7 +83,7 @@ it('keeps conversations, messages, receipts and the token issuer’s key across 
   expect(retry.status).toBe(200);
   expect(retry.body.message.id).toBe(hello.id);
 
-  const laptop = await openChat(second.wsUrl, customer);
+  const laptop = await openChat(second, customer);
   const next = (await laptop.ack('chat-send-message', { conversationId, content: 'Back again' })).message;
   expect(next.seq).toBe(4);
   await laptop.nextEvent('chat-new-message', (data: Json) => data.message.id === next.id);

@@ -49,8 +49,8 @@ describe('push to offline devices', () => {
     expect((await api.post(`${API}/devices`, customer, { platform: 'apns', token: 'customer-apns-token' })).status).toBe(201);
     expect((await api.get(`${API}/devices`, staff)).body.devices.map((d: Json) => d.id)).toEqual([registered.body.device.id]);
 
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
     const first = await phone.ack('chat-send-message', { conversationId, content: 'Is 10:00 still free?' });
 
     // The colleague is offline: pushed, over FCM. The staff user at the desk is online: not.
@@ -94,7 +94,7 @@ describe('push to offline devices', () => {
   it('stops pushing a muted conversation to that user only, and pushes the customer once they go offline', async () => {
     expect((await api.patch(`/conversations/${conversationId}/notifications`, colleague, { muted: true })).body).toEqual({ conversationId, muted: true, mutedUntil: null });
     const before = { staff: (await pushesOf(STAFF.userId)).length, colleague: (await pushesOf(COLLEAGUE.userId)).length };
-    const phone = await openChat(runtime.wsUrl, customer);
+    const phone = await openChat(runtime, customer);
     await phone.ack('chat-send-message', { conversationId, content: 'Please ring the bell' });
     await pushedEventually(STAFF.userId, before.staff + 1);
     expect(await pushesOf(COLLEAGUE.userId)).toHaveLength(before.colleague);

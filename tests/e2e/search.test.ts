@@ -37,7 +37,7 @@ const search = async (token: string, q: string, extra = ''): Promise<Json> => {
 describe('search', () => {
   it('finds what was said by its words, follows edits, never shows a deleted message, and keeps to the caller\'s conversations', async () => {
     const conversationId = (await api.post('/conversations', customer, { providerId: 81, customerId: 82 })).body.conversation.id;
-    const phone = await openChat(runtime.wsUrl, customer);
+    const phone = await openChat(runtime, customer);
     await phone.ack('chat-join-conversation', { conversationId });
     const sent = await phone.ack('chat-send-message', { conversationId, content: 'Can you do the ceramic coating on Friday?' });
     const reply = await api.post(`/conversations/${conversationId}/messages`, staff, { content: 'Friday at 9 works, ceramic takes two days' });

@@ -48,8 +48,8 @@ describe('a service', () => {
     const conversationId = started.body.conversation.id;
     expect(started.body.conversation).toMatchObject({ providerId: 81, customerId: 82, orderId: 501, status: 'ACTIVE' });
 
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
     const sent = await api.post(`/conversations/${conversationId}/messages`, service, {
       messageType: 'SYSTEM',
       content: 'Booking confirmed: Friday 10:00',
@@ -109,8 +109,8 @@ describe('a service', () => {
 
   it('blocks, unblocks what it blocked and ends; both sides hear each change', async () => {
     const conversationId = (await api.post('/conversations', service, { providerId: 81, customerId: 82, orderId: 502 })).body.conversation.id;
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
 
     expect((await api.post(`/conversations/${conversationId}/block`, service, {})).body.conversation).toMatchObject({ status: 'BLOCKED', blockedBy: 'service' });
     for (const client of [phone, desk]) {
@@ -130,7 +130,7 @@ describe('a service', () => {
     expect((await api.get(`/conversations/${conversationId}/messages`, service)).body.messages.map((m: Json) => m.content)).toEqual(['Is there parking?']);
     expect((await api.get(`/conversations/${conversationId}/typing`, service)).status).toBe(200);
 
-    const watcher = await openChat(runtime.wsUrl, service);
+    const watcher = await openChat(runtime, service);
     await watcher.ack('chat-join-conversation', { conversationId });
     await api.post(`/conversations/${conversationId}/messages`, staff, { content: 'Yes, two spots' });
     expect((await watcher.nextEvent('chat-new-message')).data.message.content).toBe('Yes, two spots');

@@ -57,8 +57,8 @@ describe('edit, delete and react, live and caught up', () => {
   it('an online device sees each change as it happens; an offline one catches up on all of it from /sync', async () => {
     const conversationId = await newConversation();
     const start = (await sync(customer)).body.cursor as string;
-    const phone = await openChat(runtime.wsUrl, customer);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const phone = await openChat(runtime, customer);
+    const desk = await openChat(runtime, staff);
 
     const sent = await phone.ack('chat-send-message', { conversationId, content: 'Can you come at 10?', clientMessageId: 'c-1' });
     const id = sent.message.id;
@@ -99,7 +99,7 @@ describe('edit, delete and react, live and caught up', () => {
     const { body } = await api.post(`/conversations/${conversationId}/messages`, customer, { content: 'mine' });
     const id = body.message.id;
     expect((await api.patch(`/conversations/${conversationId}/messages/${id}`, staff, { content: 'not yours' })).status).toBe(403);
-    const desk = await openChat(runtime.wsUrl, staff);
+    const desk = await openChat(runtime, staff);
     const refused = await desk.request('editMessage', { messageId: id, content: 'not yours' });
     expect(refused).toMatchObject({ event: 'chat-error', data: { code: 'FORBIDDEN' } });
     const badEmoji = await desk.request('chat-react', { messageId: id, emoji: 'thumbs up', added: true });

@@ -8,7 +8,7 @@ import { FakeServer, fakeFetch, fakeJwt, makeMessage, until, type FakeRequest } 
 
 const clients: ChatClient[] = [];
 afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
+  for (const client of clients.splice(0)) void client.close();
 });
 
 function setup(options: Partial<ChatClientOptions> & { routes?: (request: FakeRequest) => { status: number; body: unknown } | undefined } = {}) {
@@ -110,6 +110,51 @@ describe('connection', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(server.sockets).toHaveLength(1);
     expect(states.at(-1)?.reason).toMatch(/connection_limit/);
+  });
+
+  it('with reconnect: false, ends at the first close, telling its code, and connect() rejects when it never opened', async () => {
+    const { server, client, record } = setup({ reconnect: false });
+    const states = record('state');
+    await client.connect();
+    server.current?.drop(4001, 'token expired');
+    await until(() => client.state === 'closed');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(server.sockets).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ state: 'closed', code: 4001, closeReason: 'token expired', reason: 'closed (4001: token expired)' });
+
+    // No planned reconnect either: a token about to expire is the server's to act on.
+    const expiring = setup({ reconnect: false, getToken: () => fakeJwt(Math.floor(Date.now() / 1000) + 1) });
+    await expiring.client.connect();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(expiring.server.sockets).toHaveLength(1);
+    expect(expiring.client.state).toBe('online');
+
+    const offline = setup({ reconnect: false });
+    offline.server.reachable = false;
+    await expect(offline.client.connect()).rejects.toMatchObject({ code: 'CLOSED', message: 'closed (1006)' });
+    expect(offline.server.sockets).toHaveLength(1);
+  });
+
+  it('sends a request with the requestId the app gives', async () => {
+    const { server, client } = setup();
+    await client.connect();
+    await expect(client.request('ping', {}, { requestId: 'app-7' })).resolves.toMatchObject({ at: expect.any(String) });
+    expect(server.current?.sent.at(-1)).toMatchObject({ action: 'ping', requestId: 'app-7' });
+  });
+
+  it('close() resolves once the socket has closed, and stops reconnecting', async () => {
+    const { server, client } = setup();
+    await client.connect();
+    const socket = server.current!;
+    let done = false;
+    const closing = client.close().then(() => (done = true));
+    expect(socket.readyState).toBe(3);
+    expect(done).toBe(false);
+    await closing;
+    expect(client.state).toBe('closed');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(server.sockets).toHaveLength(1);
+    await expect(client.close()).resolves.toBeUndefined();
   });
 
   it('re-joins the rooms the app joined after a reconnect', async () => {

@@ -28,7 +28,7 @@ export function describeContactPolicy(policy: 'allow' | 'flag' | 'mask' | 'rejec
     it('applies the policy to sends over REST and WebSocket and to edits', async () => {
       const [customer, staff] = await Promise.all([api.devToken(CUSTOMER), api.devToken(STAFF)]);
       const conversationId = (await api.post('/conversations', customer, { providerId: 91, customerId: 92 })).body.conversation.id;
-      const desk = await openChat(runtime.wsUrl, staff);
+      const desk = await openChat(runtime, staff);
       const offer = 'Call me on 0170-1234567 or write to name at gmail dot com';
 
       const sent = await api.post(`/conversations/${conversationId}/messages`, customer, { content: offer });

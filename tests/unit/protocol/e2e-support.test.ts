@@ -68,7 +68,7 @@ describe('restApi', () => {
 describe('openChat', () => {
   it('fails the next wait when a frame does not match its event’s schema', async () => {
     toSend = [{ event: 'chat-pong', data: { at: 'yesterday' } }];
-    const client = await openChat(wsUrl);
+    const client = await openChat({ httpUrl: baseUrl, wsUrl }, 't');
     await expect(client.nextEvent('chat-pong')).rejects.toThrow(ContractViolation);
     expect(client.violations[0]!.issues).toEqual([expect.objectContaining({ path: 'data.at' })]);
     await expect(client.close()).rejects.toThrow(ContractViolation);
@@ -76,7 +76,7 @@ describe('openChat', () => {
 
   it('accepts frames that match', async () => {
     toSend = [{ event: 'chat-pong', data: { at: '2030-01-01T00:00:00.000Z' } }];
-    const client = await openChat(wsUrl);
+    const client = await openChat({ httpUrl: baseUrl, wsUrl }, 't');
     expect((await client.nextEvent('chat-pong')).data.at).toBe('2030-01-01T00:00:00.000Z');
     expect(client.violations).toEqual([]);
     await client.close();
