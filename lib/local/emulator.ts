@@ -3,8 +3,7 @@
  * handlers of the route manifest, each on its own port. See http-api.ts and websocket-api.ts for
  * what is emulated and how faithfully; lib/local/README.md for the whole picture.
  */
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { DevIssuer } from '#adapters/auth/dev-issuer';
 import type { QueueKey } from '#config/queues';
@@ -24,7 +23,7 @@ import { createHttpApi, LOCAL_CORS, type CorsConfig, type DevRoute } from './htt
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import { createLambdaHost, DEFAULT_FUNCTION_TIMEOUT_MS } from './lambda.ts';
 import { consoleLog, type EmulatorLog } from './log.ts';
-import { closeServer, listen } from './net.ts';
+import { closeServer, listen, trackSockets } from './net.ts';
 import { API_GATEWAY_LIMITS, createWebSocketApi, type ConnectionInfo, type ConnectionPost, type WebSocketLimits } from './websocket-api.ts';
 
 /** functions/handlers in this repository. */
@@ -87,16 +86,6 @@ export interface Emulator {
   connections(): ConnectionInfo[];
   /** Stops the queue consumers (after the batch under way), closes every WebSocket (1001, firing $disconnect), then both servers. */
   stop(): Promise<void>;
-}
-
-/** Keeps track of sockets so stop() does not wait for idle keep-alive connections. */
-function trackSockets(server: Server): Set<Socket> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  return sockets;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {

@@ -2,7 +2,7 @@
  * Small networking helpers shared by the local runtime, the emulator and the test harness.
  */
 import type { IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 /** A port that was free a moment ago on `host` (another process may take it before you bind). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -71,4 +71,14 @@ export function readBody(req: IncomingMessage, limit = Number.POSITIVE_INFINITY)
     });
     req.on('error', reject);
   });
+}
+
+/** Keeps track of a server's sockets, so stopping it need not wait for idle keep-alive connections. */
+export function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
 }

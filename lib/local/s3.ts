@@ -31,9 +31,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { EmulatorLog } from './log.ts';
-import { closeServer, listen } from './net.ts';
+import { closeServer, listen, trackSockets } from './net.ts';
 import { S3Error, XML_HEADER, accessDenied, element, errorXml, escapeXml, invalidArgument, invalidRequest } from './s3-error.ts';
 import { MultipartReader, multipartBoundary } from './s3-multipart.ts';
 import { MAX_PUT_BYTES, receivePayload } from './s3-payload.ts';
@@ -848,11 +847,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(server);
   const port = await listen(server, options.port ?? 0, host);
   endpoint = `http://${host}:${port}`;
 

@@ -15,9 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { EmulatorLog } from './log.ts';
-import { BodyTooLarge, closeServer, listen, readBody } from './net.ts';
+import { BodyTooLarge, closeServer, listen, readBody, trackSockets } from './net.ts';
 
 export type PushPlatform = 'APNS' | 'APNS_SANDBOX' | 'GCM';
 
@@ -564,11 +563,7 @@ export async function startSnsEmulator(options: SnsEmulatorOptions = {}): Promis
   }
 
   const server = createServer((req, res) => void handle(req, res));
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(server);
   const port = await listen(server, options.port ?? 0, host);
 
   let stopped: Promise<void> | undefined;
