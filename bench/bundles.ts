@@ -166,21 +166,17 @@ function lambdaEnvironment(entry: string): Record<string, string> {
   };
 }
 
-/** Imports the bundle in a fresh process; the in-process import time and the process's wall time. */
-function importOnce(file: string, entry: string): Promise<{ importMs: number; processMs: number }> {
-  const script = [
-    'const started = performance.now();',
-    'const module = await import(process.argv[1]);',
-    'const importMs = performance.now() - started;',
-    "if (typeof module.handler !== 'function') throw new Error('no handler export');",
-    'process.stdout.write(JSON.stringify({ importMs }));',
-    'process.exit(0);',
-  ].join('\n');
+/**
+ * Runs `script` (an ES module; the bundle's file URL is its process.argv[1]) in a fresh Node.js
+ * process beside the bundle, with `env`; resolves with the last line it printed, parsed as JSON,
+ * and the process's wall time.
+ */
+function runBundleScript<T>(script: string, file: string, entry: string, env: NodeJS.ProcessEnv): Promise<{ result: T; processMs: number }> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
       cwd: path.dirname(file),
-      env: lambdaEnvironment(entry),
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -191,17 +187,30 @@ function importOnce(file: string, entry: string): Promise<{ importMs: number; pr
     child.on('close', (code) => {
       const processMs = performance.now() - began;
       if (code !== 0) {
-        reject(new Error(`${entry}: importing the bundle failed (${code}): ${stderr.trim().slice(0, 500)}`));
+        reject(new Error(`${entry}: the bundle's script failed (${code}): ${stderr.trim().slice(0, 500)}`));
         return;
       }
       try {
-        const { importMs } = JSON.parse(stdout) as { importMs: number };
-        resolve({ importMs, processMs });
+        resolve({ result: JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T, processMs });
       } catch {
         reject(new Error(`${entry}: unexpected output ${stdout.slice(0, 200)} ${stderr.slice(0, 200)}`));
       }
     });
   });
+}
+
+/** Imports the bundle in a fresh process; the in-process import time and the process's wall time. */
+async function importOnce(file: string, entry: string): Promise<{ importMs: number; processMs: number }> {
+  const script = [
+    'const started = performance.now();',
+    'const module = await import(process.argv[1]);',
+    'const importMs = performance.now() - started;',
+    "if (typeof module.handler !== 'function') throw new Error('no handler export');",
+    'process.stdout.write(JSON.stringify({ importMs }));',
+    'process.exit(0);',
+  ].join('\n');
+  const { result, processMs } = await runBundleScript<{ importMs: number }>(script, file, entry, lambdaEnvironment(entry));
+  return { importMs: result.importMs, processMs };
 }
 
 /** `runs` imports of each bundle, round-robin over the bundles so that a burst of load elsewhere spreads over many. */
@@ -251,31 +260,15 @@ export async function measureFirstQuery(bundle: { entry: string; file: string },
   ].join('\n');
   const measured: { importMs: number; firstCallMs: number }[] = [];
   for (let run = 0; run < runs; run++) {
-    measured.push(
-      await new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(bundle.file).href], {
-          cwd: path.dirname(bundle.file),
-          env: {
-            ...lambdaEnvironment(bundle.entry),
-            DATABASE_URL: databaseUrl,
-            DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
-            DYNAMODB_MAX_ATTEMPTS: '1',
-            POWERTOOLS_METRICS_DISABLED: 'true',
-            POWERTOOLS_LOG_LEVEL: 'SILENT',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => {
-          if (code !== 0) reject(new Error(`${bundle.entry}: the first call failed (${code}): ${stderr.trim().slice(0, 500)}`));
-          else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { importMs: number; firstCallMs: number });
-        });
-      }),
-    );
+    const env = {
+      ...lambdaEnvironment(bundle.entry),
+      DATABASE_URL: databaseUrl,
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+      DYNAMODB_MAX_ATTEMPTS: '1',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    };
+    measured.push((await runBundleScript<{ importMs: number; firstCallMs: number }>(script, bundle.file, bundle.entry, env)).result);
   }
   const round = (ms: number) => Math.round(ms * 10) / 10;
   return {
