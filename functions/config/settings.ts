@@ -3,8 +3,7 @@
  * start. A bad value fails fast with the variable's name, never later in a request.
  */
 import * as z from 'zod';
-import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
-import { CONTACT_INFO_POLICIES } from '#core/contact-details';
+import { CONTACT_INFO_POLICIES, isPhoneCountry } from '#core/contact-info-policy';
 import { PUSH_PREVIEWS } from '#core/push-notification';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -46,8 +45,7 @@ export const settingsSchema = z.object({
   CHAT_PHONE_DEFAULT_COUNTRY: z
     .string()
     .toUpperCase()
-    .refine(isSupportedCountry, 'an ISO 3166-1 alpha-2 country code that has a numbering plan, such as DE or US')
-    .transform((code) => code as CountryCode)
+    .refine(isPhoneCountry, 'an ISO 3166-1 alpha-2 country code that has a numbering plan, such as DE or US')
     .default('DE'),
   /** What a push shows: `full` (the content, or its kind) or `none` (only "New message"). */
   CHAT_PUSH_PREVIEW: z.enum(PUSH_PREVIEWS).default('full'),

@@ -14,9 +14,6 @@ import { findPhoneNumbersInText, type CountryCode } from 'libphonenumber-js/max'
 import { LinkifyIt } from 'linkify-it';
 import tlds from 'tlds';
 
-export const CONTACT_INFO_POLICIES = ['allow', 'flag', 'mask', 'reject'] as const;
-export type ContactInfoPolicy = (typeof CONTACT_INFO_POLICIES)[number];
-
 /** What replaces each detail under the `mask` policy. */
 export const MASK = '[hidden]';
 /** The flag a message carries in `metadata.flags` under the `flag` policy. */

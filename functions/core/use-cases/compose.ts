@@ -1,39 +1,14 @@
 /**
- * Every use case wired to one set of ports. Handlers compose them over the real adapters once
- * per container; unit tests compose them over in-memory fakes.
+ * Every use case wired to one set of ports: the unit tests compose them over in-memory fakes, and
+ * the `$default` shim's actions reach them all. A Lambda handler composes only the use case it
+ * runs (`useCase(makeX)` in functions/handlers/shared/use-cases.ts), so that its bundle holds no
+ * other; ./wiring.ts is what both share.
  */
-import type { Settings } from '#config/settings';
-import type { EventForwarder, EventPublisher } from '#core/events';
-import type { MediaProcessor } from '#core/media';
-import type {
-  AttachmentStore,
-  Broadcaster,
-  ChangeLog,
-  Clock,
-  ConnectionStore,
-  ConversationStore,
-  Logger,
-  MessageSearch,
-  ObjectStorage,
-  ProviderStatistics,
-  MessageStore,
-  Metrics,
-  PresenceStore,
-  PushRegistry,
-  PushSender,
-  ReportStore,
-  SubscriptionStore,
-  TokenVerifier,
-  TypingStore,
-  WebhookQueue,
-  WebhookSecret,
-  WebhookSender,
-} from '#core/ports';
+import { makeModeratedResolveReport, wirePorts, type UseCasePorts } from './wiring.ts';
 import { makeArchiveConversation } from './archive-conversation.ts';
 import { makeAuthenticate } from './authenticate.ts';
 import { makeCloseUnauthenticated } from './close-unauthenticated.ts';
 import { makeConnect } from './connect.ts';
-import { makeFanOut } from './fan-out.ts';
 import { makeGetHistory } from './get-history.ts';
 import { makeGetTyping } from './get-typing.ts';
 import { makeJoinConversation } from './join-conversation.ts';
@@ -54,9 +29,8 @@ import { makeDeleteDevice, makeListDevices, makeMuteConversation, makeRegisterDe
 import { makeSendPushes } from './send-pushes.ts';
 import { makeDeliverWebhook } from './deliver-webhooks.ts';
 import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from './conversation-status.ts';
-import { makeListReports, makeReportMessage, makeResolveReport } from './reports.ts';
+import { makeListReports, makeReportMessage } from './reports.ts';
 import { makeFileFlaggedMessage } from './contact-policy.ts';
-import { makePublishChanges } from './publish.ts';
 import { makeReact } from './react.ts';
 import { makeSync } from './sync.ts';
 import { makeSearchMessages } from './search-messages.ts';
@@ -67,42 +41,9 @@ import { makeCreateAttachment } from './create-attachment.ts';
 import { makeAttachmentContent, makeGetAttachment } from './get-attachment.ts';
 import { makeSweepAttachments } from './sweep-attachments.ts';
 
-/** Every port the use cases take, by the names they take them. */
-export interface UseCasePorts {
-  limits: Settings;
-  clock: Clock;
-  conversations: ConversationStore;
-  messages: MessageStore;
-  changes: ChangeLog;
-  events: EventPublisher;
-  forwarder: EventForwarder;
-  pushRegistry: PushRegistry;
-  pushSender: PushSender;
-  reports: ReportStore;
-  search: MessageSearch;
-  statistics: ProviderStatistics;
-  connections: ConnectionStore;
-  subscriptions: SubscriptionStore;
-  presence: PresenceStore;
-  typing: TypingStore;
-  broadcaster: Broadcaster;
-  verifier: TokenVerifier;
-  metrics: Metrics;
-  logger: Logger;
-  webhookSender: WebhookSender;
-  webhookSecret: WebhookSecret;
-  webhookQueue: WebhookQueue;
-  attachments: AttachmentStore;
-  storage: ObjectStorage;
-  media: MediaProcessor;
-}
-
 export function composeUseCases(ports: UseCasePorts) {
-  const { deliver, disconnect } = makeFanOut(ports);
-  const withDelivery = { ...ports, deliver, publish: makePublishChanges(ports) };
-  const deleteMessage = makeDeleteMessage(withDelivery);
-  const blockConversation = makeBlockConversation(withDelivery);
-  const endConversation = makeEndConversation(withDelivery);
+  const withDelivery = wirePorts(ports);
+  const { deliver, disconnect } = withDelivery;
   return {
     deliver,
     disconnect,
@@ -124,7 +65,7 @@ export function composeUseCases(ports: UseCasePorts) {
     onlineUsers: makeOnlineUsers(withDelivery),
     closeUnauthenticated: makeCloseUnauthenticated(withDelivery),
     editMessage: makeEditMessage(withDelivery),
-    deleteMessage,
+    deleteMessage: makeDeleteMessage(withDelivery),
     react: makeReact(withDelivery),
     sync: makeSync(withDelivery),
     searchMessages: makeSearchMessages(withDelivery),
@@ -136,21 +77,14 @@ export function composeUseCases(ports: UseCasePorts) {
     muteConversation: makeMuteConversation(withDelivery),
     sendPushes: makeSendPushes(withDelivery),
     deliverWebhook: makeDeliverWebhook(withDelivery),
-    blockConversation,
+    blockConversation: makeBlockConversation(withDelivery),
     unblockConversation: makeUnblockConversation(withDelivery),
-    endConversation,
+    endConversation: makeEndConversation(withDelivery),
     assignConversation: makeAssignConversation(withDelivery),
     reportMessage: makeReportMessage(withDelivery),
     listReports: makeListReports(withDelivery),
     fileFlaggedMessage: makeFileFlaggedMessage(withDelivery),
-    resolveReport: makeResolveReport({
-      ...withDelivery,
-      actions: {
-        delete_message: ({ identity, conversationId, messageId }) => deleteMessage({ identity, conversationId, messageId: messageId! }),
-        block_conversation: blockConversation,
-        end_conversation: endConversation,
-      },
-    }),
+    resolveReport: makeModeratedResolveReport(withDelivery),
     republishEvents: makeRepublishEvents(withDelivery),
     purgeChanges: makePurgeChanges(withDelivery),
     processAttachment: makeProcessAttachment(withDelivery),
@@ -161,4 +95,5 @@ export function composeUseCases(ports: UseCasePorts) {
   };
 }
 
+export type { UseCasePorts };
 export type UseCases = ReturnType<typeof composeUseCases>;

@@ -4,23 +4,25 @@
  * conversation-status.ts and assign-conversation.ts for who may, and what each changes).
  */
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeAssignConversation } from '#core/use-cases/assign-conversation';
+import { makeBlockConversation, makeEndConversation, makeUnblockConversation } from '#core/use-cases/conversation-status';
 import { assignConversationBody, conversationIdParam } from '#core/protocol';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
 
-const statusChange = (change: 'blockConversation' | 'unblockConversation' | 'endConversation') =>
+const statusChange = (make: typeof makeBlockConversation | typeof makeUnblockConversation | typeof makeEndConversation) =>
   authorizedHttpHandler({ params: conversationIdParam }, async ({ identity, params }) => ({
     status: 200,
-    body: await useCases()[change]({ identity, conversationId: params.conversationId }),
+    body: await useCase(make)({ identity, conversationId: params.conversationId }),
   }));
 
 export const handler = routeHandlers({
-  blockConversation: statusChange('blockConversation'),
-  unblockConversation: statusChange('unblockConversation'),
-  endConversation: statusChange('endConversation'),
+  blockConversation: statusChange(makeBlockConversation),
+  unblockConversation: statusChange(makeUnblockConversation),
+  endConversation: statusChange(makeEndConversation),
   assignConversation: authorizedHttpHandler({ params: conversationIdParam, body: assignConversationBody }, async ({ identity, params, body }) => ({
     status: 200,
-    body: await useCases().assignConversation({ identity, conversationId: params.conversationId, userId: body.userId }),
+    body: await useCase(makeAssignConversation)({ identity, conversationId: params.conversationId, userId: body.userId }),
   })),
 });

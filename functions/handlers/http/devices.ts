@@ -4,19 +4,20 @@
  * DELETE /devices/:deviceId forgets one.
  */
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeDeleteDevice, makeListDevices, makeRegisterDevice } from '#core/use-cases/devices';
 import { deviceIdParam, registerDeviceBody } from '#core/protocol';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
 
 export const handler = routeHandlers({
   registerDevice: authorizedHttpHandler({ body: registerDeviceBody }, async ({ identity, body }) => {
-    const { device, created } = await useCases().registerDevice({ identity, ...body });
+    const { device, created } = await useCase(makeRegisterDevice)({ identity, ...body });
     return { status: created ? 201 : 200, body: { device } };
   }),
-  listDevices: authorizedHttpHandler({}, async ({ identity }) => ({ status: 200, body: await useCases().listDevices({ identity }) })),
+  listDevices: authorizedHttpHandler({}, async ({ identity }) => ({ status: 200, body: await useCase(makeListDevices)({ identity }) })),
   deleteDevice: authorizedHttpHandler({ params: deviceIdParam }, async ({ identity, params }) => {
-    await useCases().deleteDevice({ identity, deviceId: params.deviceId });
+    await useCase(makeDeleteDevice)({ identity, deviceId: params.deviceId });
     return { status: 204 };
   }),
 });

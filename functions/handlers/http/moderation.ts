@@ -4,7 +4,9 @@
  * would, then the report is RESOLVED).
  */
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeListReports } from '#core/use-cases/reports';
+import { makeModeratedResolveReport } from '#core/use-cases/wiring';
 import { listReportsQuery, reportIdParam, resolveReportBody } from '#core/protocol';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
@@ -12,10 +14,10 @@ import '#handlers/shared/ports/realtime';
 export const handler = routeHandlers({
   listReports: authorizedHttpHandler({ query: listReportsQuery }, async ({ identity, query }) => ({
     status: 200,
-    body: await useCases().listReports({ identity, ...query }),
+    body: await useCase(makeListReports)({ identity, ...query }),
   })),
   resolveReport: authorizedHttpHandler({ params: reportIdParam, body: resolveReportBody }, async ({ identity, params, body }) => ({
     status: 200,
-    body: await useCases().resolveReport({ identity, reportId: params.reportId, ...body }),
+    body: await useCase(makeModeratedResolveReport)({ identity, reportId: params.reportId, ...body }),
   })),
 });

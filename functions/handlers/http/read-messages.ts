@@ -3,7 +3,9 @@
  * after/before a seq) and GET /search/messages (full-text search over what the caller may read).
  */
 import { authorizedHttpHandler, routeHandlers } from '#handlers/shared/http';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeGetHistory } from '#core/use-cases/get-history';
+import { makeSearchMessages } from '#core/use-cases/search-messages';
 import { conversationIdParam, historyQuery, searchMessagesQuery } from '#core/protocol';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
@@ -11,10 +13,10 @@ import '#handlers/shared/ports/realtime';
 export const handler = routeHandlers({
   getMessages: authorizedHttpHandler({ params: conversationIdParam, query: historyQuery }, async ({ identity, params, query }) => ({
     status: 200,
-    body: await useCases().getHistory({ identity, conversationId: params.conversationId, ...query }),
+    body: await useCase(makeGetHistory)({ identity, conversationId: params.conversationId, ...query }),
   })),
   searchMessages: authorizedHttpHandler({ query: searchMessagesQuery }, async ({ identity, query }) => ({
     status: 200,
-    body: await useCases().searchMessages({ identity, ...query }),
+    body: await useCase(makeSearchMessages)({ identity, ...query }),
   })),
 });

@@ -6,13 +6,14 @@
  */
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeDeliverWebhook } from '#core/use-cases/deliver-webhooks';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/webhooks';
 
 export const handler = queueHandler(domainEventSchema, async (event, record) => {
   const firstReceived = Number(record.attributes.ApproximateFirstReceiveTimestamp);
-  await useCases().deliverWebhook(event, {
+  await useCase(makeDeliverWebhook)(event, {
     attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
     receiptHandle: record.receiptHandle,
     ...(Number.isFinite(firstReceived) && firstReceived > 0 ? { firstReceivedAt: new Date(firstReceived) } : {}),

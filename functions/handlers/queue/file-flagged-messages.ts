@@ -5,9 +5,10 @@
  */
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeFileFlaggedMessage } from '#core/use-cases/contact-policy';
 import '#handlers/shared/ports/postgres';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
-  await useCases().fileFlaggedMessage(event);
+  await useCase(makeFileFlaggedMessage)(event);
 });

@@ -7,12 +7,13 @@
  */
 import { createdKeys, s3NotificationSchema } from '#adapters/s3/notifications';
 import { queueHandler } from '#handlers/shared/queue';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeProcessAttachment } from '#core/use-cases/process-attachment';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
 import '#handlers/shared/ports/media';
 import '#handlers/shared/ports/storage';
 
 export const handler = queueHandler(s3NotificationSchema, async (notification) => {
-  for (const key of createdKeys(notification)) await useCases().processAttachment({ key });
+  for (const key of createdKeys(notification)) await useCase(makeProcessAttachment)({ key });
 });

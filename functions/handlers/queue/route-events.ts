@@ -6,9 +6,10 @@
  */
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeRouteEvents } from '#core/use-cases/event-pipeline';
 import '#handlers/shared/ports/postgres';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
-  await useCases().routeEvents([event]);
+  await useCase(makeRouteEvents)([event]);
 });

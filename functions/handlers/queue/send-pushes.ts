@@ -5,11 +5,12 @@
  */
 import { domainEventSchema } from '#core/protocol';
 import { queueHandler } from '#handlers/shared/queue';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeSendPushes } from '#core/use-cases/send-pushes';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/realtime';
 import '#handlers/shared/ports/push';
 
 export const handler = queueHandler(domainEventSchema, async (event) => {
-  await useCases().sendPushes(event);
+  await useCase(makeSendPushes)(event);
 });

@@ -1,6 +1,7 @@
 /** Scheduled: closes bare WebSocket connections past their authentication deadline. */
 import { scheduledHandler } from '#handlers/shared/scheduled';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeCloseUnauthenticated } from '#core/use-cases/close-unauthenticated';
 import '#handlers/shared/ports/realtime';
 
-export const handler = scheduledHandler(async () => ({ closed: (await useCases().closeUnauthenticated()).closed.length }));
+export const handler = scheduledHandler(async () => ({ closed: (await useCase(makeCloseUnauthenticated)()).closed.length }));

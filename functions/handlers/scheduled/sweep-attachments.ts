@@ -3,8 +3,9 @@
  * CHAT_ATTACHMENT_ORPHAN_HOURS and of attachments whose message was deleted.
  */
 import { scheduledHandler } from '#handlers/shared/scheduled';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeSweepAttachments } from '#core/use-cases/sweep-attachments';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/storage';
 
-export const handler = scheduledHandler(() => useCases().sweepAttachments());
+export const handler = scheduledHandler(() => useCase(makeSweepAttachments)());

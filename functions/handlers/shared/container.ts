@@ -22,7 +22,7 @@
  *   ports/media.ts      sharp, file-type and the HEIC decoder: the attachments' processor only
  *
  * How a new handler gets its ports: import the group modules its route needs, once, for their
- * effect (`import '#handlers/shared/ports/postgres';`), then use `useCases()` or `container()` as
+ * effect (`import '#handlers/shared/ports/postgres';`), then use `useCase(makeX)` or `container()` as
  * before. A port whose group the function does not import fails when called, with an
  * UnavailableError that names the module to import. tests/infra/bundle-budgets.test.ts checks that
  * a route's `database` flag and its bundle agree, and the bundles' size budgets.
@@ -30,7 +30,7 @@
 import { settings, type Settings } from '#config/settings';
 import { systemClock } from '#core/ports';
 import { UnavailableError } from '#core/errors';
-import type { UseCasePorts } from '#core/use-cases/compose';
+import type { UseCasePorts } from '#core/use-cases/wiring';
 import type { PrismaClient } from '#adapters/postgres/prisma-client';
 import { loggerPort, metricsPort } from './observability.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The one middy stack of the WebSocket handlers: Powertools tracer, logger and metrics, then the
+ * The one middy stack of the WebSocket handlers: the X-Ray tracer, Powertools logger and metrics, then the
  * frame pipeline: parse JSON, map the action (route key or the seed's `chat-*` name) through the
  * protocol shim, validate its data with zod, require a signed-in connection where the action
  * needs one, run it, and answer on the caller's connection (`chat-ack`, the action's event, or
@@ -8,21 +8,56 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { AuthenticatedConnection } from '#core/ports';
 import { ValidationError } from '#core/errors';
-import { ACTIONS, clientFrame, jsonTooDeep, MAX_JSON_DEPTH, routeKeyOf, ROUTE_KEYS, WS_ACTIONS, type RouteKey, type ServerFrame } from '#core/protocol';
-import { ConnectionClosedError, frame } from '#core/use-cases/index';
-import { ACTION_IMPLEMENTATIONS, type ActionContext, type ActionRun } from '#handlers/ws/actions';
+import {
+  ACTIONS,
+  clientFrame,
+  jsonTooDeep,
+  MAX_JSON_DEPTH,
+  routeKeyOf,
+  ROUTE_KEYS,
+  WS_ACTIONS,
+  type AckData,
+  type ActionData,
+  type RouteKey,
+  type ServerFrame,
+  type SignedIn,
+} from '#core/protocol';
+import { ConnectionClosedError } from '#core/use-cases/closing';
+import { makeRequireAuthenticatedConnection } from '#core/use-cases/require-authenticated-connection';
+import { frame } from '#core/use-cases/wire';
 import { container } from './container.ts';
 import { describeError } from './errors.ts';
 import { logger, publishMetrics, traceHandler } from './observability.ts';
 import './ports/realtime.ts';
-import { useCases } from './use-cases.ts';
+import { useCase } from './use-cases.ts';
 
 /** `$connect` carries the query string, which the v2 WebSocket event type leaves out. */
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   queryStringParameters?: Record<string, string | undefined> | null;
   headers?: Record<string, string | undefined>;
 };
+
+export interface ActionContext<K extends RouteKey> {
+  connectionId: string;
+  data: ActionData<K>;
+  requestId?: string;
+  /** The signed-in connection, for the actions that need sign-in (WS_ACTIONS[key].signedIn). */
+  connection: SignedIn<K> extends true ? AuthenticatedConnection : undefined;
+}
+
+/** Runs one action; resolves with its ack (also the data of its reply event, when it has one). */
+export type ActionRun<K extends RouteKey> = (context: ActionContext<K>) => Promise<AckData<K>>;
+
+/** One action: its route key and what it does. */
+export interface Action<K extends RouteKey> {
+  routeKey: K;
+  run: ActionRun<K>;
+}
+
+/** Declares one action. */
+export const action = <K extends RouteKey>(routeKey: K, run: ActionRun<K>): Action<K> => ({ routeKey, run });
 
 const OK = { statusCode: 200 };
 
@@ -70,11 +105,14 @@ function parseFrame(body: string | undefined): { routeKey: RouteKey; data: unkno
   return { routeKey, data: envelope.data.data ?? {}, requestId: envelope.data.requestId };
 }
 
+/** The actions a function serves, by route key. */
+type ActionTable = { [K in RouteKey]?: Action<K> };
+
 /**
  * Handles one client frame. `served` is the route key whose function this is (API Gateway only
  * routes that action's frames to it), or `$default`, the shim that serves every action.
  */
-async function handleFrame(event: WebSocketEvent, served: RouteKey | '$default'): Promise<APIGatewayProxyResultV2> {
+async function handleFrame(event: WebSocketEvent, actions: ActionTable, served: RouteKey | '$default'): Promise<APIGatewayProxyResultV2> {
   const { connectionId } = event.requestContext;
   let requestId: string | undefined;
   try {
@@ -87,10 +125,9 @@ async function handleFrame(event: WebSocketEvent, served: RouteKey | '$default')
     }
     const declaration = WS_ACTIONS[routeKey];
     const data: unknown = declaration.data.parse(parsedFrame.data);
-    const cases = useCases();
-    const connection = declaration.signedIn ? await cases.requireAuthenticatedConnection({ connectionId, requestId }) : undefined;
-    const context = { connectionId, data, requestId, useCases: cases, connection } as ActionContext<typeof routeKey>;
-    const run = ACTION_IMPLEMENTATIONS[routeKey] as ActionRun<typeof routeKey>;
+    const connection = declaration.signedIn ? await useCase(makeRequireAuthenticatedConnection)({ connectionId, requestId }) : undefined;
+    const context = { connectionId, data, requestId, connection } as ActionContext<typeof routeKey>;
+    const run = actions[routeKey]!.run as ActionRun<typeof routeKey>;
     const ack = await run(context);
     const frames: ServerFrame[] = [];
     const replyEvent = 'reply' in declaration ? declaration.reply : undefined;
@@ -119,10 +156,13 @@ async function handleFrame(event: WebSocketEvent, served: RouteKey | '$default')
   return OK;
 }
 
-/**
- * The handler of a message route: a route key's function serves that action only; `$default`
- * (the protocol shim) serves every action, by route key or by the seed's event name.
- */
-export function wsActionHandler(served: RouteKey | '$default') {
-  return withWebSocketStack((event) => handleFrame(event, served));
+/** The handler of a route key's function: it serves that action only. */
+export function wsActionHandler<K extends RouteKey>(served: Action<K>) {
+  const actions: ActionTable = { [served.routeKey]: served };
+  return withWebSocketStack((event) => handleFrame(event, actions, served.routeKey));
+}
+
+/** The handler of `$default`, the protocol shim: every action, by route key or by the seed's event name. */
+export function wsShimHandler(actions: { [K in RouteKey]: Action<K> }) {
+  return withWebSocketStack((event) => handleFrame(event, actions, '$default'));
 }

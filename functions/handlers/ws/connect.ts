@@ -4,7 +4,8 @@
  * CHAT_AUTH_TIMEOUT_MS.
  */
 import { withWebSocketStack } from '#handlers/shared/ws';
-import { useCases } from '#handlers/shared/use-cases';
+import { useCase } from '#handlers/shared/use-cases';
+import { makeConnect } from '#core/use-cases/connect';
 import { describeError } from '#handlers/shared/errors';
 import { logger } from '#handlers/shared/observability';
 import '#handlers/shared/ports/postgres';
@@ -13,7 +14,7 @@ import '#handlers/shared/ports/auth';
 export const handler = withWebSocketStack(async (event) => {
   const token = event.queryStringParameters?.token;
   try {
-    await useCases().connect({ connectionId: event.requestContext.connectionId, token });
+    await useCase(makeConnect)({ connectionId: event.requestContext.connectionId, token });
     return { statusCode: 200 };
   } catch (error) {
     const described = describeError(error);

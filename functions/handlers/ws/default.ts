@@ -4,8 +4,9 @@
  * actions), land here and go through the same pipeline as the route keys: it serves every action
  * of WS_ACTIONS, and its grants are their union.
  */
-import { wsActionHandler } from '#handlers/shared/ws';
+import { wsShimHandler } from '#handlers/shared/ws';
+import { ACTION_IMPLEMENTATIONS } from './actions.ts';
 import '#handlers/shared/ports/postgres';
 import '#handlers/shared/ports/auth';
 
-export const handler = wsActionHandler('$default');
+export const handler = wsShimHandler(ACTION_IMPLEMENTATIONS);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { getCountries } from 'libphonenumber-js/max';
 import { loadSettings, SettingsError } from '#config/settings';
+import { PHONE_COUNTRIES } from '#core/contact-info-policy';
 
 describe('settings', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -49,5 +51,16 @@ describe('settings', () => {
 
   it('refuses a database URL that is not Postgres', () => {
     expect(() => loadSettings({ DATABASE_URL: 'mysql://localhost/chat' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('reads phone numbers in any country with a numbering plan, and refuses one without', () => {
+    expect(loadSettings({ CHAT_PHONE_DEFAULT_COUNTRY: 'us' }).CHAT_PHONE_DEFAULT_COUNTRY).toBe('US');
+    expect(loadSettings({}).CHAT_PHONE_DEFAULT_COUNTRY).toBe('DE');
+    expect(() => loadSettings({ CHAT_PHONE_DEFAULT_COUNTRY: 'XX' })).toThrow(/CHAT_PHONE_DEFAULT_COUNTRY/);
+    expect(() => loadSettings({ CHAT_PHONE_DEFAULT_COUNTRY: 'Germany' })).toThrow(/CHAT_PHONE_DEFAULT_COUNTRY/);
+  });
+
+  it('knows the same countries as the phone number detector (libphonenumber-js)', () => {
+    expect([...PHONE_COUNTRIES].sort()).toEqual([...getCountries()].sort());
   });
 });

@@ -16,7 +16,7 @@ const processAttachment = vi.fn(async ({ key }: { key: string }) => {
   processed.push(key);
   return { result: 'ignored' as const, why: 'no_attachment' as const };
 });
-vi.mock('#handlers/shared/use-cases', () => ({ useCases: () => ({ processAttachment }) }));
+vi.mock('#handlers/shared/use-cases', () => ({ useCase: () => processAttachment }));
 
 let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 beforeAll(async () => {

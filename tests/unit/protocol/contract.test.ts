@@ -192,9 +192,10 @@ describe('WebSocket actions', () => {
       const kebab = route.routeKey.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       expect(route.entry).toBe(`ws/${kebab}`);
       const source = readFileSync(new URL(`../../../functions/handlers/${route.entry}.ts`, import.meta.url), 'utf8');
-      expect(source, route.entry).toContain(`wsActionHandler('${route.routeKey}')`);
+      expect(source, route.entry).toContain(`export const ${route.routeKey} = action('${route.routeKey}',`);
+      expect(source, route.entry).toContain(`export const handler = wsActionHandler(${route.routeKey});`);
     }
-    expect(readFileSync(new URL('../../../functions/handlers/ws/default.ts', import.meta.url), 'utf8')).toContain("wsActionHandler('$default')");
+    expect(readFileSync(new URL('../../../functions/handlers/ws/default.ts', import.meta.url), 'utf8')).toContain('wsShimHandler(ACTION_IMPLEMENTATIONS)');
   });
 
   it('grant each route its declared access, and $default the union of all of them', () => {
