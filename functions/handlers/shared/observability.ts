@@ -1,19 +1,18 @@
 /**
- * Powertools for AWS Lambda, created once per container: structured JSON logs, CloudWatch
- * metrics in embedded metric format, and X-Ray traces. The adapters below give use cases the
- * core `Metrics` and `Logger` ports without tying them to Powertools.
+ * Powertools for AWS Lambda, created once per container: structured JSON logs and CloudWatch
+ * metrics in embedded metric format. X-Ray traces come from functions/adapters/x-ray/tracer.ts
+ * (why not the X-Ray SDK: it is there): under Lambda's own segment of each invocation, a
+ * `## <handler>` subsegment and one subsegment per AWS SDK call. The adapters below give use
+ * cases the core `Metrics` and `Logger` ports without tying them to Powertools.
  *
- * The tracer is loaded only where tracing is on. Loading Powertools Tracer loads the X-Ray SDK,
- * which installs async hooks (cls-hooked) for the whole process even when tracing is off: every
- * promise then pays for context bookkeeping (about 1.5 ms of CPU per WebSocket send, plus the
- * garbage it makes). Tracing is on where Powertools itself would trace: in a Lambda execution
- * environment, not SAM or Amplify local, unless POWERTOOLS_TRACE_ENABLED is `false`. The stack
- * runs every function with active X-Ray tracing, so deployed functions keep their traces; the
- * local runtime, the tests and the bench never load it.
+ * Tracing is on where Powertools Tracer would trace: in a Lambda execution environment, not SAM
+ * or Amplify local, unless POWERTOOLS_TRACE_ENABLED is `false`; the stack runs every function
+ * with active X-Ray tracing, and Lambda's sampling decides which invocations are recorded. The
+ * local runtime, the tests and the bench do not trace.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { XRayTracer, type TraceableClient } from '#adapters/x-ray/tracer';
 import type middy from '@middy/core';
 import type { Logger as LoggerPort, MetricName, Metrics as MetricsPort } from '#core/ports';
 
@@ -31,31 +30,24 @@ export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return executionEnv !== '' && executionEnv !== 'AWS_Lambda_amplify-mock' && (env.AWS_SAM_LOCAL ?? '') === '';
 }
 
-async function loadTracing() {
-  const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([
-    import('@aws-lambda-powertools/tracer'),
-    import('@aws-lambda-powertools/tracer/middleware'),
-  ]);
-  // AWS SDK calls are captured client by client (`traced`), so Powertools does not also patch
-  // node's http and https: one subsegment per call instead of two.
-  const tracer = new Tracer({ serviceName, captureHTTPsRequests: false });
-  return { tracer, captureLambdaHandler };
-}
+/** The X-Ray tracer where tracing is on; undefined elsewhere. */
+export const tracer: XRayTracer | undefined = tracingEnabled()
+  ? new XRayTracer({ serviceName, handlerName: process.env._HANDLER ?? 'handler' })
+  : undefined;
 
-const tracing = tracingEnabled() ? await loadTracing() : undefined;
-
-/** The Powertools tracer where tracing is on; undefined elsewhere. */
-export const tracer: Tracer | undefined = tracing?.tracer;
-
-/** The handler's X-Ray subsegment (annotations, cold start, errors); a no-op where tracing is off. */
+/** The invocation's X-Ray subsegment (cold start, service, the error that failed it); a no-op where tracing is off. */
 export function traceHandler(): middy.MiddlewareObj {
-  // middy refuses a middleware with no hook at all.
-  return tracing ? tracing.captureLambdaHandler(tracing.tracer) : { before: () => undefined };
+  if (!tracer) return { before: () => undefined };
+  return {
+    before: () => tracer.startInvocation(),
+    after: () => tracer.endInvocation(),
+    onError: (request) => tracer.endInvocation(request.error ?? new Error('The invocation failed')),
+  };
 }
 
 /** An AWS SDK v3 client whose calls become X-Ray subsegments where tracing is on; the client itself elsewhere. */
-export function traced<T>(client: T): T {
-  return tracing ? tracing.tracer.captureAWSv3Client(client) : client;
+export function traced<T extends TraceableClient>(client: T): T {
+  return tracer ? tracer.captureClient(client) : client;
 }
 
 export const metricsPort: MetricsPort = {
