@@ -11,13 +11,13 @@ import type {
   HttpRouteName,
   RouteKey,
   ServerEvent,
-  wireAttachment,
-  wireChange,
-  wireConversation,
-  wireMessage,
-  wirePresence,
-  wireReaction,
-  wireError,
+  WireAttachment,
+  WireChange,
+  WireConversation,
+  WireError,
+  WireMessage,
+  WirePresence,
+  WireReaction,
   sendMessageBody,
   WS_ACTIONS,
 } from '../../functions/core/protocol.ts';
@@ -28,13 +28,13 @@ export type { AckData, ActionData, EventData, HttpRouteName, RouteKey, ServerEve
 /** What an action's frame takes (`data`), as the server's schema accepts it. */
 export type ActionInput<K extends RouteKey> = z.input<(typeof WS_ACTIONS)[K]['data']>;
 
-export type Message = z.output<typeof wireMessage>;
-export type Conversation = z.output<typeof wireConversation>;
-export type Presence = z.output<typeof wirePresence>;
-export type Attachment = z.output<typeof wireAttachment>;
-export type Reaction = z.output<typeof wireReaction>;
-export type Change = z.output<typeof wireChange>;
-export type ErrorBody = z.output<typeof wireError>;
+export type Message = WireMessage;
+export type Conversation = WireConversation;
+export type Presence = WirePresence;
+export type Attachment = WireAttachment;
+export type Reaction = WireReaction;
+export type Change = WireChange;
+export type ErrorBody = WireError;
 /** What `send()` takes: the body of `POST …/messages` (content, messageType, attachments, metadata, replyToId, clientMessageId). */
 export type SendMessageInput = z.input<typeof sendMessageBody>;
 

@@ -290,3 +290,26 @@ export const domainEventSchema = z.discriminatedUnion('type', [
 type Missing<U extends { type: EventType }, All extends EventType = ChangeType> = Exclude<All, U['type']>;
 const _everyChange: [Missing<z.output<typeof wireChange>>, Missing<z.output<typeof domainEventSchema>, EventType>] extends [never, never] ? true : never = true;
 void _everyChange;
+
+/**
+ * The wire objects' types, inferred once from the schemas above: the use cases build them
+ * (functions/core/use-cases/wire.ts) and the TypeScript client hands them to apps (sdk/src).
+ */
+/** A message as clients receive it (the contract's Message object). */
+export type WireMessage = z.output<typeof wireMessage>;
+export type WireReaction = z.output<typeof wireReaction>;
+/**
+ * A conversation as clients receive it. The per-side fields (`unreadCount`, `lastReadSeq`,
+ * `archived`, `archivedAt`, `lastMessage`) are present when the caller is a participant, and
+ * describe the caller's side; an admin's view carries only the conversation itself.
+ */
+export type WireConversation = z.output<typeof wireConversation>;
+/** A user's presence on the wire (`chat-user-online`, `chat-user-offline`, `GET /online-users`). */
+export type WirePresence = z.output<typeof wirePresence>;
+export type WireAttachment = z.output<typeof wireAttachment>;
+/** One change of the change log, as `/sync` answers it. */
+export type WireChange = z.output<typeof wireChange>;
+/** An error answer: `{error: {code, message, details?}}`. */
+export type WireError = z.output<typeof wireError>;
+/** `chat-authenticated` data. */
+export type AuthenticatedData = z.output<typeof authenticatedData>;

@@ -2,39 +2,23 @@
  * What the use cases put on the wire: messages, conversations and presence with ISO-8601 times.
  * The domain keeps `Date` and epoch ms; everything a client sees goes through these functions,
  * so REST bodies, acks and pushed frames always agree. The shapes themselves are the protocol's
- * zod schemas (functions/core/protocol/wire.ts); the types here are inferred from them.
+ * zod schemas (functions/core/protocol/wire.ts), and so are their types.
  */
-import type { z } from 'zod';
 import type { Attachment, Conversation, ConversationSummary, Identity, Message, Role } from '#core/model';
 import type {
-  authenticatedData,
+  AuthenticatedData,
   EventData,
   EventFrame,
   ServerEvent,
-  wireAttachment,
-  wireChange,
-  wireConversation,
-  wireMessage,
-  wirePresence,
-  wireReaction,
+  WireAttachment,
+  WireChange,
+  WireConversation,
+  WireMessage,
+  WirePresence,
+  WireReaction,
 } from '#core/protocol';
 
-/** A message as clients receive it (the contract's Message object). */
-export type WireMessage = z.output<typeof wireMessage>;
-export type WireReaction = z.output<typeof wireReaction>;
-/**
- * A conversation as clients receive it. The per-side fields (`unreadCount`, `lastReadSeq`,
- * `archived`, `archivedAt`, `lastMessage`) are present when the caller is a participant, and
- * describe the caller's side; an admin's view carries only the conversation itself.
- */
-export type WireConversation = z.output<typeof wireConversation>;
-/** A user's presence on the wire (`chat-user-online`, `chat-user-offline`, `GET /online-users`). */
-export type WirePresence = z.output<typeof wirePresence>;
-export type WireAttachment = z.output<typeof wireAttachment>;
-/** One change of the change log, as `/sync` answers it. */
-export type WireChange = z.output<typeof wireChange>;
-/** `chat-authenticated` data. */
-export type AuthenticatedData = z.output<typeof authenticatedData>;
+export type { AuthenticatedData, WireAttachment, WireChange, WireConversation, WireMessage, WirePresence, WireReaction };
 
 /** An ISO-8601 UTC timestamp from a Date or epoch milliseconds. */
 export function iso(value: Date | number): string {
