@@ -25,6 +25,19 @@ export interface CreatePrismaClientOptions {
    * answer 1 s later ("Query read timeout"), for a network that stalls. Unset: no limit.
    */
   statementTimeoutMs?: number;
+  /**
+   * Called after each SQL statement with its text (parameters as placeholders, never their
+   * values), when it started and how long it took: the tracer's Postgres subsegments. Unset,
+   * Prisma emits no query events at all.
+   */
+  onQuery?: (query: SqlQuery) => void;
+}
+
+/** One statement as Prisma reports it. */
+export interface SqlQuery {
+  sql: string;
+  startedAtMs: number;
+  durationMs: number;
 }
 
 /** How much longer than the server's statement_timeout the client waits for an answer. */
@@ -44,5 +57,10 @@ export function createPrismaClient(connectionString: string, options: CreatePris
           query_timeout: options.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
         }),
   });
-  return new PrismaClient({ adapter });
+  if (!options.onQuery) return new PrismaClient({ adapter });
+  const onQuery = options.onQuery;
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (event) => onQuery({ sql: event.query, startedAtMs: event.timestamp.getTime(), durationMs: Number(event.duration) }));
+  // The client's type without the log option: the stores take a plain PrismaClient.
+  return client as unknown as PrismaClient;
 }

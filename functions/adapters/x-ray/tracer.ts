@@ -4,7 +4,7 @@
  * invocation (`## <handler>`, with the ColdStart and Service annotations and the error that
  * failed it) and one per AWS SDK call (`DynamoDB`, `SQS`, … in the `aws` namespace, with the
  * operation, table or queue, request id, retries, HTTP status and the error, fault and throttle
- * flags), each sent as its own document to the X-Ray daemon over UDP when it ends, as the SDK
+ * flags) and per SQL statement (`recordSql`, fed by Prisma's query events), each sent as its own document to the X-Ray daemon over UDP when it ends, as the SDK
  * does in Lambda (it streams every closed subsegment at once there). The calls carry the
  * `X-Amzn-Trace-Id` header, so that the services they reach join the trace.
  *
@@ -61,6 +61,7 @@ export interface SubsegmentDocument {
   start_time: number;
   end_time: number;
   namespace?: 'aws' | 'remote';
+  sql?: { url: string; database_type: string; sanitized_query?: string };
   annotations?: Record<string, string | number | boolean>;
   aws?: Record<string, unknown>;
   http?: { response?: { status?: number; content_length?: number } };
@@ -210,6 +211,30 @@ export class XRayTracer {
     const subsegment = { ...invocation.subsegment, end_time: now() };
     if (error !== undefined) Object.assign(subsegment, { fault: true, cause: causeOf(error, false) });
     this.#sink.send(subsegment);
+  }
+
+  /**
+   * Records one SQL statement that ran for the current invocation as a `remote` subsegment named
+   * `database@host`, as the X-Ray SDK's pg capture names them, with the statement's text
+   * (placeholders, never the values; cut at 1 000 characters) and the server's address without
+   * credentials. Nothing outside a sampled invocation.
+   */
+  recordSql(query: { sql: string; startedAtMs: number; durationMs: number }, database: { url: string }): void {
+    const invocation = this.#current;
+    if (!invocation) return;
+    const { host, hostname, pathname } = new URL(database.url);
+    const name = `${decodeURIComponent(pathname.slice(1))}@${hostname}`;
+    this.#sink.send({
+      type: 'subsegment',
+      id: newId(),
+      trace_id: invocation.header.root,
+      parent_id: invocation.subsegment.id,
+      name,
+      namespace: 'remote',
+      start_time: query.startedAtMs / 1000,
+      end_time: (query.startedAtMs + query.durationMs) / 1000,
+      sql: { url: `postgresql://${host}${pathname}`, database_type: 'PostgreSQL', sanitized_query: query.sql.slice(0, 1000) },
+    });
   }
 
   /** Adds a subsegment per call to an AWS SDK v3 client (idempotent: a second call replaces the first). */

@@ -122,6 +122,28 @@ describe('the X-Ray tracer', () => {
     expect(invocation).toMatchObject({ name: '## index.handler', fault: true, annotations: { ColdStart: false }, cause: { exceptions: [{ type: 'TypeError', message: 'the handler broke' }] } });
   });
 
+  it('records each SQL statement as a remote subsegment named database@host, without credentials or values', async () => {
+    const { tracer } = setUp(`Root=${ROOT};Parent=${PARENT};Sampled=1`);
+    const database = { url: 'postgresql://chat:s3cret@proxy.example.internal:5432/chat?sslmode=require' };
+    tracer.recordSql({ sql: 'SELECT 1', startedAtMs: 1_000, durationMs: 5 }, database);
+    tracer.startInvocation();
+    tracer.recordSql({ sql: `SELECT $1 ${'x'.repeat(2000)}`, startedAtMs: 1_700_000_000_000, durationMs: 2.5 }, database);
+    tracer.endInvocation();
+    const [statement, invocation] = await documents(2);
+    expect(statement).toMatchObject({
+      type: 'subsegment',
+      name: 'chat@proxy.example.internal',
+      namespace: 'remote',
+      trace_id: ROOT,
+      parent_id: invocation!.id,
+      start_time: 1_700_000_000,
+      end_time: 1_700_000_000.0025,
+      sql: { url: 'postgresql://proxy.example.internal:5432/chat', database_type: 'PostgreSQL' },
+    });
+    expect(statement!.sql!.sanitized_query).toHaveLength(1000);
+    expect(JSON.stringify(statement)).not.toContain('s3cret');
+  });
+
   it('records nothing for an invocation Lambda did not sample, or outside any invocation, and the calls still work', async () => {
     const { tracer, client } = setUp(`Root=${ROOT};Parent=${PARENT};Sampled=0`);
     await client.send(new GetCommand({ TableName: 'chat-connections', Key: { connectionId: 'c1' } }));

@@ -14,6 +14,7 @@ import type { Settings } from '#config/settings';
 import { UnavailableError } from '#core/errors';
 import type { PrismaClient } from '#adapters/postgres/prisma-client';
 import { deferred, once, providePorts } from '../container.ts';
+import { tracer } from '../observability.ts';
 import './queues.ts';
 
 /** The Postgres URL: DATABASE_URL locally; in AWS, built from the RDS Proxy host and the Secrets Manager secret. */
@@ -38,10 +39,14 @@ providePorts({
   build(config) {
     const prisma = once(async () => {
       const { createPrismaClient } = await import('#adapters/postgres/prisma-client');
-      return createPrismaClient(await resolveDatabaseUrl(config), {
+      const url = await resolveDatabaseUrl(config);
+      const sqlTracer = tracer;
+      return createPrismaClient(url, {
         poolSize: config.DATABASE_POOL_SIZE,
         connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
         statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+        // Where tracing is on, each statement becomes a subsegment of the invocation's trace.
+        ...(sqlTracer ? { onQuery: (query) => sqlTracer.recordSql(query, { url }) } : {}),
       });
     });
     /** A store over the Prisma client, made on its first call. */
