@@ -1,7 +1,8 @@
 /**
- * The one middy stack every HTTP handler uses, in a fixed order: the X-Ray tracer, Powertools logger and
- * metrics; then JSON body parsing, zod validation of path, query and body; then one error mapper.
- * A handler supplies its schemas and a function from the validated request to a result.
+ * The one middy stack every HTTP handler uses, in a fixed order: the X-Ray tracer, Powertools
+ * logger and metrics; then JSON body parsing, zod validation of path, query and body; then one
+ * error mapper. A handler supplies its schemas and a function from the validated request to a
+ * result.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

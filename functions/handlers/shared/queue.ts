@@ -1,7 +1,7 @@
 /**
- * The one middy stack of the queue-triggered handlers: the X-Ray tracer, Powertools logger and metrics,
- * then Powertools' batch processor, so that each SQS record is handled on its own and the ones
- * that failed are reported as `batchItemFailures` (the event source mapping has
+ * The one middy stack of the queue-triggered handlers: the X-Ray tracer, Powertools logger and
+ * metrics, then Powertools' batch processor, so that each SQS record is handled on its own and the
+ * ones that failed are reported as `batchItemFailures` (the event source mapping has
  * ReportBatchItemFailures on): only they are delivered again, and after the queue's
  * maxReceiveCount they move to its dead-letter queue.
  *

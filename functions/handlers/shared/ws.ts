@@ -1,9 +1,9 @@
 /**
- * The one middy stack of the WebSocket handlers: the X-Ray tracer, Powertools logger and metrics, then the
- * frame pipeline: parse JSON, map the action (route key or the seed's `chat-*` name) through the
- * protocol shim, validate its data with zod, require a signed-in connection where the action
- * needs one, run it, and answer on the caller's connection (`chat-ack`, the action's event, or
- * `chat-error`). A bad frame never crashes the connection: every failure becomes `chat-error`.
+ * The one middy stack of the WebSocket handlers: the X-Ray tracer, Powertools logger and metrics,
+ * then the frame pipeline: parse JSON, map the action (route key or the seed's `chat-*` name)
+ * through the protocol shim, validate its data with zod, require a signed-in connection where the
+ * action needs one, run it, and answer on the caller's connection (`chat-ack`, the action's event,
+ * or `chat-error`). A bad frame never crashes the connection: every failure becomes `chat-error`.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -39,6 +39,7 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;
 };
 
+/** What an action is given: the caller's connection, the validated data and the frame's requestId. */
 export interface ActionContext<K extends RouteKey> {
   connectionId: string;
   data: ActionData<K>;
