@@ -90,17 +90,30 @@ export function daemonAddress(value = '127.0.0.1:2000'): { host: string; port: n
   return { host: udp.slice(0, colon), port };
 }
 
-/** Sends each document to the X-Ray daemon in one UDP datagram; a lost datagram loses a trace, never a request. */
-export function udpDaemonSink(address = daemonAddress(process.env.AWS_XRAY_DAEMON_ADDRESS)): SegmentSink {
+/**
+ * Sends each document to the X-Ray daemon in one UDP datagram; a lost datagram loses a trace,
+ * never a request. The address is read on the first send, and an unreadable one (which Lambda
+ * never sets) switches the sink off rather than failing the function.
+ */
+export function udpDaemonSink(address?: { host: string; port: number }): SegmentSink {
   let socket: Socket | undefined;
+  let target: { host: string; port: number } | null | undefined = address;
   return {
     send(document) {
+      if (target === undefined) {
+        try {
+          target = daemonAddress(process.env.AWS_XRAY_DAEMON_ADDRESS);
+        } catch {
+          target = null;
+        }
+      }
+      if (target === null) return;
       if (!socket) {
         socket = createSocket('udp4');
         socket.on('error', () => undefined);
         socket.unref();
       }
-      socket.send(PROTOCOL_HEADER + JSON.stringify(document), address.port, address.host, () => undefined);
+      socket.send(PROTOCOL_HEADER + JSON.stringify(document), target.port, target.host, () => undefined);
     },
   };
 }
@@ -222,14 +235,19 @@ export class XRayTracer {
   recordSql(query: { sql: string; startedAtMs: number; durationMs: number }, database: { url: string }): void {
     const invocation = this.#current;
     if (!invocation) return;
-    const { host, hostname, pathname } = new URL(database.url);
-    const name = `${decodeURIComponent(pathname.slice(1))}@${hostname}`;
+    let server: URL;
+    try {
+      server = new URL(database.url);
+    } catch {
+      return;
+    }
+    const { host, hostname, pathname } = server;
     this.#sink.send({
       type: 'subsegment',
       id: newId(),
       trace_id: invocation.header.root,
       parent_id: invocation.subsegment.id,
-      name,
+      name: `${decodeURIComponent(pathname.slice(1))}@${hostname}`,
       namespace: 'remote',
       start_time: query.startedAtMs / 1000,
       end_time: (query.startedAtMs + query.durationMs) / 1000,
