@@ -54,6 +54,16 @@ function recordKeys(record: SQSRecord) {
   return { messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) };
 }
 
+function reportPoison(record: SQSRecord, poison: PoisonRecordError): void {
+  logger.error('poison record: reported failed, it will reach the dead-letter queue', { ...recordKeys(record), reason: poison.message, issues: poison.issues });
+  metricsPort.count('EventRecordFailures');
+}
+
+/** The one middy stack of a queue handler, around what handles the SQS event. */
+function withQueueStack(handleEvent: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) {
+  return middy<SQSEvent, SQSBatchResponse>().use(traceHandler()).use(injectLambdaContext(logger, { resetKeys: true })).use(publishMetrics()).handler(handleEvent);
+}
+
 /**
  * A queue-triggered Lambda handler: `handle` runs once per record (in parallel), with the body
  * parsed by `recordSchema`; a record whose `handle` throws is reported failed, the others not.
@@ -64,9 +74,7 @@ export function queueHandler<T>(recordSchema: z.ZodType<T>, handle: (item: T, re
     try {
       item = parseRecord(recordSchema, record);
     } catch (error) {
-      const poison = error as PoisonRecordError;
-      logger.error('poison record: reported failed, it will reach the dead-letter queue', { ...recordKeys(record), reason: poison.message, issues: poison.issues });
-      metricsPort.count('EventRecordFailures');
+      reportPoison(record, error as PoisonRecordError);
       throw error;
     }
     try {
@@ -82,14 +90,43 @@ export function queueHandler<T>(recordSchema: z.ZodType<T>, handle: (item: T, re
     }
   };
 
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(traceHandler())
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetrics())
-    .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-      // One processor per invocation: locally, concurrent invocations share the module.
-      const processor = new BatchProcessor(EventType.SQS, { logger });
-      // A batch that failed whole is reported like any other, not thrown: the outcome is the same, and the records' own errors are logged above.
-      return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
-    });
+  return withQueueStack(async (event, context) => {
+    // One processor per invocation: locally, concurrent invocations share the module.
+    const processor = new BatchProcessor(EventType.SQS, { logger });
+    // A batch that failed whole is reported like any other, not thrown: the outcome is the same, and the records' own errors are logged above.
+    return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+  });
+}
+
+/**
+ * A queue-triggered Lambda handler whose work is cheaper done for a whole batch at once (the
+ * events router: one confirming UPDATE and one SendMessageBatch per subscriber queue for the
+ * batch, instead of one of each per record): `handleAll` runs once with every record that parses;
+ * poison records are reported failed on their own, as in queueHandler. If `handleAll` throws,
+ * every record it was given is reported failed and delivered again, so it must be idempotent.
+ */
+export function queueBatchHandler<T>(recordSchema: z.ZodType<T>, handleAll: (items: T[]) => Promise<void>) {
+  return withQueueStack(async (event) => {
+    const failed: string[] = [];
+    const parsed: { item: T; record: SQSRecord }[] = [];
+    for (const record of event.Records) {
+      try {
+        parsed.push({ item: parseRecord(recordSchema, record), record });
+      } catch (error) {
+        reportPoison(record, error as PoisonRecordError);
+        failed.push(record.messageId);
+      }
+    }
+    if (parsed.length > 0) {
+      try {
+        await handleAll(parsed.map(({ item }) => item));
+      } catch (error) {
+        const records = parsed.map(({ record }) => recordKeys(record));
+        logger.error('batch failed: its records are reported failed, they will be delivered again', { records, error: error as Error });
+        metricsPort.count('EventRecordFailures', parsed.length);
+        failed.push(...parsed.map(({ record }) => record.messageId));
+      }
+    }
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  });
 }

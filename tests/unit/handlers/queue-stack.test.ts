@@ -14,12 +14,13 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 
 let queueHandler: typeof QueueStack.queueHandler;
+let queueBatchHandler: typeof QueueStack.queueBatchHandler;
 let parseRecord: typeof QueueStack.parseRecord;
 let PoisonRecordError: typeof QueueStack.PoisonRecordError;
 let logger: typeof Observability.logger;
 
 beforeAll(async () => {
-  ({ queueHandler, parseRecord, PoisonRecordError } = await import('#handlers/shared/queue'));
+  ({ queueHandler, queueBatchHandler, parseRecord, PoisonRecordError } = await import('#handlers/shared/queue'));
   ({ logger } = await import('#handlers/shared/observability'));
 });
 
@@ -133,6 +134,51 @@ describe('parseRecord', () => {
     expect(counts).not.toHaveBeenCalledWith('EventRecordFailures');
     errors.mockRestore();
     infos.mockRestore();
+    counts.mockRestore();
+  });
+});
+
+describe('queueBatchHandler', () => {
+  it('handles every good record of the batch in one call, and reports none failed', async () => {
+    const calls: string[][] = [];
+    const handler = queueBatchHandler(schema, async (items) => {
+      calls.push(items.map((item) => item.id));
+    });
+    const event: SQSEvent = { Records: [record('1', '{"id":"a","n":1}'), record('2', '{"id":"b","n":2}'), record('3', '{"id":"c","n":3}')] };
+    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
+    expect(calls).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('reports poison records failed on their own and handles the rest, without logging bodies', async () => {
+    const errors = vi.spyOn(logger, 'error');
+    const calls: string[][] = [];
+    const handler = queueBatchHandler(schema, async (items) => {
+      calls.push(items.map((item) => item.id));
+    });
+    const event: SQSEvent = { Records: [record('good', '{"id":"a","n":1}'), record('not-json', 'secret text {'), record('wrong', '{"id":"secret","n":"one"}')] };
+    const response = await handler(event, context);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['not-json', 'wrong']);
+    expect(calls).toEqual([['a']]);
+    expect(JSON.stringify(errors.mock.calls)).toContain('poison record');
+    expect(JSON.stringify(errors.mock.calls)).not.toContain('secret');
+    errors.mockRestore();
+  });
+
+  it('reports every record it was given failed when the batch fails, counted once each, and never calls it with none', async () => {
+    const { metricsPort } = await import('#handlers/shared/observability');
+    const errors = vi.spyOn(logger, 'error');
+    const counts = vi.spyOn(metricsPort, 'count');
+    const handleAll = vi.fn(async () => {
+      throw new Error('the change log is unreachable');
+    });
+    const handler = queueBatchHandler(schema, handleAll);
+    const response = await handler({ Records: [record('1', '{"id":"a","n":1}'), record('poison', 'x'), record('2', '{"id":"b","n":2}')] }, context);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['1', '2', 'poison']);
+    expect(counts).toHaveBeenCalledWith('EventRecordFailures', 2);
+    expect(JSON.stringify(errors.mock.calls)).toContain('batch failed');
+    expect(await queueBatchHandler(schema, handleAll)({ Records: [record('only-poison', 'x')] }, context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'only-poison' }] });
+    expect(handleAll).toHaveBeenCalledTimes(1);
+    errors.mockRestore();
     counts.mockRestore();
   });
 });
