@@ -170,12 +170,22 @@ function resourceOf(input: Record<string, unknown> = {}): Record<string, unknown
   return resource;
 }
 
+/**
+ * The invocation's trace header where Lambda keeps it: its invoke store when the runtime has one
+ * (as the X-Ray SDK reads it first), else `_X_AMZN_TRACE_ID`, which the runtime sets for each
+ * invocation.
+ */
+function lambdaTraceHeader(): string | undefined {
+  const store = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } }).awslambda?.InvokeStore;
+  return store?.getXRayTraceId?.() ?? process.env._X_AMZN_TRACE_ID;
+}
+
 export interface XRayTracerOptions {
   serviceName: string;
   /** The handler's name for the invocation subsegment (`## index.handler`): Lambda's `_HANDLER`. */
   handlerName: string;
   sink?: SegmentSink;
-  /** The current invocation's trace header: Lambda sets `_X_AMZN_TRACE_ID` for each one. */
+  /** The current invocation's trace header (default: Lambda's, `lambdaTraceHeader`). */
   traceHeader?: () => string | undefined;
 }
 
@@ -191,7 +201,7 @@ export class XRayTracer {
     this.#serviceName = options.serviceName;
     this.#handlerName = options.handlerName;
     this.#sink = options.sink ?? udpDaemonSink();
-    this.#traceHeader = options.traceHeader ?? (() => process.env._X_AMZN_TRACE_ID);
+    this.#traceHeader = options.traceHeader ?? lambdaTraceHeader;
   }
 
   /** Opens the invocation's subsegment; nothing is recorded for an invocation that is not sampled. */

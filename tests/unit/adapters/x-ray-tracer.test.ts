@@ -156,6 +156,31 @@ describe('the X-Ray tracer', () => {
   });
 });
 
+describe('where the tracer finds the invocation’s trace header', () => {
+  it('reads Lambda’s invoke store first, and _X_AMZN_TRACE_ID where there is none', async () => {
+    const { port } = daemon.address();
+    const sink = udpDaemonSink({ host: '127.0.0.1', port });
+    const previous = process.env._X_AMZN_TRACE_ID;
+    const global = globalThis as { awslambda?: unknown };
+    try {
+      process.env._X_AMZN_TRACE_ID = `Root=${ROOT};Parent=1111111111111111;Sampled=1`;
+      global.awslambda = { InvokeStore: { getXRayTraceId: () => `Root=${ROOT};Parent=2222222222222222;Sampled=1` } };
+      const fromStore = new XRayTracer({ serviceName: 'chat-test', handlerName: 'index.handler', sink });
+      fromStore.startInvocation();
+      fromStore.endInvocation();
+      delete global.awslambda;
+      const fromEnvironment = new XRayTracer({ serviceName: 'chat-test', handlerName: 'index.handler', sink });
+      fromEnvironment.startInvocation();
+      fromEnvironment.endInvocation();
+      expect((await documents(2)).map((document) => document.parent_id)).toEqual(['2222222222222222', '1111111111111111']);
+    } finally {
+      delete global.awslambda;
+      if (previous === undefined) delete process.env._X_AMZN_TRACE_ID;
+      else process.env._X_AMZN_TRACE_ID = previous;
+    }
+  });
+});
+
 describe('trace headers and the daemon address', () => {
   it('reads Lambda’s trace header and refuses a malformed one', () => {
     expect(parseTraceHeader(`Root=${ROOT};Parent=${PARENT};Sampled=1`)).toEqual({ root: ROOT, parent: PARENT, sampled: true, extra: [] });
