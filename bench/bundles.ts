@@ -171,7 +171,7 @@ function lambdaEnvironment(entry: string): Record<string, string> {
  * process beside the bundle, with `env`; resolves with the last line it printed, parsed as JSON,
  * and the process's wall time.
  */
-function runBundleScript<T>(script: string, file: string, entry: string, env: NodeJS.ProcessEnv): Promise<{ result: T; processMs: number }> {
+export function runBundleScript<T>(script: string, file: string, entry: string, env: NodeJS.ProcessEnv): Promise<{ result: T; processMs: number }> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(file).href], {

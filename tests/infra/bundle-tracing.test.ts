@@ -6,13 +6,12 @@
  * it must receive the invocation's subsegment under Lambda's segment, and the DynamoDB call's and
  * the SQL statement's under it; and nothing when the invocation is not sampled.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bundleAll } from '../../bench/bundles.ts';
+import { bundleAll, runBundleScript } from '../../bench/bundles.ts';
 import type { SubsegmentDocument } from '#adapters/x-ray/tracer';
 import { createTestDatabase, type TestDatabase } from '#tests/support/postgres';
 import { createTestTables, type TestTables } from '#tests/support/dynamodb';
@@ -71,18 +70,7 @@ function invokeOnce(traceHeader: string): Promise<number> {
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, bundleFile], { cwd: path.dirname(bundleFile), env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`exit ${code}: ${stderr}`));
-      else resolve((JSON.parse(stdout) as { status: number }).status);
-    });
-  });
+  return runBundleScript<{ status: number }>(script, bundleFile, 'http/health', env).then(({ result }) => result.status);
 }
 
 async function settle(): Promise<void> {
