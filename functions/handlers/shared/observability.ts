@@ -2,8 +2,8 @@
  * Powertools for AWS Lambda, created once per container: structured JSON logs and CloudWatch
  * metrics in embedded metric format. X-Ray traces come from functions/adapters/x-ray/tracer.ts
  * (why not the X-Ray SDK: it is there): under Lambda's own segment of each invocation, a
- * `## <handler>` subsegment and one subsegment per AWS SDK call. The adapters below give use
- * cases the core `Metrics` and `Logger` ports without tying them to Powertools.
+ * `## <handler>` subsegment, one per AWS SDK call and one per SQL statement. The adapters below
+ * give use cases the core `Metrics` and `Logger` ports without tying them to Powertools.
  *
  * Tracing is on where Powertools Tracer would trace: in a Lambda execution environment, not SAM
  * or Amplify local, unless POWERTOOLS_TRACE_ENABLED is `false`; the stack runs every function
